@@ -1,0 +1,154 @@
+"""One settings object, read once from a TOML file and `APPLIANCE_*` environment variables.
+
+Precedence: built-in defaults < the config file < environment variables < explicit overrides
+(used by tests and the CLI). The file is `$APPLIANCE_CONFIG`, else `/etc/appliance/appliance.toml`
+when it exists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import functools
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from appliance.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = Path("/etc/appliance/appliance.toml")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where the appliance keeps its state. The README's set-up points it at ./var.
+    data_dir: Path = Path("/var/lib/appliance")
+    # Recordings dropped here (by Asterisk's hook or by hand) are picked up by the sweep.
+    spool_dir: Path | None = None
+    db_path: Path | None = None
+    models_dir: Path | None = None
+    models_manifest: Path = PROJECT_ROOT / "models" / "manifest.toml"
+
+    # Speech recognition
+    model: str = "whisper-base"
+    compute_type: str = "int8"
+    cpu_threads: int = 2
+    beam_size: int = 5
+    batch_size: int = 8
+    # Site default language; a number or mailbox can override it (glob patterns).
+    language: str = "en"
+    language_by_number: Mapping[str, str] = field(default_factory=dict)
+    # Detection is opt-in and only trusted on long recordings (8 kHz speech misleads it).
+    detect_language: bool = False
+    detect_language_min_seconds: float = 20.0
+    # Words below this probability are marked low-confidence in exports and the UI.
+    low_confidence_below: float = 0.5
+    # A channel quieter than the other by this much is treated as bleed and muted.
+    bleed_margin_db: float = 15.0
+
+    # Input limits
+    max_duration_seconds: float = 4 * 3600.0
+    # MixMonitor `.raw`/`.sln` files carry no header: the rate comes from the extension
+    # (Asterisk's convention: .sln16 is 16 kHz); plain .raw/.sln use this rate.
+    raw_sample_rate: int = 8000
+    # MixMonitor's `D` option interleaves both directions into one 2-channel raw file.
+    raw_channels: int = 2
+
+    # Durable jobs
+    lease_seconds: float = 60.0
+    max_attempts: int = 4
+    retry_backoff_seconds: float = 30.0
+    sweep_interval_seconds: float = 15.0
+    # A spool file younger than this may still be written by Asterisk.
+    spool_settle_seconds: float = 5.0
+    poll_interval_seconds: float = 1.0
+
+    def __post_init__(self) -> None:
+        # Derived paths follow data_dir unless set explicitly.
+        data_dir = Path(self.data_dir)
+        object.__setattr__(self, "data_dir", data_dir)
+        for name, default in (
+            ("spool_dir", data_dir / "spool"),
+            ("db_path", data_dir / "appliance.db"),
+            ("models_dir", data_dir / "models"),
+        ):
+            value = getattr(self, name)
+            object.__setattr__(self, name, Path(value) if value is not None else default)
+        object.__setattr__(self, "models_manifest", Path(self.models_manifest))
+
+    def language_for(self, *numbers: str | None) -> str:
+        """The language for a call: the first number that matches a pattern, else the site's."""
+        for number in numbers:
+            if not number:
+                continue
+            for pattern, language in self.language_by_number.items():
+                if fnmatch.fnmatchcase(number, pattern):
+                    return language
+        return self.language
+
+
+def _coerce(name: str, raw: Any, target: Any) -> Any:
+    """Turn a file or environment value into the type of the field's default."""
+    try:
+        if isinstance(target, bool):
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if isinstance(target, (int, float)) and not isinstance(target, bool):
+            return type(target)(raw)
+        if isinstance(target, Path) or target is None:
+            return Path(raw)
+        if isinstance(target, Mapping):
+            if isinstance(raw, Mapping):
+                return dict(raw)
+            # Environment form: "+49*=de,+44*=en"
+            return dict(item.split("=", 1) for item in str(raw).split(",") if item)
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name!r}: cannot use value {raw!r} ({exc})") from None
+
+
+def load_settings(
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    environ = os.environ if environ is None else environ
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    defaults = Settings()
+    values: dict[str, Any] = {}
+
+    path = config_file or Path(environ.get("APPLIANCE_CONFIG", DEFAULT_CONFIG_FILE))
+    if path.exists():
+        try:
+            file_values = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"config file {path}: {exc}") from None
+        for key, raw in file_values.items():
+            if key not in fields:
+                raise ConfigError(f"config file {path}: unknown setting {key!r}")
+            values[key] = _coerce(key, raw, getattr(defaults, key))
+    elif config_file is not None:
+        raise ConfigError(f"config file {path} does not exist")
+
+    for name in fields:
+        env_key = f"APPLIANCE_{name.upper()}"
+        if env_key in environ:
+            values[name] = _coerce(name, environ[env_key], getattr(defaults, name))
+
+    values.update(overrides)
+    return Settings(**values)
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

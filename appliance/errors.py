@@ -1,0 +1,30 @@
+"""The appliance's own errors. Messages are written for the person who has to act on them."""
+
+
+class ApplianceError(Exception):
+    """Base of every error the appliance reports to a person."""
+
+    #: A permanent error will fail the same way on retry (the input itself is bad).
+    permanent = False
+
+
+class BadAudio(ApplianceError):
+    """The recording cannot be used: empty, truncated, not audio, wrong rate, too long."""
+
+    permanent = True
+
+
+class ModelMissing(ApplianceError):
+    """A model folder is absent or incomplete; the message names the install command."""
+
+
+class BadQuery(ApplianceError):
+    """A search query the full-text index cannot parse."""
+
+
+class NotFound(ApplianceError):
+    """A call, job or model that does not exist."""
+
+
+class ConfigError(ApplianceError):
+    """The settings file or an environment override is invalid."""

@@ -1,0 +1,75 @@
+"""One recording -> one transcript. Orchestration only: every step lives in its own module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from appliance.audio import DecodeOptions, load_recording
+from appliance.diarize.channels import split_tracks
+from appliance.diarize.crosstalk import drop_echoed_segments
+from appliance.stt import ProgressCallback, SpeechToText
+from appliance.transcript.model import CallMeta, Transcript
+from appliance.transcript.turns import build_turns
+
+
+def choose_language(settings, meta: CallMeta, duration: float, override: str | None = None) -> str | None:
+    """The language to decode in; None asks the model to detect it.
+
+    An explicit choice (per recording, then per number/mailbox) wins; detection is opt-in and
+    only for recordings long enough to trust it; otherwise the site's language.
+    """
+    if override:
+        return override
+    by_number = settings.language_for(meta.caller, meta.callee)
+    if by_number != settings.language:
+        return by_number
+    if settings.detect_language and duration >= settings.detect_language_min_seconds:
+        return None
+    return settings.language
+
+
+def transcribe_recording(
+    paths: Sequence[Path | str],
+    meta: CallMeta,
+    settings,
+    engine: SpeechToText,
+    *,
+    options: dict | None = None,
+    hotwords: str | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Transcript:
+    options = options or {}
+    audio = load_recording(
+        paths,
+        DecodeOptions(
+            raw_sample_rate=options.get("sample_rate", settings.raw_sample_rate),
+            raw_channels=options.get("channels", settings.raw_channels),
+            max_duration_seconds=settings.max_duration_seconds,
+        ),
+    )
+    tracks = split_tracks(audio, meta, settings.bleed_margin_db)
+    language = choose_language(settings, meta, audio.duration, options.get("language"))
+
+    recognitions = []
+    for index, track in enumerate(tracks):
+        def track_progress(fraction: float, index: int = index) -> None:
+            if on_progress:
+                on_progress((index + fraction) / len(tracks))
+
+        recognitions.append(
+            engine.recognise(track.samples, language=language, hotwords=hotwords, on_progress=track_progress)
+        )
+    segments = drop_echoed_segments([list(r.segments) for r in recognitions], list(audio.channels)[: len(tracks)])
+    turns = build_turns([(track.speaker, segs) for track, segs in zip(tracks, segments)])
+    # With detection, the first track that produced speech tells the language.
+    detected = next((r.language for r, s in zip(recognitions, segments) if s), recognitions[0].language)
+    return Transcript(
+        language=language or detected,
+        engine=engine.engine,
+        model=engine.model,
+        duration=audio.duration,
+        speakers=tuple(track.speaker for track in tracks),
+        turns=tuple(turns),
+        meta=meta,
+    )

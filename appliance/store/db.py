@@ -1,0 +1,98 @@
+"""The SQLite connection the store runs on: WAL, a 30 s busy timeout, foreign keys, migrations.
+
+Several worker processes share one file, so every state change is one transaction that takes
+the write lock up front (BEGIN IMMEDIATE): a deferred transaction that reads and then writes
+can fail with SQLITE_BUSY halfway, and two of them could both act on what they read.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from appliance.errors import ApplianceError
+from appliance.store.schema import MIGRATIONS
+
+BUSY_TIMEOUT_SECONDS = 30.0
+
+
+def connect(path: Path | str) -> Database:
+    # isolation_level=None: the driver opens no implicit transactions, so the only ones are
+    # ours (and sqlite-utils' savepoints, which nest inside them).
+    conn = sqlite3.connect(
+        str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+    )
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA journal_mode = WAL")
+        migrate(conn)
+        return Database(conn, execute_plugins=False)
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _user_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _check_not_newer(version: int, path: str) -> None:
+    if version > len(MIGRATIONS):
+        raise ApplianceError(
+            f"database {path} has schema version {version}, newer than this appliance "
+            f"understands ({len(MIGRATIONS)}): upgrade the appliance or use another data_dir"
+        )
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply the missing steps; safe when several processes open a fresh file at once."""
+    path = conn.execute("PRAGMA database_list").fetchone()[2]
+    version = _user_version(conn)
+    _check_not_newer(version, path)
+    if version == len(MIGRATIONS):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Read again under the write lock: another process may have migrated while we waited.
+        version = _user_version(conn)
+        _check_not_newer(version, path)
+        for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in step:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+@contextmanager
+def write(db: Database) -> Iterator[Database]:
+    """One write transaction holding the database's write lock from its first statement."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
+@contextmanager
+def read(db: Database) -> Iterator[Database]:
+    """One read snapshot, for answers assembled from several queries (WAL readers never block)."""
+    db.conn.execute("BEGIN")
+    try:
+        yield db
+    finally:
+        if db.conn.in_transaction:
+            db.conn.execute("COMMIT")
+
+
+def first(rows: Iterator[dict]) -> dict | None:
+    return next(iter(rows), None)

@@ -1,0 +1,104 @@
+"""Recordings in: one call row per Asterisk uniqueid, one recording and one job per file set."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from appliance.store.db import first, write
+from appliance.store.records import EnqueueResult
+from appliance.transcript.model import CallMeta
+
+# The CallMeta fields a later enqueue may fill in when an earlier one left them empty.
+_FILLABLE = ("linkedid", "caller", "callee", "direction", "started_at")
+
+
+def _meta_fields(meta: CallMeta) -> dict:
+    # Asterisk hands over "" for an unknown number; store that as unknown so it can be filled.
+    fields = {name: getattr(meta, name) or None for name in ("uniqueid", *_FILLABLE)}
+    fields["kind"] = meta.kind or "call"
+    return fields
+
+
+def enqueue_recording(
+    db: Database, meta: CallMeta, paths: Sequence[Path | str], options: dict | None, now: float
+) -> EnqueueResult:
+    # abspath, not resolve(): a spool path reached through a symlink stays the path we were given.
+    files = [os.path.abspath(os.fspath(path)) for path in paths]
+    if not files or len(set(files)) != len(files):
+        raise ValueError(f"a recording needs one or more distinct files, got {files!r}")
+    fields = _meta_fields(meta)
+    with write(db):
+        known = first(
+            db.query(
+                "SELECT r.id, r.call_id, j.id AS job_id FROM recording_files f"
+                " JOIN recordings r ON r.id = f.recording_id JOIN jobs j ON j.recording_id = r.id"
+                f" WHERE f.path IN ({', '.join('?' * len(files))}) LIMIT 1",
+                files,
+            )
+        )
+        if known:
+            # The hook's ticket and the spool sweep may both report one file; the second
+            # report may carry the metadata the first lacked.
+            _fill_call(db, known["call_id"], fields)
+            return EnqueueResult(known["call_id"], known["id"], known["job_id"], created=False)
+
+        call = fields["uniqueid"] and first(
+            db.query("SELECT id FROM calls WHERE uniqueid = ?", [fields["uniqueid"]])
+        )
+        if call:
+            call_id = call["id"]
+            _fill_call(db, call_id, fields)
+        else:
+            call_id = db["calls"].insert({**fields, "created_at": now}).last_pk
+        recording_id = (
+            db["recordings"]
+            .insert({"call_id": call_id, "options": json.dumps(options or {}), "created_at": now})
+            .last_pk
+        )
+        db["recording_files"].insert_all(
+            {"recording_id": recording_id, "position": position, "path": path}
+            for position, path in enumerate(files)
+        )
+        job_id = (
+            db["jobs"]
+            .insert(
+                {
+                    "recording_id": recording_id,
+                    "state": "queued",
+                    "not_before": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            .last_pk
+        )
+        return EnqueueResult(call_id, recording_id, job_id, created=True)
+
+
+def _fill_call(db: Database, call_id: int, fields: dict) -> None:
+    assignments = ", ".join(f"{name} = COALESCE({name}, :{name})" for name in _FILLABLE)
+    db.execute(
+        f"UPDATE calls SET {assignments},"
+        # Take the uniqueid only if no other call has it; conflicting reports keep the first.
+        " uniqueid = COALESCE(uniqueid,"
+        "   (SELECT :uniqueid WHERE NOT EXISTS (SELECT 1 FROM calls WHERE uniqueid = :uniqueid)))"
+        " WHERE id = :id",
+        {**fields, "id": call_id},
+    )
+    # Numbers learnt after the transcript was stored must still be searchable.
+    call = first(db.query("SELECT caller, callee FROM calls WHERE id = ?", [call_id]))
+    db.execute(
+        "UPDATE turns_fts SET caller = :caller, callee = :callee WHERE rowid IN ("
+        " SELECT t.id FROM turns t JOIN transcripts tr ON tr.id = t.transcript_id"
+        " JOIN recordings r ON r.id = tr.recording_id WHERE r.call_id = :id)",
+        {**call, "id": call_id},
+    )
+
+
+def known_paths(db: Database) -> set[str]:
+    return {row["path"] for row in db.query("SELECT path FROM recording_files")}

@@ -1,0 +1,64 @@
+"""What the store hands out: frozen dataclasses, never rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from appliance.transcript.model import CallMeta
+
+
+@dataclass(frozen=True)
+class EnqueueResult:
+    call_id: int
+    recording_id: int
+    job_id: int
+    created: bool  # False when the recording was already known
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    recording_id: int
+    call_id: int
+    state: str  # one of schema.JOB_STATES
+    attempts: int  # counted at claim, so a worker killed mid-job still uses up an attempt
+    progress: float  # 0..1
+    error: str | None
+    lease_owner: str | None
+    lease_expires: float | None
+    not_before: float
+    created_at: float
+    updated_at: float
+    paths: tuple[str, ...]  # one file, or a MixMonitor r()/t() pair: party A, party B
+    meta: CallMeta
+    options: dict  # decode hints, e.g. {"sample_rate": 8000, "channels": 2, "language": "de"}
+
+
+@dataclass(frozen=True)
+class CallSummary:
+    id: int
+    uniqueid: str | None
+    caller: str | None
+    callee: str | None
+    direction: str | None
+    started_at: str | None
+    kind: str
+    duration: float | None  # from the transcript; None until there is one
+    state: str | None  # state of the call's latest job
+    error: str | None
+    speakers: tuple[str, ...]
+    language: str | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    call_id: int
+    turn_index: int
+    speaker: str
+    start: float
+    snippet: str  # the match wrapped in [ ], cut with …
+    rank: float  # FTS5 bm25: lower is better
+    caller: str | None
+    callee: str | None
+    started_at: str | None

@@ -1,0 +1,131 @@
+"""Transcripts in and out: speakers, turns with their words, and the turns' full-text rows."""
+
+from __future__ import annotations
+
+import json
+
+from sqlite_utils import Database
+
+from appliance.store.db import first, read
+from appliance.transcript.model import CallMeta, Speaker, Transcript, Turn, Word
+
+
+def insert_transcript(db: Database, recording_id: int, transcript: Transcript, now: float) -> None:
+    """Store a transcript; the caller holds the write transaction."""
+    transcript_id = (
+        db["transcripts"]
+        .insert(
+            {
+                "recording_id": recording_id,
+                "language": transcript.language,
+                "engine": transcript.engine,
+                "model": transcript.model,
+                "duration": transcript.duration,
+                "created_at": now,
+            }
+        )
+        .last_pk
+    )
+    db["speakers"].insert_all(
+        {"transcript_id": transcript_id, "idx": s.index, "label": s.label, "role": s.role}
+        for s in transcript.speakers
+    )
+    db["turns"].insert_all(
+        {
+            "transcript_id": transcript_id,
+            "idx": idx,
+            "speaker": turn.speaker,
+            "start_time": turn.start,
+            "end_time": turn.end,
+            "text": turn.text,
+            # json keeps floats exact (repr round-trips), so probabilities come back equal.
+            "words": json.dumps([[w.start, w.end, w.word, w.probability] for w in turn.words]),
+        }
+        for idx, turn in enumerate(transcript.turns)
+    )
+    call = first(
+        db.query(
+            "SELECT c.caller, c.callee FROM recordings r JOIN calls c ON c.id = r.call_id"
+            " WHERE r.id = ?",
+            [recording_id],
+        )
+    )
+    turn_ids = [
+        row["id"]
+        for row in db.query(
+            "SELECT id FROM turns WHERE transcript_id = ? ORDER BY idx", [transcript_id]
+        )
+    ]
+    db.conn.executemany(
+        "INSERT INTO turns_fts (rowid, text, speaker, caller, callee) VALUES (?, ?, ?, ?, ?)",
+        [
+            (turn_id, turn.text, transcript.speaker(turn.speaker).label, call["caller"], call["callee"])
+            for turn_id, turn in zip(turn_ids, transcript.turns)
+        ],
+    )
+
+
+def read_transcript(db: Database, call_id: int) -> Transcript | None:
+    """The call's newest transcript, with its meta taken from the call row."""
+    with read(db):
+        head = first(
+            db.query(
+                "SELECT t.id, t.language, t.engine, t.model, t.duration, c.uniqueid, c.caller,"
+                " c.callee, c.direction, c.started_at, c.linkedid, c.kind"
+                " FROM transcripts t JOIN recordings r ON r.id = t.recording_id"
+                " JOIN calls c ON c.id = r.call_id WHERE c.id = ? ORDER BY t.id DESC LIMIT 1",
+                [call_id],
+            )
+        )
+        if head is None:
+            return None
+        speakers = tuple(
+            Speaker(index=s["idx"], label=s["label"], role=s["role"])
+            for s in db.query(
+                "SELECT idx, label, role FROM speakers WHERE transcript_id = ? ORDER BY idx",
+                [head["id"]],
+            )
+        )
+        turns = tuple(
+            Turn(
+                speaker=t["speaker"],
+                start=t["start_time"],
+                end=t["end_time"],
+                text=t["text"],
+                words=tuple(Word(*w) for w in json.loads(t["words"])),
+            )
+            for t in db.query(
+                "SELECT speaker, start_time, end_time, text, words FROM turns"
+                " WHERE transcript_id = ? ORDER BY idx",
+                [head["id"]],
+            )
+        )
+    return Transcript(
+        language=head["language"],
+        engine=head["engine"],
+        model=head["model"],
+        duration=head["duration"],
+        speakers=speakers,
+        turns=turns,
+        meta=call_meta(head),
+    )
+
+
+def call_meta(row: dict) -> CallMeta:
+    return CallMeta(
+        uniqueid=row["uniqueid"],
+        caller=row["caller"],
+        callee=row["callee"],
+        direction=row["direction"],
+        started_at=row["started_at"],
+        linkedid=row["linkedid"],
+        kind=row["kind"],
+    )
+
+
+def transcript_count(db: Database, recording_id: int | None = None) -> int:
+    if recording_id is None:
+        return db.execute("SELECT count(*) FROM transcripts").fetchone()[0]
+    return db.execute(
+        "SELECT count(*) FROM transcripts WHERE recording_id = ?", [recording_id]
+    ).fetchone()[0]

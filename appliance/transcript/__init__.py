@@ -1,0 +1,1 @@
+"""Transcript model, turn building and exports."""

@@ -1,0 +1,90 @@
+"""The transcript model that every stage hands on: plain dataclasses, JSON round-trip."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CallMeta:
+    """What Asterisk (or the person importing a file) tells us about a call."""
+
+    uniqueid: str | None = None
+    caller: str | None = None
+    callee: str | None = None
+    direction: str | None = None  # "inbound", "outbound", "internal" or None
+    started_at: str | None = None  # ISO 8601
+    linkedid: str | None = None
+    kind: str = "call"  # "call", "voicemail", "note"
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """A party of the call. `role` is "caller", "callee" or "speaker" (diarized/mono)."""
+
+    index: int
+    label: str
+    role: str = "speaker"
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    word: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Turn:
+    speaker: int  # Speaker.index
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class Transcript:
+    language: str
+    engine: str
+    model: str
+    duration: float
+    speakers: tuple[Speaker, ...]
+    turns: tuple[Turn, ...]
+    meta: CallMeta = field(default_factory=CallMeta)
+
+    @property
+    def text(self) -> str:
+        return " ".join(turn.text for turn in self.turns)
+
+    def speaker(self, index: int) -> Speaker:
+        for speaker in self.speakers:
+            if speaker.index == index:
+                return speaker
+        return Speaker(index=index, label=f"Speaker {index + 1}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Transcript":
+        return cls(
+            language=data["language"],
+            engine=data["engine"],
+            model=data["model"],
+            duration=data["duration"],
+            speakers=tuple(Speaker(**s) for s in data["speakers"]),
+            turns=tuple(
+                Turn(
+                    speaker=t["speaker"],
+                    start=t["start"],
+                    end=t["end"],
+                    text=t["text"],
+                    words=tuple(Word(**w) for w in t["words"]),
+                )
+                for t in data["turns"]
+            ),
+            meta=CallMeta(**data.get("meta", {})),
+        )
