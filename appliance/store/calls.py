@@ -35,7 +35,7 @@ def _summary(row: dict) -> CallSummary:
         duration=row["duration"],
         state=row["state"],
         error=row["error"],
-        speakers=tuple(label for _, label in sorted(json.loads(row["speakers"] or "[]"))),
+        speakers=tuple(label for _, label in sorted(json.loads(row["speakers"]))),
         language=row["language"],
         created_at=row["created_at"],
     )

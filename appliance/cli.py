@@ -1,0 +1,330 @@
+"""The `appliance` command: a thin layer of click commands over the library."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import signal
+import sys
+import threading
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from appliance.config import load_settings
+from appliance.errors import ApplianceError
+from appliance.transcript.model import CallMeta
+
+
+def _settings(ctx: click.Context):
+    return ctx.obj["settings"]
+
+
+def _store(ctx: click.Context):
+    from appliance.store import Store
+
+    store = Store.open(_settings(ctx))
+    ctx.call_on_close(store.close)
+    return store
+
+
+@click.group()
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Settings file (default: $APPLIANCE_CONFIG or /etc/appliance/appliance.toml).")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr (sizes and times only).")
+@click.pass_context
+def cli(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
+    """Offline call transcription for Asterisk."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = {"settings": load_settings(config_file)}
+
+
+@cli.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create the data folders and the database (safe to run again)."""
+    settings = _settings(ctx)
+    for folder in (settings.data_dir, settings.spool_dir, settings.models_dir, settings.data_dir / "recordings"):
+        folder.mkdir(parents=True, exist_ok=True)
+    _store(ctx)
+    click.echo(f"database ready: {settings.db_path}")
+
+
+def _meta_options(f):
+    for option in reversed([
+        click.option("--uniqueid", help="Asterisk's ${UNIQUEID} of the call."),
+        click.option("--caller", help="Calling number or name."),
+        click.option("--callee", help="Called number or extension."),
+        click.option("--direction", type=click.Choice(["inbound", "outbound", "internal"])),
+        click.option("--started-at", help="Start of the call, ISO 8601."),
+        click.option("--kind", type=click.Choice(["call", "voicemail", "note"]), default="call", show_default=True),
+        click.option("--language", help="Language of the call (default: site setting or per number)."),
+        click.option("--sample-rate", type=int, help="Rate of header-less .raw/.sln files."),
+        click.option("--channels", type=click.IntRange(1, 2), help="Channels of header-less .raw/.sln files."),
+    ]):
+        f = option(f)
+    return f
+
+
+def _meta_and_options(kw) -> tuple[CallMeta, dict]:
+    meta = CallMeta(uniqueid=kw["uniqueid"], caller=kw["caller"], callee=kw["callee"],
+                    direction=kw["direction"], started_at=kw["started_at"], kind=kw["kind"])
+    options = {key: kw[name] for key, name in
+               (("language", "language"), ("sample_rate", "sample_rate"), ("channels", "channels")) if kw[name]}
+    return meta, options
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the transcript model as JSON.")
+@click.option("--format", "fmt", type=click.Choice(["txt", "srt", "vtt", "json"]), default="txt", show_default=True)
+@_meta_options
+@click.pass_context
+def transcribe(ctx: click.Context, files, as_json: bool, fmt: str, **kw) -> None:
+    """Transcribe a recording now (one file or an r()/t() pair); nothing is stored."""
+    from appliance.pipeline import transcribe_recording
+    from appliance.stt import engine_for
+    from appliance.transcript.exports import export
+
+    settings = _settings(ctx)
+    meta, options = _meta_and_options(kw)
+    transcript = transcribe_recording(files, meta, settings, engine_for(settings), options=options)
+    click.echo(export(transcript, "json" if as_json else fmt), nl=False)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_meta_options
+@click.pass_context
+def ingest(ctx: click.Context, files, **kw) -> None:
+    """Queue a recording for transcription (one file, or an r()/t() pair).
+
+    The file is copied into the appliance's own folder first, so moving or deleting the
+    original never loses the recording.
+    """
+    settings = _settings(ctx)
+    meta, options = _meta_and_options(kw)
+    if not meta.uniqueid:
+        meta = CallMeta(**{**meta.__dict__, "uniqueid": f"import-{uuid.uuid4().hex[:12]}"})
+    target = settings.data_dir / "recordings" / datetime.now(timezone.utc).strftime("%Y/%m/%d") / meta.uniqueid
+    target.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for path in files:
+        copy = target / path.name
+        if not copy.exists():
+            shutil.copy2(path, copy)
+        copies.append(copy.resolve())
+    result = _store(ctx).enqueue_recording(meta, copies, options)
+    state = "queued" if result.created else "already queued"
+    click.echo(f"call {result.call_id}: job {result.job_id} {state}")
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Process the jobs that are due, then exit.")
+@click.pass_context
+def worker(ctx: click.Context, once: bool) -> None:
+    """Run the transcription worker (with the spool sweep and lease recovery)."""
+    from appliance.jobs.scheduler import start_scheduler
+    from appliance.jobs.spool import sweep
+    from appliance.jobs.worker import Worker
+
+    settings = _settings(ctx)
+    settings.spool_dir.mkdir(parents=True, exist_ok=True)
+    store = _store(ctx)
+    work = Worker(settings, store)
+    if once:
+        sweep(store, settings)
+        count = 0
+        while work.run_once():
+            count += 1
+        click.echo(f"processed {count} job(s)")
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    scheduler = start_scheduler(settings)
+    click.echo(f"worker {work.worker_id} watching {settings.spool_dir} (database {settings.db_path})")
+    try:
+        work.run_forever(stop)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+@cli.command()
+@click.option("--limit", default=50, show_default=True)
+@click.pass_context
+def calls(ctx: click.Context, limit: int) -> None:
+    """List calls, newest first."""
+    rows = _store(ctx).calls(limit=limit)
+    if not rows:
+        click.echo("no calls yet")
+    for c in rows:
+        duration = f"{c.duration:6.1f}s" if c.duration is not None else "      -"
+        parties = f"{c.caller or '?'} -> {c.callee or '?'}"
+        click.echo(f"{c.id:5d}  {c.started_at or c.created_at}  {c.kind:9s} {duration}  {c.state:11s} {parties}")
+
+
+@cli.command()
+@click.argument("call_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["txt", "srt", "vtt", "json"]), default="txt", show_default=True)
+@click.pass_context
+def show(ctx: click.Context, call_id: int, fmt: str) -> None:
+    """Print a call's transcript."""
+    from appliance.transcript.exports import export
+
+    store = _store(ctx)
+    summary = store.call(call_id)
+    transcript = store.transcript(call_id)
+    if transcript is None:
+        reason = f": {summary.error}" if summary.error else ""
+        raise ApplianceError(f"call {call_id} has no transcript yet (job {summary.state}{reason})")
+    click.echo(export(transcript, fmt), nl=False)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--limit", default=20, show_default=True)
+@click.pass_context
+def search(ctx: click.Context, query: str, limit: int) -> None:
+    """Full-text search over all transcripts ("a phrase", prefix*, AND/OR/NOT)."""
+    hits = _store(ctx).search(query, limit=limit)
+    if not hits:
+        click.echo("no matches")
+    for hit in hits:
+        minutes, seconds = divmod(int(hit.start), 60)
+        click.echo(f"call {hit.call_id} at {minutes:02d}:{seconds:02d}  {hit.speaker}: {hit.snippet}")
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--failed", is_flag=True, help="Only failed and quarantined jobs.")
+@click.pass_context
+def jobs(ctx: click.Context, failed: bool) -> None:
+    """List jobs (queued, running with progress, failed with the reason)."""
+    if ctx.invoked_subcommand:
+        return
+    store = _store(ctx)
+    stats = store.queue_stats()
+    click.echo("  ".join(f"{state}: {count}" for state, count in stats.items()))
+    for job in store.jobs(["failed", "quarantined"] if failed else None):
+        progress = f" {job.progress:4.0%}" if job.state == "running" else ""
+        reason = f"  {job.error}" if job.error and job.state != "done" else ""
+        click.echo(f"job {job.id:5d}  call {job.call_id:5d}  {job.state}{progress} (attempts {job.attempts}){reason}")
+
+
+@jobs.command("retry")
+@click.argument("job_id", type=int)
+@click.pass_context
+def jobs_retry(ctx: click.Context, job_id: int) -> None:
+    """Queue a failed or quarantined job again."""
+    _store(ctx).retry_job(job_id)
+    click.echo(f"job {job_id} queued again")
+
+
+@cli.group()
+def models() -> None:
+    """Install, verify and list local models (never from a hub)."""
+
+
+@models.command("list")
+@click.pass_context
+def models_list(ctx: click.Context) -> None:
+    from appliance import models as model_registry
+
+    for spec, status in model_registry.statuses(_settings(ctx)):
+        state = "ok" if status.ok else "; ".join(status.problems)
+        about = f"{spec.kind}, {spec.licence}: {spec.description}" if spec else "admin-provided"
+        click.echo(f"{status.name:20s} {state:16s} {about}")
+
+
+@models.command("install")
+@click.argument("name")
+@click.option("--from", "source", type=click.Path(exists=True, path_type=Path),
+              help="An admin-provided model folder or .tar(.gz) archive.")
+@click.pass_context
+def models_install(ctx: click.Context, name: str, source: Path | None) -> None:
+    from appliance import models as model_registry
+
+    folder = model_registry.install(_settings(ctx), name, source)
+    click.echo(f"installed {name} in {folder} (sha256 verified)")
+
+
+@models.command("verify")
+@click.argument("names", nargs=-1)
+@click.pass_context
+def models_verify(ctx: click.Context, names) -> None:
+    from appliance import models as model_registry
+
+    bad = []
+    for spec, status in model_registry.statuses(_settings(ctx)):
+        if names and status.name not in names or not names and not status.installed:
+            continue
+        click.echo(f"{status.name}: {'ok' if status.ok else '; '.join(status.problems)}")
+        if not status.ok:
+            bad.append(status.name)
+    if bad:
+        raise ApplianceError(f"verification failed for {', '.join(bad)}; reinstall with: appliance models install NAME")
+
+
+@cli.group()
+def vocab() -> None:
+    """The site vocabulary: names and terms the recogniser should get right."""
+
+
+@vocab.command("list")
+@click.pass_context
+def vocab_list(ctx: click.Context) -> None:
+    for term in _store(ctx).vocabulary():
+        click.echo(term)
+
+
+@vocab.command("add")
+@click.argument("terms", nargs=-1, required=True)
+@click.pass_context
+def vocab_add(ctx: click.Context, terms) -> None:
+    store = _store(ctx)
+    for term in terms:
+        store.add_vocabulary(term)
+
+
+@vocab.command("remove")
+@click.argument("term")
+@click.pass_context
+def vocab_remove(ctx: click.Context, term: str) -> None:
+    _store(ctx).remove_vocabulary(term)
+
+
+@cli.command()
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """Put a demo call (two real voices, stereo) into the queue."""
+    from appliance import democall
+
+    settings = _settings(ctx)
+    folder = settings.data_dir / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = democall.write_stereo_wav(democall.mix_call(), folder / "demo-call.wav")
+    meta = CallMeta(uniqueid="demo-call-1", caller="+49 30 1234567", callee="200", direction="inbound",
+                    started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    result = _store(ctx).enqueue_recording(meta, [path.resolve()], {})
+    click.echo(f"demo call {result.call_id}: job {result.job_id} {'queued' if result.created else 'already queued'}")
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ApplianceError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Periodic tasks run by APScheduler beside the worker: spool sweep and stale-lease recovery.
+
+Each task opens its own store connection: APScheduler runs them on its own threads.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from appliance.jobs.spool import sweep
+from appliance.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def _with_store(settings, task):
+    def run() -> None:
+        store = Store.open(settings)
+        try:
+            task(store)
+        finally:
+            store.close()
+
+    return run
+
+
+def _recover(store: Store) -> None:
+    recovered = store.recover_stale_leases()
+    if recovered:
+        log.warning("recovered %d job(s) whose worker stopped renewing its lease", recovered)
+
+
+def start_scheduler(settings) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(daemon=True)
+    # coalesce + max_instances=1: a slow sweep never runs twice at once or catches up in bursts.
+    common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+    scheduler.add_job(
+        _with_store(settings, lambda store: sweep(store, settings)), "interval",
+        seconds=settings.sweep_interval_seconds, id="spool-sweep",
+        # At once too, so a restart picks up what arrived while the worker was down.
+        next_run_time=datetime.now(timezone.utc), **common,
+    )
+    scheduler.add_job(
+        _with_store(settings, _recover), "interval",
+        seconds=max(1.0, settings.lease_seconds / 2), id="stale-leases", **common,
+    )
+    scheduler.start()
+    return scheduler

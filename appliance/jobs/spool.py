@@ -1,0 +1,93 @@
+"""The spool sweep: finished recordings dropped into the spool folder become jobs.
+
+Asterisk's hook enqueues recordings directly; the sweep is the safety net (a crash, a hook
+that failed, files copied in by hand). A file still being written is left alone: temporary
+names are skipped, and so is anything modified within the settle time. A ticket
+`<name>.json` beside a recording carries its call metadata (written atomically by the hook).
+MixMonitor r()/t() pairs are named `<name>-rx.<ext>` and `<name>-tx.<ext>`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from dataclasses import fields
+from pathlib import Path
+
+from appliance.store import EnqueueResult, Store
+from appliance.transcript.model import CallMeta
+
+log = logging.getLogger(__name__)
+
+AUDIO_SUFFIX = re.compile(
+    r"^\.(wav|wav49|gsm|raw|sln\d*|slin\d*|ulaw|ul|alaw|al|g722|mp3|ogg|oga|opus|flac|m4a)$", re.I
+)
+PAIR = re.compile(r"^(?P<base>.+)-(?P<dir>rx|tx)$")
+# Unpaired r()/t() halves wait this many settle periods for their twin.
+PAIR_PATIENCE = 6
+_META_FIELDS = {f.name for f in fields(CallMeta)}
+
+
+def _is_candidate(path: Path) -> bool:
+    return (
+        path.is_file()
+        and not path.name.startswith(".")
+        and not any(part in (".tmp", "quarantine") for part in path.parts)
+        and AUDIO_SUFFIX.match(path.suffix) is not None
+    )
+
+
+def read_ticket(recording: Path, base: str) -> tuple[CallMeta, dict]:
+    """Call metadata and decode options from `<base>.json`, else the file name as uniqueid."""
+    ticket = recording.with_name(f"{base}.json")
+    data: dict = {}
+    if ticket.is_file():
+        try:
+            data = json.loads(ticket.read_text())
+        except (OSError, ValueError):
+            log.warning("spool: unreadable ticket %s; using the file name only", ticket.name)
+    meta = CallMeta(**{k: str(v) for k, v in data.items() if k in _META_FIELDS and v not in (None, "")})
+    if not meta.uniqueid:
+        meta = CallMeta(**{**meta.__dict__, "uniqueid": base})
+    options = data.get("options") if isinstance(data.get("options"), dict) else {}
+    return meta, options
+
+
+def sweep(store: Store, settings, now: float | None = None) -> list[EnqueueResult]:
+    now = time.time() if now is None else now
+    spool = settings.spool_dir
+    if not spool.is_dir():
+        return []
+    known = store.known_paths()
+    settle = settings.spool_settle_seconds
+    fresh: dict[str, list[Path]] = {}
+    halves: dict[tuple[Path, str], dict[str, Path]] = {}
+    for path in sorted(spool.rglob("*")):
+        if str(path.resolve()) in known or not _is_candidate(path):
+            continue
+        if now - path.stat().st_mtime < settle:
+            continue
+        pair = PAIR.match(path.stem)
+        if pair:
+            halves.setdefault((path.parent, pair["base"]), {})[pair["dir"]] = path
+        else:
+            fresh[str(path)] = [path]
+    for (parent, base), found in halves.items():
+        if len(found) == 2:
+            fresh[str(found["rx"])] = [found["rx"], found["tx"]]
+        else:
+            (half,) = found.values()
+            if now - half.stat().st_mtime >= settle * PAIR_PATIENCE:
+                fresh[str(half)] = [half]  # its twin never came: transcribe what exists
+    results = []
+    for paths in fresh.values():
+        stem = paths[0].stem
+        pair = PAIR.match(stem)
+        meta, options = read_ticket(paths[0], pair["base"] if pair else stem)
+        result = store.enqueue_recording(meta, [p.resolve() for p in paths], options)
+        if result.created:
+            log.info("spool: enqueued job %d (%d file(s))", result.job_id, len(paths))
+        results.append(result)
+    return results

@@ -1,0 +1,118 @@
+"""The worker: claim a job, transcribe its recording, commit the transcript, repeat.
+
+Durability comes from the store: a claim is a lease that a heartbeat thread renews while the
+job runs; a worker killed at any instant simply stops renewing, the lease expires and
+another worker (or this one, restarted) takes the job again. The transcript and the job's
+"done" state are committed in one transaction, and only by the lease holder, so a recording
+never gets two transcripts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+
+from appliance.errors import ApplianceError
+from appliance.pipeline import transcribe_recording
+from appliance.store import Job, Store
+from appliance.stt import SpeechToText, engine_for
+
+log = logging.getLogger(__name__)
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class _Heartbeat(threading.Thread):
+    """Renews the lease and stores progress while the job runs (own DB connection)."""
+
+    def __init__(self, settings, job: Job, worker_id: str) -> None:
+        super().__init__(daemon=True, name=f"heartbeat-{job.id}")
+        self.settings, self.job, self.worker_id = settings, job, worker_id
+        self.progress = 0.0
+        self.lost = False
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        store = Store.open(self.settings)
+        try:
+            interval = self.settings.lease_seconds / 3
+            while not self._stop_event.wait(interval):
+                if not store.heartbeat(self.job.id, self.worker_id, self.settings.lease_seconds, self.progress):
+                    self.lost = True
+                    return
+        finally:
+            store.close()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+class Worker:
+    def __init__(self, settings, store: Store, engine: SpeechToText | None = None, worker_id: str | None = None):
+        self.settings = settings
+        self.store = store
+        self.engine = engine or engine_for(settings)
+        self.worker_id = worker_id or new_worker_id()
+
+    def run_once(self) -> bool:
+        """Process one job if there is one; True if a job was taken."""
+        job = self.store.claim_job(self.worker_id, self.settings.lease_seconds)
+        if job is None:
+            return False
+        self._process(job)
+        return True
+
+    def run_forever(self, stop: threading.Event) -> None:
+        log.info("worker %s started", self.worker_id)
+        while not stop.is_set():
+            if not self.run_once():
+                stop.wait(self.settings.poll_interval_seconds)
+        log.info("worker %s stopped", self.worker_id)
+
+    def _process(self, job: Job) -> None:
+        started = time.monotonic()
+        log.info("job %d: attempt %d, %d file(s)", job.id, job.attempts, len(job.paths))
+        heartbeat = _Heartbeat(self.settings, job, self.worker_id)
+        heartbeat.start()
+        try:
+            transcript = transcribe_recording(
+                job.paths,
+                job.meta,
+                self.settings,
+                self.engine,
+                options=job.options,
+                hotwords=", ".join(self.store.vocabulary()),
+                on_progress=lambda fraction: setattr(heartbeat, "progress", fraction),
+            )
+        except ApplianceError as exc:
+            heartbeat.stop()
+            self._fail(job, str(exc), permanent=exc.permanent)
+            return
+        except Exception as exc:  # noqa: BLE001 - any bug must be stored with the job, not kill the service
+            heartbeat.stop()
+            log.exception("job %d: internal error", job.id)
+            self._fail(job, f"internal error ({type(exc).__name__}: {exc}); the job will be retried", permanent=False)
+            return
+        heartbeat.stop()
+        if self.store.finish_job(job.id, self.worker_id, transcript):
+            log.info("job %d: done, %.1f s audio, %d turns in %.1f s",
+                     job.id, transcript.duration, len(transcript.turns), time.monotonic() - started)
+        else:
+            log.warning("job %d: lease lost before commit; another worker owns it", job.id)
+
+    def _fail(self, job: Job, reason: str, permanent: bool) -> None:
+        state = self.store.fail_job(
+            job.id, self.worker_id, reason,
+            permanent=permanent,
+            max_attempts=self.settings.max_attempts,
+            backoff_seconds=self.settings.retry_backoff_seconds,
+        )
+        # The reason may quote a file name but never transcript text or numbers: safe to log.
+        log.warning("job %d: %s -> %s", job.id, "bad input" if permanent else "error", state)

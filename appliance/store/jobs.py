@@ -1,0 +1,193 @@
+"""The durable job queue: claims under a lease, heartbeats, and the end states of a job.
+
+A job belongs to the worker named in lease_owner while it is running. Every change checks
+that ownership inside the same BEGIN IMMEDIATE transaction that writes, so a worker whose
+lease ran out and whose job was claimed again cannot overwrite the new owner's work.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from sqlite_utils import Database
+
+from appliance.errors import NotFound
+from appliance.store.db import first, write
+from appliance.store.records import Job
+from appliance.store.schema import JOB_STATES
+from appliance.store.transcripts import call_meta, insert_transcript
+from appliance.transcript.model import Transcript
+
+# One statement per job, so a job is never assembled from two snapshots. Paths travel as
+# [position, path] pairs, sorted in Python (SQLite 3.40 has no ORDER BY inside aggregates).
+_JOB = """
+SELECT j.*, r.call_id, r.options, c.uniqueid, c.caller, c.callee, c.direction, c.started_at,
+  c.linkedid, c.kind,
+  (SELECT json_group_array(json_array(f.position, f.path)) FROM recording_files f
+    WHERE f.recording_id = r.id) AS paths
+FROM jobs j JOIN recordings r ON r.id = j.recording_id JOIN calls c ON c.id = r.call_id
+"""
+
+
+def _job(row: dict) -> Job:
+    return Job(
+        id=row["id"],
+        recording_id=row["recording_id"],
+        call_id=row["call_id"],
+        state=row["state"],
+        attempts=row["attempts"],
+        progress=row["progress"],
+        error=row["error"],
+        lease_owner=row["lease_owner"],
+        lease_expires=row["lease_expires"],
+        not_before=row["not_before"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        paths=tuple(path for _, path in sorted(json.loads(row["paths"]))),
+        meta=call_meta(row),
+        options=json.loads(row["options"]),
+    )
+
+
+def job(db: Database, job_id: int) -> Job:
+    row = first(db.query(_JOB + " WHERE j.id = ?", [job_id]))
+    if row is None:
+        raise NotFound(f"there is no job {job_id}")
+    return _job(row)
+
+
+def jobs(db: Database, states: Iterable[str] | None, limit: int) -> list[Job]:
+    """Newest first."""
+    if states is None:
+        rows = db.query(_JOB + " ORDER BY j.id DESC LIMIT ?", [limit])
+    else:
+        states = list(states)
+        rows = db.query(
+            _JOB + f" WHERE j.state IN ({', '.join('?' * len(states))}) ORDER BY j.id DESC LIMIT ?",
+            [*states, limit],
+        )
+    return [_job(row) for row in rows]
+
+
+def queue_stats(db: Database) -> dict[str, int]:
+    counts = dict.fromkeys(JOB_STATES, 0)
+    for row in db.query("SELECT state, count(*) AS n FROM jobs GROUP BY state"):
+        counts[row["state"]] = row["n"]
+    return counts
+
+
+def claim(db: Database, worker_id: str, lease_seconds: float, now: float) -> Job | None:
+    """The oldest runnable job: queued and due, or running under a lease that ran out."""
+    with write(db):
+        row = first(
+            db.query(
+                "SELECT id FROM jobs WHERE (state = 'queued' AND not_before <= :now)"
+                " OR (state = 'running' AND lease_expires < :now) ORDER BY id LIMIT 1",
+                {"now": now},
+            )
+        )
+        if row is None:
+            return None
+        # The previous run's error stays visible while the job waits; a new run clears it.
+        db.execute(
+            "UPDATE jobs SET state = 'running', lease_owner = ?, lease_expires = ?,"
+            " attempts = attempts + 1, error = NULL, updated_at = ? WHERE id = ?",
+            [worker_id, now + lease_seconds, now, row["id"]],
+        )
+        return job(db, row["id"])
+
+
+def heartbeat(
+    db: Database, job_id: int, worker_id: str, lease_seconds: float, progress: float | None, now: float
+) -> bool:
+    if progress is not None:
+        progress = min(max(progress, 0.0), 1.0)
+    with write(db):
+        cursor = db.execute(
+            "UPDATE jobs SET lease_expires = ?, progress = COALESCE(?, progress), updated_at = ?"
+            " WHERE id = ? AND state = 'running' AND lease_owner = ?",
+            [now + lease_seconds, progress, now, job_id, worker_id],
+        )
+        return cursor.rowcount == 1
+
+
+def _owned(db: Database, job_id: int, worker_id: str) -> dict | None:
+    """The job's row if worker_id runs it now, else None. Call inside write()."""
+    return first(
+        db.query(
+            "SELECT * FROM jobs WHERE id = ? AND state = 'running' AND lease_owner = ?",
+            [job_id, worker_id],
+        )
+    )
+
+
+def finish(db: Database, job_id: int, worker_id: str, transcript: Transcript, now: float) -> bool:
+    with write(db):
+        owned = _owned(db, job_id, worker_id)
+        if owned is None:
+            return False
+        recording_id = owned["recording_id"]
+        # The UNIQUE(recording_id) constraint would also stop a second transcript; checking
+        # first keeps that error for real bugs.
+        if first(db.query("SELECT 1 FROM transcripts WHERE recording_id = ?", [recording_id])):
+            return False
+        insert_transcript(db, recording_id, transcript, now)
+        db.execute(
+            "UPDATE jobs SET state = 'done', progress = 1.0, error = NULL, lease_owner = NULL,"
+            " lease_expires = NULL, updated_at = ? WHERE id = ?",
+            [now, job_id],
+        )
+        return True
+
+
+def fail(
+    db: Database,
+    job_id: int,
+    worker_id: str,
+    reason: str,
+    *,
+    permanent: bool,
+    max_attempts: int,
+    backoff_seconds: float,
+    now: float,
+) -> str:
+    with write(db):
+        owned = _owned(db, job_id, worker_id)
+        if owned is None:
+            return job(db, job_id).state
+        attempts = owned["attempts"]
+        not_before = None
+        if permanent:
+            state = "quarantined"
+        elif attempts >= max_attempts:
+            state = "failed"
+        else:
+            state = "queued"
+            not_before = now + backoff_seconds * 2 ** (attempts - 1)
+        db.execute(
+            "UPDATE jobs SET state = ?, error = ?, not_before = COALESCE(?, not_before),"
+            " lease_owner = NULL, lease_expires = NULL, updated_at = ? WHERE id = ?",
+            [state, reason, not_before, now, job_id],
+        )
+        return state
+
+
+def retry(db: Database, job_id: int, now: float) -> None:
+    """Give a failed or quarantined job a fresh set of attempts; other states are left alone."""
+    with write(db):
+        job(db, job_id)  # NotFound
+        db.execute(
+            "UPDATE jobs SET state = 'queued', attempts = 0, not_before = ?, updated_at = ?"
+            " WHERE id = ? AND state IN ('failed', 'quarantined')",
+            [now, now, job_id],
+        )
+
+
+def recover_stale_leases(db: Database, now: float) -> int:
+    with write(db):
+        return db.execute(
+            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires = NULL,"
+            " updated_at = ? WHERE state = 'running' AND lease_expires < ?",
+            [now, now],
+        ).rowcount
