@@ -7,7 +7,7 @@ from typing import Sequence
 
 from appliance.audio import DecodeOptions, load_recording
 from appliance.diarize.channels import split_tracks
-from appliance.diarize.crosstalk import drop_echoed_segments
+from appliance.diarize.crosstalk import drop_echoed_words
 from appliance.stt import ProgressCallback, SpeechToText
 from appliance.transcript.model import CallMeta, Transcript
 from appliance.transcript.turns import build_turns
@@ -60,7 +60,7 @@ def transcribe_recording(
         recognitions.append(
             engine.recognise(track.samples, language=language, hotwords=hotwords, on_progress=track_progress)
         )
-    segments = drop_echoed_segments([list(r.segments) for r in recognitions], list(audio.channels)[: len(tracks)])
+    segments = drop_echoed_words([list(r.segments) for r in recognitions], list(audio.channels)[: len(tracks)])
     turns = build_turns([(track.speaker, segs) for track, segs in zip(tracks, segments)])
     # With detection, the first track that produced speech tells the language.
     detected = next((r.language for r, s in zip(recognitions, segments) if s), recognitions[0].language)

@@ -8,6 +8,7 @@ can fail with SQLITE_BUSY halfway, and two of them could both act on what they r
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,12 +29,26 @@ def connect(path: Path | str) -> Database:
     )
     try:
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA journal_mode = WAL")
+        _enable_wal(conn)
         migrate(conn)
         return Database(conn, execute_plugins=False)
     except BaseException:
         conn.close()
         raise
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    # Switching a fresh file to WAL needs an exclusive lock, and SQLite answers SQLITE_BUSY at
+    # once instead of calling the busy handler, so processes opening a new file together retry.
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _user_version(conn: sqlite3.Connection) -> int:
@@ -76,11 +91,12 @@ def write(db: Database) -> Iterator[Database]:
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         yield db
+        db.conn.execute("COMMIT")
     except BaseException:
+        # Also after a failed COMMIT (disk full), which can leave the transaction open.
         if db.conn.in_transaction:
             db.conn.execute("ROLLBACK")
         raise
-    db.conn.execute("COMMIT")
 
 
 @contextmanager

@@ -47,9 +47,7 @@ def enqueue_recording(
             _fill_call(db, known["call_id"], fields)
             return EnqueueResult(known["call_id"], known["id"], known["job_id"], created=False)
 
-        call = fields["uniqueid"] and first(
-            db.query("SELECT id FROM calls WHERE uniqueid = ?", [fields["uniqueid"]])
-        )
+        call = first(db.query("SELECT id FROM calls WHERE uniqueid = ?", [fields["uniqueid"]]))
         if call:
             call_id = call["id"]
             _fill_call(db, call_id, fields)

@@ -99,7 +99,12 @@ def claim(db: Database, worker_id: str, lease_seconds: float, now: float) -> Job
 
 
 def heartbeat(
-    db: Database, job_id: int, worker_id: str, lease_seconds: float, progress: float | None, now: float
+    db: Database,
+    job_id: int,
+    worker_id: str,
+    lease_seconds: float,
+    progress: float | None,
+    now: float,
 ) -> bool:
     if progress is not None:
         progress = min(max(progress, 0.0), 1.0)

@@ -64,7 +64,8 @@ MIGRATIONS: list[tuple[str, ...]] = [
             role TEXT NOT NULL,
             PRIMARY KEY (transcript_id, idx)
         )""",
-        # Words are only ever read with their turn, so they live in it as JSON [[start, end, word, p], ...].
+        # Words are only ever read with their turn, so they live in it as JSON:
+        # [[start, end, word, probability], ...].
         """CREATE TABLE turns (
             id INTEGER PRIMARY KEY,
             transcript_id INTEGER NOT NULL REFERENCES transcripts(id),

@@ -68,7 +68,9 @@ class Store:
     # Jobs
 
     @_serialized
-    def claim_job(self, worker_id: str, lease_seconds: float, now: float | None = None) -> Job | None:
+    def claim_job(
+        self, worker_id: str, lease_seconds: float, now: float | None = None
+    ) -> Job | None:
         return jobs.claim(self._db, worker_id, lease_seconds, _now(now))
 
     @_serialized

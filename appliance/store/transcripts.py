@@ -59,7 +59,8 @@ def insert_transcript(db: Database, recording_id: int, transcript: Transcript, n
     db.conn.executemany(
         "INSERT INTO turns_fts (rowid, text, speaker, caller, callee) VALUES (?, ?, ?, ?, ?)",
         [
-            (turn_id, turn.text, transcript.speaker(turn.speaker).label, call["caller"], call["callee"])
+            (turn_id, turn.text, transcript.speaker(turn.speaker).label)
+            + (call["caller"], call["callee"])
             for turn_id, turn in zip(turn_ids, transcript.turns)
         ],
     )
