@@ -98,6 +98,8 @@ def _finish(channels, rate, source, options, resampled=False) -> Audio:
 
 
 def _decode_file(path: Path, options: DecodeOptions, expect_mono: bool = False):
+    if path.is_dir():
+        raise BadAudio(f"{path}: is a folder, not a recording file")
     if not path.is_file():
         raise BadAudio(f"{path}: file not found")
     size = path.stat().st_size
@@ -235,5 +237,7 @@ def _hms(seconds: float) -> str:
 
 
 def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    # FFmpeg errors read "[Errno N] Invalid data found when processing input: '/path'".
+    text = getattr(exc, "strerror", None) or str(exc)
+    lines = text.strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

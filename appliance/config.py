@@ -81,13 +81,17 @@ class Settings:
 
     def language_for(self, *numbers: str | None) -> str:
         """The language for a call: the first number that matches a pattern, else the site's."""
+        return self.number_language(*numbers) or self.language
+
+    def number_language(self, *numbers: str | None) -> str | None:
+        """The language of the first number that matches a pattern; None if no rule matches."""
         for number in numbers:
             if not number:
                 continue
             for pattern, language in self.language_by_number.items():
                 if fnmatch.fnmatchcase(number, pattern):
                     return language
-        return self.language
+        return None
 
 
 def _coerce(name: str, raw: Any, target: Any) -> Any:

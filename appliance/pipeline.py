@@ -21,8 +21,9 @@ def choose_language(settings, meta: CallMeta, duration: float, override: str | N
     """
     if override:
         return override
-    by_number = settings.language_for(meta.caller, meta.callee)
-    if by_number != settings.language:
+    # A matching rule wins even when it names the site's own language.
+    by_number = settings.number_language(meta.caller, meta.callee)
+    if by_number:
         return by_number
     if settings.detect_language and duration >= settings.detect_language_min_seconds:
         return None

@@ -8,7 +8,9 @@ from appliance.store import Store
 @pytest.fixture
 def store(tmp_path):
     """A Store on a fresh database file, closed after the test."""
-    with Store(tmp_path / "appliance.db") as store:
+    # The same file as `settings.db_path`, so a Worker built from `settings` shares it.
+    (tmp_path / "data").mkdir(exist_ok=True)
+    with Store(tmp_path / "data" / "appliance.db") as store:
         yield store
 
 

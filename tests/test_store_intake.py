@@ -14,7 +14,7 @@ def test_enqueue_same_path_twice_gives_one_recording_and_one_job(store, tmp_path
         first.job_id,
     )
     assert len(store.jobs()) == 1
-    assert store.queue_stats() == {"queued": 1, "running": 0, "done": 0, "failed": 0, "quarantined": 0}
+    assert store.queue_stats() == dict(queued=1, running=0, done=0, failed=0, quarantined=0)
 
 
 def test_both_files_of_a_mixmonitor_pair_are_known_in_order(store, tmp_path):
@@ -36,7 +36,8 @@ def test_relative_paths_are_stored_absolute(store, tmp_path, monkeypatch):
 
 
 def test_same_uniqueid_shares_the_call_and_fills_missing_metadata(store, tmp_path):
-    first = store.enqueue_recording(CallMeta(uniqueid="42.7", caller="+4930123"), [tmp_path / "a.raw"])
+    meta = CallMeta(uniqueid="42.7", caller="+4930123")
+    first = store.enqueue_recording(meta, [tmp_path / "a.raw"])
     second = store.enqueue_recording(
         CallMeta(uniqueid="42.7", caller="999", callee="200", direction="inbound"),
         [tmp_path / "b.raw"],

@@ -1,0 +1,358 @@
+"""Batch transcription benchmark: the appliance against plain and batched faster-whisper.
+
+    .venv/bin/python bench/batch.py [--minutes N] [--repeat K] [--keep DIR]
+
+Builds one long real two-party 8 kHz call (bench/calls.py), then runs three systems on it, each
+in its own child process (so peak RSS is per system):
+
+  (a) plain      faster-whisper WhisperModel.transcribe on the mono mixdown
+  (b) batched    faster-whisper BatchedInferencePipeline (batch 8) on the mono mixdown: the bar
+  (c) appliance  Store.enqueue_recording + Worker.run_once on the stereo file, end to end
+
+and prints wall time, real-time factor, WER and peak RSS. It prints figures; it asserts nothing.
+See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = BENCH_DIR.parent
+sys.path[:0] = [str(BENCH_DIR), str(PROJECT_ROOT)]
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+MODEL = "whisper-base"
+NO_CONFIG = Path("/dev/null")  # never read the machine's /etc/appliance/appliance.toml
+SYSTEMS = {
+    "plain": "(a) faster-whisper plain",
+    "batched": "(b) faster-whisper batched",
+    "appliance": "(c) appliance end to end",
+}
+# The options the brief fixes for (a) and (b); (c) uses the appliance's own settings.
+WHISPER_OPTIONS = dict(language="en", beam_size=5, vad_filter=True, word_timestamps=True,
+                       condition_on_previous_text=False)
+COMPUTE = dict(device="cpu", compute_type="int8", cpu_threads=2)
+BATCH_SIZE = 8
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+# --- children: one system each ------------------------------------------------------------------
+
+
+def _mono_16k(wav: Path):
+    from appliance.audio import load_recording
+
+    return load_recording([wav]).mixdown()
+
+
+def child_faster_whisper(system: str, wav: Path, models_dir: Path, repeat: int) -> dict:
+    started = time.perf_counter()
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+    model = WhisperModel(str(models_dir / MODEL), local_files_only=True, **COMPUTE)
+    pipeline = BatchedInferencePipeline(model=model) if system == "batched" else None
+    load_s = time.perf_counter() - started
+
+    walls, text, segments = [], "", 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        # Decoding and the mixdown are timed too: every system starts from the file.
+        audio = _mono_16k(wav)
+        if pipeline is not None:
+            found, _info = pipeline.transcribe(audio, batch_size=BATCH_SIZE, **WHISPER_OPTIONS)
+        else:
+            found, _info = model.transcribe(audio, **WHISPER_OPTIONS)
+        texts = [s.text.strip() for s in found]  # the generator does the work
+        walls.append(time.perf_counter() - started)
+        text, segments = " ".join(texts), len(texts)
+    return {"load_s": load_s, "walls": walls, "text": text, "segments": segments}
+
+
+class _TimedEngine:
+    """Wraps the appliance's engine to see how much of a job is speech recognition."""
+
+    def __init__(self, engine) -> None:
+        self.inner = engine
+        self.engine, self.model = engine.engine, engine.model
+        self.calls: list[dict] = []
+
+    def recognise(self, samples, **kwargs):
+        started = time.perf_counter()
+        recognition = self.inner.recognise(samples, **kwargs)
+        self.calls.append({"seconds": time.perf_counter() - started,
+                           "audio_s": len(samples) / 16000,
+                           "segments": len(recognition.segments)})
+        return recognition
+
+    def load(self) -> None:
+        load = getattr(self.inner, "_load", None)
+        if load is not None:
+            load()
+        else:  # no private loader: one second of silence loads it just the same
+            import numpy as np
+
+            self.inner.recognise(np.zeros(16000, dtype=np.float32), language="en")
+
+
+def child_appliance(wav: Path, models_dir: Path, repeat: int) -> dict:
+    from appliance.config import load_settings
+    from appliance.jobs.worker import Worker
+    from appliance.store import Store
+    from appliance.stt import engine_for
+    from appliance.transcript.model import CallMeta
+
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-appliance-"))
+    try:
+        settings = load_settings(NO_CONFIG, environ={}, data_dir=data_dir, models_dir=models_dir)
+        store = Store.open(settings)
+        started = time.perf_counter()
+        engine = _TimedEngine(engine_for(settings))
+        engine.load()
+        load_s = time.perf_counter() - started
+
+        # One job per repeat: the store knows a file once, so each repeat gets its own copy.
+        inbox = data_dir / "recordings"
+        inbox.mkdir()
+        enqueued = []
+        for k in range(repeat):
+            copy = shutil.copyfile(wav, inbox / f"call-{k}.wav")
+            meta = CallMeta(uniqueid=f"bench.{k}", caller="1001", callee="2002", direction="inbound",
+                            kind="call")
+            enqueued.append(store.enqueue_recording(meta, [copy]))
+
+        worker = Worker(settings, store, engine=engine)
+        walls, stt_s, result = [], [], {}
+        for ticket in enqueued:
+            engine.calls.clear()
+            started = time.perf_counter()
+            took = worker.run_once()
+            walls.append(time.perf_counter() - started)
+            stt_s.append(sum(c["seconds"] for c in engine.calls))
+            job = store.job(ticket.job_id)
+            if not took or job.state != "done":
+                raise RuntimeError(f"job {ticket.job_id} ended {job.state!r}: {job.error}")
+            transcript = store.transcript(ticket.call_id)
+            turns = sorted(transcript.turns, key=lambda t: (t.start, t.end))
+            result = {
+                "text": " ".join(t.text for t in turns),
+                "party_text": {str(p): " ".join(t.text for t in turns if t.speaker == p) for p in (0, 1)},
+                "turns": len(turns),
+                "channels": [dict(c) for c in engine.calls],
+            }
+        # The full-text index was filled in the same commit: the first prompt's word finds the call.
+        hits = store.search("available")
+        store.close()
+        return {"load_s": load_s, "walls": walls, "stt_walls": stt_s, "fts_hits": len(hits), **result}
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def run_child(args) -> None:
+    wav, models_dir = Path(args.wav), Path(args.models_dir)
+    if args.child == "appliance":
+        result = child_appliance(wav, models_dir, args.repeat)
+    else:
+        result = child_faster_whisper(args.child, wav, models_dir, args.repeat)
+    result["peak_rss_mb"] = peak_rss_mb()
+    Path(args.result).write_text(json.dumps(result))
+
+
+# --- the driver ---------------------------------------------------------------------------------
+
+
+def ensure_model(models_dir: Path) -> Path:
+    from appliance import models
+    from appliance.config import load_settings
+
+    if not models.verify(MODEL, models_dir, None).installed:
+        print(f"installing {MODEL} into {models_dir} ...", flush=True)
+        settings = load_settings(NO_CONFIG, environ={}, data_dir=models_dir.parent, models_dir=models_dir)
+        models.install(settings, MODEL)
+    return models_dir / MODEL
+
+
+def machine() -> str:
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{cpu}; {os.cpu_count()} CPUs, {usable} usable; Python {platform.python_version()}"
+
+
+def versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for name in ("faster-whisper", "ctranslate2", "onnxruntime"):
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            pass
+    return ", ".join(found)
+
+
+def build_call(minutes: float, folder: Path):
+    import calls
+    from appliance.democall import CALL_RATE, mix_call, write_stereo_wav
+
+    missing = calls.missing_files()
+    if missing:
+        sys.exit(f"missing voices ({missing[0]}): apt-get install asterisk-core-sounds-en-wav pocketsphinx-testdata")
+    script = calls.build_script(minutes * 60)
+    call = mix_call(script, bleed_db=-24.0)
+    wav = write_stereo_wav(call, folder / "call.wav")
+    return script, wav, len(call) / CALL_RATE
+
+
+def run_system(system: str, wav: Path, models_dir: Path, repeat: int, folder: Path) -> dict:
+    result_file = folder / f"{system}.json"
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", system, "--wav", str(wav),
+               "--models-dir", str(models_dir), "--repeat", str(repeat), "--result", str(result_file)]
+    print(f"running {SYSTEMS[system]} ...", flush=True)
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=PROJECT_ROOT)
+    if done.returncode != 0:
+        return {"error": f"child exited {done.returncode}"}
+    result = json.loads(result_file.read_text())
+    result["child_wall_s"] = time.perf_counter() - started
+    return result
+
+
+def _fmt(value, spec: str, missing: str = "-") -> str:
+    return missing if value is None else format(value, spec)
+
+
+def report(results: dict, script, audio_s: float, repeat: int, models_dir: Path, load_before) -> None:
+    import calls
+    from wer import word_errors
+
+    reference = calls.reference_text(script)
+    print()
+    print(f"machine : {machine()}; load average before {load_before[0]:.2f}, now {os.getloadavg()[0]:.2f}")
+    print(f"software: {versions()}")
+    print(f"model   : {MODEL} ({models_dir / MODEL}), int8, cpu_threads=2, beam 5, language en, "
+          f"VAD, word timestamps")
+    print(f"audio   : {audio_s:.1f} s stereo 8 kHz call, {len(script)} turns "
+          f"({sum(u.party == 1 for u in script)} Asterisk prompts, {sum(u.party == 0 for u in script)} "
+          f"LibriVox/cards), gaps > 0, bleed -24 dB; reference {len(reference.split())} words")
+    print(f"timing  : {'best of ' + str(repeat) + ' runs' if repeat > 1 else 'one run'}; transcription "
+          f"wall excludes model load (shown apart) and includes decoding the file")
+    print()
+    header = f"{'system':30} {'load s':>7} {'wall s':>8} {'RTF':>7} {'WER %':>7} {'S/D/I':>12} {'peak RSS MB':>12}"
+    print(header)
+    print("-" * len(header))
+    rows = {}
+    for system, label in SYSTEMS.items():
+        result = results.get(system)
+        if result is None:
+            continue
+        if "error" in result:
+            print(f"{label:30} {result['error']}")
+            continue
+        errors = word_errors(reference, result["text"])
+        wall = min(result["walls"])
+        rows[system] = {"rtf": wall / audio_s, "wer": errors.rate, "wall": wall}
+        print(f"{label:30} {result['load_s']:7.2f} {wall:8.2f} {wall / audio_s:7.3f} {100 * errors.rate:7.2f} "
+              f"{f'{errors.substitutions}/{errors.deletions}/{errors.insertions}':>12} "
+              f"{result['peak_rss_mb']:12.0f}")
+    print()
+
+    appliance = results.get("appliance")
+    if appliance and "error" not in appliance:
+        best = min(range(len(appliance["walls"])), key=lambda i: appliance["walls"][i])
+        stt, wall = appliance["stt_walls"][best], appliance["walls"][best]
+        channels = ", ".join(f"ch{i}: {c['seconds']:.2f} s, {c['segments']} segments"
+                             for i, c in enumerate(appliance["channels"]))
+        print(f"appliance breakdown: speech recognition {stt:.2f} s ({channels}); "
+              f"everything else (decode, bleed, turns, SQLite+FTS commit) {wall - stt:.2f} s; "
+              f"{appliance['turns']} turns; FTS finds 'available' in {appliance['fts_hits']} turn(s)")
+        parts = []
+        for party, name in ((0, "caller"), (1, "callee")):
+            errors = word_errors(calls.reference_text(script, party), appliance["party_text"][str(party)])
+            parts.append(f"{name} (ch{party}) {100 * errors.rate:.2f} %")
+        print(f"appliance WER by party (words must land on the right speaker): {', '.join(parts)}")
+    if repeat > 1:
+        for system, result in results.items():
+            if "walls" in result:
+                print(f"runs {system}: " + ", ".join(f"{w:.2f}" for w in result["walls"]) + " s")
+
+    print()
+    if "appliance" in rows and "batched" in rows:
+        ratio = rows["appliance"]["rtf"] / rows["batched"]["rtf"]
+        print(f"appliance RTF / batched RTF = {ratio:.2f}  (target <= 1.00: "
+              f"{'met' if ratio <= 1.0 else 'NOT met'})")
+    if "appliance" in rows and "plain" in rows:
+        print(f"appliance RTF / plain RTF   = {rows['appliance']['rtf'] / rows['plain']['rtf']:.2f}")
+    for other in ("batched", "plain"):
+        if "appliance" in rows and other in rows:
+            diff = 100 * (rows["appliance"]["wer"] - rows[other]["wer"])
+            print(f"WER appliance - {other:8}  = {diff:+.2f} points")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=5.0, help="length of the call (default 5)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per system; the fastest counts")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset of "
+                        + ", ".join(SYSTEMS))
+    parser.add_argument("--models-dir", type=Path, default=PROJECT_ROOT / "var" / "models")
+    parser.add_argument("--keep", type=Path, help="keep the call, reference and transcripts here")
+    # Internal: run one system in this (child) process.
+    parser.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
+    parser.add_argument("--wav", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_child(args)
+        return
+
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    unknown = set(systems) - set(SYSTEMS)
+    if unknown or args.repeat < 1:
+        parser.error(f"unknown systems {sorted(unknown)}" if unknown else "--repeat must be >= 1")
+    models_dir = args.models_dir.resolve()
+    ensure_model(models_dir)
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    try:
+        load_before = os.getloadavg()
+        script, wav, audio_s = build_call(args.minutes, folder)
+        print(f"call: {audio_s:.1f} s, {len(script)} turns -> {wav}", flush=True)
+        results = {system: run_system(system, wav, models_dir, args.repeat, folder) for system in systems}
+        report(results, script, audio_s, args.repeat, models_dir, load_before)
+        if args.keep:
+            import calls
+
+            args.keep.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(wav, args.keep / "call.wav")
+            (args.keep / "reference.txt").write_text(calls.reference_text(script) + "\n")
+            for system, result in results.items():
+                if "text" in result:
+                    (args.keep / f"{system}.txt").write_text(result["text"] + "\n")
+                (args.keep / f"{system}.json").write_text(json.dumps(result, indent=1))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Workers are real processes: killed mid-job they lose nothing; two never duplicate work."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from appliance import democall
+from appliance.store import Store
+from appliance.transcript.model import CallMeta
+
+pytestmark = pytest.mark.model
+
+APPLIANCE = Path(sys.executable).with_name("appliance")
+DEADLINE = 300  # seconds; generous for a loaded CI machine, never a timing assertion
+
+
+@pytest.fixture
+def worker_env(tmp_path, models_dir):
+    return {
+        **os.environ,
+        "APPLIANCE_CONFIG": "/dev/null",
+        "APPLIANCE_DATA_DIR": str(tmp_path / "data"),
+        "APPLIANCE_MODELS_DIR": str(models_dir),
+        "APPLIANCE_LEASE_SECONDS": "3",
+        "APPLIANCE_POLL_INTERVAL_SECONDS": "0.2",
+        "APPLIANCE_SWEEP_INTERVAL_SECONDS": "1",
+        "APPLIANCE_SPOOL_SETTLE_SECONDS": "1",
+    }
+
+
+@pytest.fixture
+def start_worker(worker_env):
+    processes = []
+
+    def start():
+        process = subprocess.Popen([str(APPLIANCE), "worker"], env=worker_env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+        process.stderr.close()
+
+
+@pytest.fixture
+def store(worker_env):
+    data = Path(worker_env["APPLIANCE_DATA_DIR"])
+    data.mkdir(parents=True, exist_ok=True)
+    with Store(data / "appliance.db") as store:
+        yield store
+
+
+def wait_for(condition, what: str):
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def test_worker_killed_mid_job_is_resumed_by_the_next_with_exactly_one_transcript(tmp_path, store, start_worker):
+    # A long call (the demo conversation three times), so the kill lands inside recognition.
+    call = np.concatenate([democall.mix_call()] * 3)
+    path = democall.write_stereo_wav(call, tmp_path / "long.wav")
+    queued = store.enqueue_recording(CallMeta(uniqueid="long-1", caller="100", callee="200"), [path])
+
+    first = start_worker()
+    wait_for(lambda: (job := store.job(queued.job_id)).state == "running" and job.progress > 0,
+             "the first worker to report progress")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert store.job(queued.job_id).state == "running"  # held by a dead worker's lease
+
+    start_worker()
+    done = wait_for(lambda: (job := store.job(queued.job_id)).state == "done" and job, "the job to finish")
+
+    assert done.attempts == 2
+    assert store.transcript_count(queued.recording_id) == 1
+    text = store.transcript(queued.call_id).text.lower()
+    assert text.count("dashwood") == 3  # every copy of the sentence, each once
+
+
+def test_two_workers_on_one_queue_never_transcribe_a_recording_twice(tmp_path, store, start_worker):
+    prompts = ["vm-intro", "vm-nobodyavail", "tt-weasels", "privacy-prompt", "dir-intro", "queue-periodic-announce"]
+    queued = []
+    for n, prompt in enumerate(prompts):
+        script = (democall.Utterance(1, democall.ASTERISK_SOUNDS / f"{prompt}.wav", ""),)
+        path = democall.write_stereo_wav(democall.mix_call(script), tmp_path / f"{prompt}.wav")
+        queued.append(store.enqueue_recording(CallMeta(uniqueid=f"two-{n}"), [path]))
+
+    workers = [start_worker(), start_worker()]
+    wait_for(lambda: store.queue_stats()["done"] == len(prompts), "all jobs to finish")
+
+    for item in queued:
+        assert store.transcript_count(item.recording_id) == 1
+        assert store.job(item.job_id).attempts == 1  # claimed once, by one worker
+    assert all(w.poll() is None for w in workers)
+
+
+def test_recording_dropped_into_the_spool_with_a_ticket_is_transcribed(tmp_path, worker_env, store, start_worker):
+    spool = Path(worker_env["APPLIANCE_DATA_DIR"]) / "spool"
+    spool.mkdir(parents=True, exist_ok=True)
+    start_worker()
+    call = democall.mix_call()
+    # As Asterisk's hook does it: the ticket first, the finished recording renamed into place.
+    (spool / "1700000001.7.json").write_text(json.dumps(
+        {"uniqueid": "1700000001.7", "caller": "+4930999", "callee": "201", "direction": "inbound"}))
+    partial = democall.write_mixmonitor_raw(call, spool / ".1700000001.7.raw.part")
+    partial.rename(spool / "1700000001.7.raw")
+
+    summary = wait_for(lambda: next((c for c in store.calls() if c.state == "done"), None), "the spooled call")
+    assert (summary.uniqueid, summary.caller, summary.callee) == ("1700000001.7", "+4930999", "201")
+    transcript = store.transcript(summary.id)
+    assert [s.label for s in transcript.speakers] == ["+4930999", "201"]
+    assert "dashwood" in transcript.text.lower()
