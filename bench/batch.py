@@ -68,9 +68,9 @@ def child_faster_whisper(system: str, wav: Path, models_dir: Path, repeat: int) 
     pipeline = BatchedInferencePipeline(model=model) if system == "batched" else None
     load_s = time.perf_counter() - started
 
-    walls, text, segments = [], "", 0
+    walls, cpus, text, segments = [], [], "", 0
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         # Decoding and the mixdown are timed too: every system starts from the file.
         audio = _mono_16k(wav)
         if pipeline is not None:
@@ -79,8 +79,9 @@ def child_faster_whisper(system: str, wav: Path, models_dir: Path, repeat: int) 
             found, _info = model.transcribe(audio, **WHISPER_OPTIONS)
         texts = [s.text.strip() for s in found]  # the generator does the work
         walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu_started)
         text, segments = " ".join(texts), len(texts)
-    return {"load_s": load_s, "walls": walls, "text": text, "segments": segments}
+    return {"load_s": load_s, "walls": walls, "cpus": cpus, "text": text, "segments": segments}
 
 
 class _TimedEngine:
@@ -136,12 +137,13 @@ def child_appliance(wav: Path, models_dir: Path, repeat: int) -> dict:
             enqueued.append(store.enqueue_recording(meta, [copy]))
 
         worker = Worker(settings, store, engine=engine)
-        walls, stt_s, result = [], [], {}
+        walls, cpus, stt_s, result = [], [], [], {}
         for ticket in enqueued:
             engine.calls.clear()
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             took = worker.run_once()
             walls.append(time.perf_counter() - started)
+            cpus.append(time.process_time() - cpu_started)
             stt_s.append(sum(c["seconds"] for c in engine.calls))
             job = store.job(ticket.job_id)
             if not took or job.state != "done":
@@ -157,7 +159,7 @@ def child_appliance(wav: Path, models_dir: Path, repeat: int) -> dict:
         # The full-text index was filled in the same commit: the first prompt's word finds the call.
         hits = store.search("available")
         store.close()
-        return {"load_s": load_s, "walls": walls, "stt_walls": stt_s, "fts_hits": len(hits), **result}
+        return {"load_s": load_s, "walls": walls, "cpus": cpus, "stt_walls": stt_s, "fts_hits": len(hits), **result}
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 
@@ -258,7 +260,8 @@ def report(results: dict, script, audio_s: float, repeat: int, models_dir: Path,
     print(f"timing  : {'best of ' + str(repeat) + ' runs' if repeat > 1 else 'one run'}; transcription "
           f"wall excludes model load (shown apart) and includes decoding the file")
     print()
-    header = f"{'system':30} {'load s':>7} {'wall s':>8} {'RTF':>7} {'WER %':>7} {'S/D/I':>12} {'peak RSS MB':>12}"
+    header = (f"{'system':30} {'load s':>7} {'wall s':>8} {'RTF':>7} {'CPU s':>8} {'WER %':>7} {'S/D/I':>12} "
+              f"{'peak RSS MB':>12}")
     print(header)
     print("-" * len(header))
     rows = {}
@@ -270,9 +273,9 @@ def report(results: dict, script, audio_s: float, repeat: int, models_dir: Path,
             print(f"{label:30} {result['error']}")
             continue
         errors = word_errors(reference, result["text"])
-        wall = min(result["walls"])
-        rows[system] = {"rtf": wall / audio_s, "wer": errors.rate, "wall": wall}
-        print(f"{label:30} {result['load_s']:7.2f} {wall:8.2f} {wall / audio_s:7.3f} {100 * errors.rate:7.2f} "
+        wall, cpu = min(result["walls"]), min(result["cpus"])
+        rows[system] = {"rtf": wall / audio_s, "wer": errors.rate, "wall": wall, "cpu": cpu}
+        print(f"{label:30} {result['load_s']:7.2f} {wall:8.2f} {wall / audio_s:7.3f} {cpu:8.1f} {100 * errors.rate:7.2f} "
               f"{f'{errors.substitutions}/{errors.deletions}/{errors.insertions}':>12} "
               f"{result['peak_rss_mb']:12.0f}")
     print()
@@ -294,7 +297,8 @@ def report(results: dict, script, audio_s: float, repeat: int, models_dir: Path,
     if repeat > 1:
         for system, result in results.items():
             if "walls" in result:
-                print(f"runs {system}: " + ", ".join(f"{w:.2f}" for w in result["walls"]) + " s")
+                print(f"runs {system}: wall " + ", ".join(f"{w:.2f}" for w in result["walls"]) + " s; CPU "
+                      + ", ".join(f"{c:.1f}" for c in result["cpus"]) + " s")
 
     print()
     if "appliance" in rows and "batched" in rows:
@@ -303,6 +307,9 @@ def report(results: dict, script, audio_s: float, repeat: int, models_dir: Path,
               f"{'met' if ratio <= 1.0 else 'NOT met'})")
     if "appliance" in rows and "plain" in rows:
         print(f"appliance RTF / plain RTF   = {rows['appliance']['rtf'] / rows['plain']['rtf']:.2f}")
+    if "appliance" in rows and "batched" in rows:
+        print(f"appliance CPU / batched CPU = {rows['appliance']['cpu'] / rows['batched']['cpu']:.2f}  "
+              f"(less sensitive than wall time to other work on the machine)")
     for other in ("batched", "plain"):
         if "appliance" in rows and other in rows:
             diff = 100 * (rows["appliance"]["wer"] - rows[other]["wer"])
