@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from appliance import democall
 from appliance.jobs.worker import Worker
 from appliance.stt import Recognition
 from appliance.store import Store
@@ -547,3 +548,20 @@ def test_ingest_refuses_a_missing_file_or_a_folder_with_one_line_and_queues_noth
     if db_path.exists():
         with Store(db_path) as store:
             assert store.jobs() == []
+
+
+def test_recording_that_keeps_killing_workers_is_set_aside_with_a_reason(settings, store, engine):
+    """Attempts that died silently (SIGKILL, OOM) count; past the limit the job fails, visibly."""
+    path = democall.write_stereo_wav(democall.mix_call(), settings.data_dir / "call.wav")
+    queued = store.enqueue_recording(CallMeta(uniqueid="poison"), [path])
+    for attempt in range(settings.max_attempts):
+        # A worker claims it and dies: its lease runs out.
+        assert store.claim_job(f"dead-{attempt}", lease_seconds=0.01)
+        time.sleep(0.02)
+
+    Worker(settings, store, engine).run_once()
+
+    job = store.job(queued.job_id)
+    assert job.state == "failed"
+    assert "stopped" in job.error and "killed or out of memory" in job.error
+    assert store.transcript_count(queued.recording_id) == 0

@@ -79,6 +79,13 @@ class Worker:
     def _process(self, job: Job) -> None:
         started = time.monotonic()
         log.info("job %d: attempt %d, %d file(s)", job.id, job.attempts, len(job.paths))
+        if job.attempts > self.settings.max_attempts:
+            # Earlier attempts died without a word (killed, out of memory): set it aside
+            # rather than let one recording take workers down forever.
+            self._fail(job, f"the worker stopped {job.attempts - 1} times while transcribing this "
+                            "recording (killed or out of memory); retry it once the cause is fixed",
+                       permanent=False)
+            return
         heartbeat = _Heartbeat(self.settings, job, self.worker_id)
         heartbeat.start()
         try:

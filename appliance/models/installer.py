@@ -74,9 +74,9 @@ def install_from_local(name: str, source: Path, models_dir: Path) -> Path:
             _flatten_single_folder(tmp)
         else:
             raise ApplianceError(f"{source}: not a model folder or a .tar archive")
-        (tmp / CHECKSUMS).write_text(
-            "".join(f"{sha256_of(f)}  {f.relative_to(tmp)}\n" for f in sorted(tmp.rglob("*")) if f.is_file())
-        )
+        # A source that was itself installed brings an old CHECKSUMS: never list that file.
+        files = [f for f in sorted(tmp.rglob("*")) if f.is_file() and f != tmp / CHECKSUMS]
+        (tmp / CHECKSUMS).write_text("".join(f"{sha256_of(f)}  {f.relative_to(tmp)}\n" for f in files))
 
     return _install(name, models_dir, fill, expected=None)
 
