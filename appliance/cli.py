@@ -165,7 +165,8 @@ def calls(ctx: click.Context, limit: int) -> None:
     for c in rows:
         duration = f"{c.duration:6.1f}s" if c.duration is not None else "      -"
         parties = f"{c.caller or '?'} -> {c.callee or '?'}"
-        click.echo(f"{c.id:5d}  {c.started_at or c.created_at}  {c.kind:9s} {duration}  {c.state:11s} {parties}")
+        when = c.started_at or datetime.fromtimestamp(c.created_at, timezone.utc).isoformat(timespec="seconds")
+        click.echo(f"{c.id:5d}  {when}  {c.kind:9s} {duration}  {c.state:11s} {parties}")
 
 
 @cli.command()

@@ -114,7 +114,8 @@ def _coerce(name: str, raw: Any, target: Any) -> Any:
             if isinstance(raw, Mapping):
                 return dict(raw)
             # Environment form: "+49*=de,+44*=en"
-            return dict(item.split("=", 1) for item in str(raw).split(",") if item)
+            pairs = (item.split("=", 1) for item in str(raw).split(",") if item.strip())
+            return {key.strip(): value.strip() for key, value in pairs}
         return str(raw)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"setting {name!r}: cannot use value {raw!r} ({exc})") from None

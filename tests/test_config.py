@@ -222,3 +222,10 @@ def test_detection_is_asked_for_only_when_enabled_and_the_recording_is_long_enou
 
 def test_without_any_rule_the_site_language_is_used():
     assert choose_language(_settings(), CallMeta(), SHORT) == "en"
+
+
+def test_environment_number_rules_tolerate_spaces():
+    from appliance.config import load_settings
+
+    settings = load_settings(Path("/dev/null"), environ={"APPLIANCE_LANGUAGE_BY_NUMBER": "+49*=de, +44* = en"})
+    assert settings.language_for("+441234") == "en"

@@ -11,7 +11,7 @@ import pytest
 from appliance import models as model_registry
 from appliance.config import PROJECT_ROOT
 from appliance.errors import ApplianceError, ModelMissing
-from appliance.models.installer import CHECKSUMS
+from appliance.models.installer import CHECKSUMS, install_from_local, verify
 
 APPLIANCE = Path(sys.executable).parent / "appliance"
 WHISPER_FILES = {"model.bin", "config.json", "tokenizer.json", "vocabulary.json"}
@@ -189,3 +189,15 @@ def test_a_source_that_is_neither_folder_nor_archive_installs_nothing(tmp_settin
     with pytest.raises(ApplianceError, match="not a model folder"):
         model_registry.install(tmp_settings, "vosk-small", bogus)
     assert list(tmp_settings.models_dir.iterdir()) == []
+
+
+def test_admin_model_without_its_checksum_list_does_not_verify(make_settings, tmp_path):
+    settings = make_settings(models_dir=tmp_path / "m")
+    source = tmp_path / "vosk-small"
+    (source / "am").mkdir(parents=True)
+    (source / "am" / "final.mdl").write_bytes(b"weights")
+    folder = install_from_local("vosk-small", source, settings.models_dir)
+    (folder / CHECKSUMS).unlink()
+
+    status = verify("vosk-small", settings.models_dir, None)
+    assert not status.ok and "missing" in status.problems[0]

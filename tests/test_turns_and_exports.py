@@ -169,3 +169,14 @@ def test_export_dispatches_on_the_format_name(fmt):
 def test_an_unknown_export_format_names_the_choices():
     with pytest.raises(ValueError, match="txt, srt, vtt, json"):
         export(TRANSCRIPT, "docx")
+
+
+def test_webvtt_escapes_markup_in_names_and_text():
+    from appliance.transcript.exports import to_vtt
+    from appliance.transcript.model import Speaker, Transcript, Turn
+
+    transcript = Transcript(language="en", engine="e", model="m", duration=2.0,
+                            speakers=(Speaker(0, "Müller & Söhne <GmbH>"),),
+                            turns=(Turn(0, 0.0, 1.0, "AT&T costs <5 euros"),))
+    vtt = to_vtt(transcript)
+    assert "<v Müller &amp; Söhne &lt;GmbH&gt;>AT&amp;T costs &lt;5 euros" in vtt

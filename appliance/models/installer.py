@@ -86,6 +86,8 @@ def verify(name: str, models_dir: Path, spec: ModelSpec | None) -> ModelStatus:
     if not folder.is_dir():
         return ModelStatus(name, installed=False, problems=("not installed",))
     expected = _expected(spec) if spec else _recorded(folder)
+    if not expected:
+        return ModelStatus(name, installed=True, problems=(f"no checksums to verify against ({CHECKSUMS} is missing)",))
     problems = []
     for relative, digest in expected.items():
         path = folder / relative

@@ -37,10 +37,15 @@ def to_srt(transcript: Transcript) -> str:
     return "\n".join(blocks)
 
 
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def to_vtt(transcript: Transcript) -> str:
     # WebVTT voice spans (<v Name>) let players show who speaks.
     blocks = [
-        f"{_clock(t.start, '.')} --> {_clock(t.end, '.')}\n<v {transcript.speaker(t.speaker).label}>{t.text}\n"
+        f"{_clock(t.start, '.')} --> {_clock(t.end, '.')}\n"
+        f"<v {_vtt_escape(transcript.speaker(t.speaker).label)}>{_vtt_escape(t.text)}\n"
         for t in transcript.turns
     ]
     return "WEBVTT\n\n" + "\n".join(blocks)
