@@ -299,6 +299,70 @@ def vocab_remove(ctx: click.Context, term: str) -> None:
 
 
 @cli.command()
+@click.option("--host", help="Address to listen on (default: setting web_host).")
+@click.option("--port", type=int, help="Port (default: setting web_port).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve the web UI on the LAN (production WSGI server)."""
+    import waitress
+
+    from appliance.web import create_app
+
+    settings = _settings(ctx)
+    host, port = host or settings.web_host, port or settings.web_port
+    click.echo(f"web UI on http://{host}:{port}/")
+    # Threads: page views are short, but every open page holds one event stream.
+    waitress.serve(create_app(settings=settings), host=host, port=port, threads=24, ident="appliance")
+
+
+@cli.group()
+def users() -> None:
+    """Web UI accounts (roles: admin, viewer)."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "viewer"]), default="viewer", show_default=True)
+@click.option("--locale", type=click.Choice(["en", "de"]), default="en", show_default=True)
+@click.pass_context
+def users_add(ctx: click.Context, username: str, role: str, locale: str) -> None:
+    """Add a user with a generated password (printed once)."""
+    from appliance.web.auth import hash_password, new_password
+
+    store = _store(ctx)
+    if store.user_by_name(username):
+        raise ApplianceError(f"user {username!r} exists; use: appliance users passwd {username}")
+    password = new_password()
+    store.add_user(username, hash_password(password), role, locale)
+    store.audit(None, "user-add", f"user {username}", f"{role} (command line)")
+    click.echo(f"user {username} ({role}) created; password: {password}")
+
+
+@users.command("passwd")
+@click.argument("username")
+@click.pass_context
+def users_passwd(ctx: click.Context, username: str) -> None:
+    """Give a user a new generated password (printed once)."""
+    from appliance.web.auth import hash_password, new_password
+
+    store = _store(ctx)
+    user = store.user_by_name(username)
+    if user is None:
+        raise ApplianceError(f"no user {username!r}; add one with: appliance users add {username}")
+    password = new_password()
+    store.set_password(user.id, hash_password(password))
+    store.audit(None, "user-reset-password", f"user {username}", "command line")
+    click.echo(f"new password for {username}: {password}")
+
+
+@users.command("list")
+@click.pass_context
+def users_list(ctx: click.Context) -> None:
+    for user in _store(ctx).users():
+        click.echo(f"{user.username:20s} {user.role:7s} {user.locale}{'  (disabled)' if user.disabled else ''}")
+
+
+@cli.command()
 @click.pass_context
 def demo(ctx: click.Context) -> None:
     """Put a demo call (two real voices, stereo) into the queue."""

@@ -57,6 +57,14 @@ class Settings:
     # MixMonitor's `D` option interleaves both directions into one 2-channel raw file.
     raw_channels: int = 2
 
+    # Web UI on the LAN
+    web_host: str = "0.0.0.0"
+    web_port: int = 8080
+    # Set when the UI is served over TLS (a reverse proxy): cookies then never travel in clear.
+    cookie_secure: bool = False
+    session_hours: float = 12.0
+    login_attempts_per_15_minutes: int = 5
+
     # Durable jobs
     lease_seconds: float = 60.0
     max_attempts: int = 4

@@ -1,7 +1,31 @@
-"""The store: the only package that speaks SQL. Schema, migrations, queue, transcripts, search."""
+"""The store: the only package that speaks SQL. Schema, migrations, queue, transcripts, search,
+and the web's users, tokens and audit log."""
 
-from appliance.store.records import CallSummary, EnqueueResult, Job, SearchHit
+from appliance.store.records import (
+    ApiToken,
+    AuditEntry,
+    CallSummary,
+    EnqueueResult,
+    Job,
+    SearchHit,
+    User,
+)
 from appliance.store.schema import JOB_STATES
+from appliance.store.search import SPEAKER_ROLES
 from appliance.store.store import Store
+from appliance.store.users import LOCALES, ROLES
 
-__all__ = ["CallSummary", "EnqueueResult", "JOB_STATES", "Job", "SearchHit", "Store"]
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "CallSummary",
+    "EnqueueResult",
+    "JOB_STATES",
+    "Job",
+    "LOCALES",
+    "ROLES",
+    "SPEAKER_ROLES",
+    "SearchHit",
+    "Store",
+    "User",
+]

@@ -1,4 +1,8 @@
-"""The call list: each call with its latest job's state and its newest transcript's summary."""
+"""The call list: each call with its latest job's state and its newest transcript's summary.
+
+Also what the web needs around it: filtered counts for paging, the calls that changed since a
+mark (live updates), and deleting a call with everything derived from it.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +11,28 @@ import json
 from sqlite_utils import Database
 
 from appliance.errors import NotFound
+from appliance.store.db import first, write
+from appliance.store.filters import CallFilter, where_clause
 from appliance.store.records import CallSummary
 
-# One statement, so each row is one consistent snapshot. Labels travel as [idx, label] pairs
-# and are sorted in Python: SQLite 3.40 has no ORDER BY inside aggregates.
-_SUMMARY = """
-SELECT c.*, j.state, j.error, t.duration, t.language,
-  (SELECT json_group_array(json_array(s.idx, s.label)) FROM speakers s
-    WHERE s.transcript_id = t.id) AS speakers
+# j: the call's latest job; t: its newest transcript (of whichever recording has one).
+_FROM = """
 FROM calls c
 LEFT JOIN jobs j ON j.id = (SELECT max(j2.id) FROM jobs j2
   JOIN recordings r ON r.id = j2.recording_id WHERE r.call_id = c.id)
 LEFT JOIN transcripts t ON t.id = (SELECT max(t2.id) FROM transcripts t2
   JOIN recordings r ON r.id = t2.recording_id WHERE r.call_id = c.id)
 """
+
+# One statement, so each row is one consistent snapshot. Labels travel as [idx, label] pairs
+# and are sorted in Python: SQLite 3.40 has no ORDER BY inside aggregates.
+_COLUMNS = """
+SELECT c.*, j.state, j.error, j.id AS job_id, j.recording_id, j.progress, j.attempts,
+  t.duration, t.language,
+  (SELECT json_group_array(json_array(s.idx, s.label)) FROM speakers s
+    WHERE s.transcript_id = t.id) AS speakers
+"""
+_SUMMARY = _COLUMNS + _FROM
 
 
 def _summary(row: dict) -> CallSummary:
@@ -38,16 +50,89 @@ def _summary(row: dict) -> CallSummary:
         speakers=tuple(label for _, label in sorted(json.loads(row["speakers"]))),
         language=row["language"],
         created_at=row["created_at"],
+        job_id=row["job_id"],
+        recording_id=row["recording_id"],
+        progress=row["progress"] or 0.0,
+        attempts=row["attempts"] or 0,
     )
 
 
-def calls(db: Database, limit: int, offset: int) -> list[CallSummary]:
+def calls(db: Database, limit: int, offset: int, where: CallFilter) -> list[CallSummary]:
     """Newest first, by the order the appliance learnt of them (started_at may be missing)."""
-    rows = db.query(_SUMMARY + " ORDER BY c.id DESC LIMIT ? OFFSET ?", [limit, offset])
+    conditions, params = where.where()
+    rows = db.query(
+        _SUMMARY + where_clause(conditions) + " ORDER BY c.id DESC LIMIT :limit OFFSET :offset",
+        {**params, "limit": limit, "offset": offset},
+    )
     return [_summary(row) for row in rows]
+
+
+def count_calls(db: Database, where: CallFilter) -> int:
+    conditions, params = where.where()
+    return db.execute("SELECT count(*)" + _FROM + where_clause(conditions), params).fetchone()[0]
 
 
 def call(db: Database, call_id: int) -> CallSummary:
     for row in db.query(_SUMMARY + " WHERE c.id = ?", [call_id]):
         return _summary(row)
     raise NotFound(f"there is no call {call_id}")
+
+
+def changes_since(db: Database, mark: float, limit: int) -> tuple[float, list[CallSummary]]:
+    """Calls whose job moved or transcript arrived after `mark`, oldest change first.
+
+    Returns the mark to ask with next time: the last change returned, or `mark` itself when
+    nothing changed. With more than `limit` changes, the next call picks up the rest.
+    """
+    rows = list(
+        db.query(
+            _COLUMNS
+            + ", ch.changed_at"
+            + _FROM
+            + " JOIN call_changes ch ON ch.call_id = c.id WHERE ch.changed_at > ?"
+            " ORDER BY ch.changed_at LIMIT ?",
+            [mark, limit],
+        )
+    )
+    return (rows[-1]["changed_at"] if rows else mark), [_summary(row) for row in rows]
+
+
+def delete_call(db: Database, call_id: int, now: float) -> tuple[str, ...]:
+    """Delete the call and all derived from it; returns its recording files, to remove after.
+
+    A worker transcribing the call finds its job gone: its heartbeat and finish report a lost
+    lease and store nothing. The files stay in known_paths(), so the spool sweep never
+    enqueues them again.
+    """
+    with write(db):
+        if first(db.query("SELECT 1 FROM calls WHERE id = ?", [call_id])) is None:
+            raise NotFound(f"there is no call {call_id}")
+        paths = tuple(
+            row["path"]
+            for row in db.query(
+                "SELECT f.path FROM recording_files f JOIN recordings r ON r.id = f.recording_id"
+                " WHERE r.call_id = ? ORDER BY r.id, f.position",
+                [call_id],
+            )
+        )
+        # Children before parents, so foreign keys hold after every statement.
+        recordings = "SELECT id FROM recordings WHERE call_id = :call"
+        transcripts = f"SELECT id FROM transcripts WHERE recording_id IN ({recordings})"
+        turns = f"SELECT id FROM turns WHERE transcript_id IN ({transcripts})"
+        for statement in (
+            f"DELETE FROM turns_fts WHERE rowid IN ({turns})",
+            f"DELETE FROM turns WHERE transcript_id IN ({transcripts})",
+            f"DELETE FROM speakers WHERE transcript_id IN ({transcripts})",
+            f"DELETE FROM transcripts WHERE recording_id IN ({recordings})",
+            f"DELETE FROM jobs WHERE recording_id IN ({recordings})",
+            f"DELETE FROM recording_files WHERE recording_id IN ({recordings})",
+            "DELETE FROM recordings WHERE call_id = :call",
+            "DELETE FROM call_changes WHERE call_id = :call",
+            "DELETE FROM calls WHERE id = :call",
+        ):
+            db.execute(statement, {"call": call_id})
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO deleted_files (path, deleted_at) VALUES (?, ?)",
+            [(path, now) for path in paths],
+        )
+        return paths

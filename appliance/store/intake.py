@@ -99,4 +99,8 @@ def _fill_call(db: Database, call_id: int, fields: dict) -> None:
 
 
 def known_paths(db: Database) -> set[str]:
-    return {row["path"] for row in db.query("SELECT path FROM recording_files")}
+    """Files the spool sweep leaves alone: those of every recording, and of deleted calls."""
+    return {
+        row["path"]
+        for row in db.query("SELECT path FROM recording_files UNION SELECT path FROM deleted_files")
+    }

@@ -160,7 +160,9 @@ def fail(
     with write(db):
         owned = _owned(db, job_id, worker_id)
         if owned is None:
-            return job(db, job_id).state
+            # Someone else's now, or deleted with its call while this worker ran.
+            current = first(db.query("SELECT state FROM jobs WHERE id = ?", [job_id]))
+            return current["state"] if current else "deleted"
         attempts = owned["attempts"]
         not_before = None
         if permanent:

@@ -49,6 +49,10 @@ class CallSummary:
     speakers: tuple[str, ...]
     language: str | None
     created_at: float
+    job_id: int | None  # the call's latest job, and the recording it transcribes
+    recording_id: int | None
+    progress: float  # of the latest job, 0..1
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -62,3 +66,35 @@ class SearchHit:
     caller: str | None
     callee: str | None
     started_at: str | None
+    role: str  # the speaker's: "caller", "callee" or "speaker"
+    kind: str  # the call's: "call", "voicemail", "note"
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str  # as first written; looked up without regard to letter case
+    password_hash: str
+    role: str  # one of users.ROLES
+    locale: str  # one of users.LOCALES
+    created_at: float
+    disabled: bool
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    id: int
+    user_id: int
+    name: str
+    created_at: float
+    last_used_at: float | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: float
+    actor: str | None  # a username, or None for the system or an unknown visitor
+    action: str
+    target: str | None
+    detail: str | None

@@ -12,6 +12,7 @@ import sqlite3
 from sqlite_utils import Database
 
 from appliance.errors import BadQuery
+from appliance.store.filters import CallFilter
 from appliance.store.records import SearchHit
 
 _TOKEN = re.compile(r'"([^"]*)"(\*?)|([^\s"]+)')
@@ -49,29 +50,64 @@ def parse_query(query: str) -> str:
     return " ".join(parts)
 
 
-# Spoken words weigh most; a hit on a number or speaker label alone ranks below them.
-_SEARCH = """
-SELECT r.call_id, t.idx AS turn_index, turns_fts.speaker AS speaker, t.start_time,
-  snippet(turns_fts, 0, '[', ']', '…', 12) AS snippet,
-  bm25(turns_fts, 10.0, 2.0, 1.0, 1.0) AS score, c.caller, c.callee, c.started_at
+SPEAKER_ROLES = ("caller", "callee", "speaker")
+
+# One row per matching turn. A turn whose speaker has no row of its own is a plain "speaker",
+# as Transcript.speaker() reads it.
+_FROM = """
 FROM turns_fts
 JOIN turns t ON t.id = turns_fts.rowid
 JOIN transcripts tr ON tr.id = t.transcript_id
 JOIN recordings r ON r.id = tr.recording_id
 JOIN calls c ON c.id = r.call_id
-WHERE turns_fts MATCH ?
-ORDER BY score, r.call_id DESC, t.idx
-LIMIT ?
+LEFT JOIN speakers s ON s.transcript_id = t.transcript_id AND s.idx = t.speaker
+WHERE turns_fts MATCH :match
 """
 
+# Spoken words weigh most; a hit on a number or speaker label alone ranks below them.
+_HITS = (
+    """
+SELECT r.call_id, t.idx AS turn_index, turns_fts.speaker AS speaker, t.start_time,
+  snippet(turns_fts, 0, '[', ']', '…', 12) AS snippet,
+  bm25(turns_fts, 10.0, 2.0, 1.0, 1.0) AS score, c.caller, c.callee, c.started_at, c.kind,
+  COALESCE(s.role, 'speaker') AS role
+"""
+    + _FROM
+)
 
-def search(db: Database, query: str, limit: int) -> list[SearchHit]:
-    expression = parse_query(query)
+
+def _where(query: str, role: str | None, where: CallFilter) -> tuple[str, dict]:
+    """The conditions after MATCH, and all parameters."""
+    conditions, params = where.where()
+    if role is not None:
+        if role not in SPEAKER_ROLES:
+            raise ValueError(f"role must be one of {', '.join(SPEAKER_ROLES)}, got {role!r}")
+        conditions.append("COALESCE(s.role, 'speaker') = :role")
+        params["role"] = role
+    return "".join(f" AND {condition}" for condition in conditions), {
+        **params,
+        "match": parse_query(query),
+    }
+
+
+def _run(db: Database, sql: str, params: dict) -> list[dict]:
     try:
-        rows = list(db.query(_SEARCH, [expression, limit]))
+        return list(db.query(sql, params))
     except sqlite3.OperationalError as exc:
         # The parser should make this unreachable; a person still gets a BadQuery, not a crash.
         raise BadQuery(f"The search could not run ({exc}); try fewer or simpler words.") from None
+
+
+def search(
+    db: Database, query: str, limit: int, offset: int, role: str | None, where: CallFilter
+) -> list[SearchHit]:
+    """Best match first (bm25), then newest call, then the turn's order in the call."""
+    conditions, params = _where(query, role, where)
+    rows = _run(
+        db,
+        _HITS + conditions + " ORDER BY score, r.call_id DESC, t.idx LIMIT :limit OFFSET :offset",
+        {**params, "limit": limit, "offset": offset},
+    )
     return [
         SearchHit(
             call_id=row["call_id"],
@@ -83,6 +119,14 @@ def search(db: Database, query: str, limit: int) -> list[SearchHit]:
             caller=row["caller"],
             callee=row["callee"],
             started_at=row["started_at"],
+            role=row["role"],
+            kind=row["kind"],
         )
         for row in rows
     ]
+
+
+def count_search(db: Database, query: str, role: str | None, where: CallFilter) -> int:
+    conditions, params = _where(query, role, where)
+    [row] = _run(db, "SELECT count(*) AS n" + _FROM + conditions, params)
+    return row["n"]

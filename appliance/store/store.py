@@ -13,9 +13,29 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from appliance.store import calls, intake, jobs, search, transcripts, vocabulary
+from appliance.store import (
+    audit,
+    calls,
+    intake,
+    jobs,
+    logins,
+    recordings,
+    search,
+    transcripts,
+    users,
+    vocabulary,
+)
 from appliance.store.db import connect
-from appliance.store.records import CallSummary, EnqueueResult, Job, SearchHit
+from appliance.store.filters import CallFilter
+from appliance.store.records import (
+    ApiToken,
+    AuditEntry,
+    CallSummary,
+    EnqueueResult,
+    Job,
+    SearchHit,
+    User,
+)
 from appliance.transcript.model import CallMeta, Transcript
 
 
@@ -131,15 +151,59 @@ class Store:
     def queue_stats(self) -> dict[str, int]:
         return jobs.queue_stats(self._db)
 
-    # Reads
+    # Calls
 
     @_serialized
-    def calls(self, limit: int = 50, offset: int = 0) -> list[CallSummary]:
-        return calls.calls(self._db, limit, offset)
+    def calls(
+        self,
+        limit: int = 50,
+        offset: int = 0,
+        *,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        number: str | None = None,
+        state: str | None = None,
+        kind: str | None = None,
+    ) -> list[CallSummary]:
+        """Newest first. Dates are YYYY-MM-DD, inclusive, UTC, against the call's start;
+        `number` is part of the caller's or callee's number, spaces and ()-/. ignored;
+        `state` is the latest job's."""
+        where = CallFilter(date_from, date_to, number, state, kind)
+        return calls.calls(self._db, limit, offset, where)
+
+    @_serialized
+    def count_calls(
+        self,
+        *,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        number: str | None = None,
+        state: str | None = None,
+        kind: str | None = None,
+    ) -> int:
+        return calls.count_calls(self._db, CallFilter(date_from, date_to, number, state, kind))
 
     @_serialized
     def call(self, call_id: int) -> CallSummary:
         return calls.call(self._db, call_id)
+
+    @_serialized
+    def changes_since(self, ts: float, limit: int = 500) -> tuple[float, list[CallSummary]]:
+        """Calls whose job moved or transcript arrived after `ts`, and the mark to pass next."""
+        return calls.changes_since(self._db, ts, limit)
+
+    @_serialized
+    def delete_call(self, call_id: int) -> tuple[str, ...]:
+        """Delete the call and all derived from it; remove the returned files afterwards."""
+        return calls.delete_call(self._db, call_id, time.time())
+
+    @_serialized
+    def recording_files(self, call_id: int) -> tuple[str, ...]:
+        return recordings.recording_files(self._db, call_id)
+
+    @_serialized
+    def recording_options(self, call_id: int) -> dict:
+        return recordings.recording_options(self._db, call_id)
 
     @_serialized
     def transcript(self, call_id: int) -> Transcript | None:
@@ -150,8 +214,135 @@ class Store:
         return transcripts.transcript_count(self._db, recording_id)
 
     @_serialized
-    def search(self, query: str, limit: int = 20) -> list[SearchHit]:
-        return search.search(self._db, query, limit)
+    def rename_speaker(self, call_id: int, index: int, label: str) -> None:
+        transcripts.rename_speaker(self._db, call_id, index, label)
+
+    # Search
+
+    @_serialized
+    def search(
+        self,
+        query: str,
+        limit: int = 20,
+        *,
+        offset: int = 0,
+        role: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        number: str | None = None,
+    ) -> list[SearchHit]:
+        """One hit per matching turn, best (bm25) first; filters as in calls()."""
+        where = CallFilter(date_from, date_to, number)
+        return search.search(self._db, query, limit, offset, role, where)
+
+    @_serialized
+    def count_search(
+        self,
+        query: str,
+        *,
+        role: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        number: str | None = None,
+    ) -> int:
+        return search.count_search(self._db, query, role, CallFilter(date_from, date_to, number))
+
+    # Users and API tokens
+
+    @_serialized
+    def add_user(
+        self, username: str, password_hash: str, role: str, locale: str = "en"
+    ) -> User:
+        return users.add_user(self._db, username, password_hash, role, locale, time.time())
+
+    @_serialized
+    def user(self, user_id: int) -> User:
+        return users.user(self._db, user_id)
+
+    @_serialized
+    def user_by_name(self, username: str) -> User | None:
+        return users.user_by_name(self._db, username)
+
+    @_serialized
+    def users(self) -> list[User]:
+        return users.users(self._db)
+
+    @_serialized
+    def set_password(self, user_id: int, password_hash: str) -> None:
+        users.set_password(self._db, user_id, password_hash)
+
+    @_serialized
+    def set_role(self, user_id: int, role: str) -> None:
+        users.set_role(self._db, user_id, role)
+
+    @_serialized
+    def set_locale(self, user_id: int, locale: str) -> None:
+        users.set_locale(self._db, user_id, locale)
+
+    @_serialized
+    def set_disabled(self, user_id: int, disabled: bool) -> None:
+        users.set_disabled(self._db, user_id, disabled)
+
+    @_serialized
+    def count_admins(self) -> int:
+        return users.count_admins(self._db)
+
+    @_serialized
+    def add_api_token(self, user_id: int, name: str, token_hash: str) -> ApiToken:
+        return users.add_api_token(self._db, user_id, name, token_hash, time.time())
+
+    @_serialized
+    def user_by_token_hash(self, token_hash: str, now: float | None = None) -> User | None:
+        return users.user_by_token_hash(self._db, token_hash, _now(now))
+
+    @_serialized
+    def api_tokens(self, user_id: int) -> list[ApiToken]:
+        return users.api_tokens(self._db, user_id)
+
+    @_serialized
+    def revoke_api_token(self, user_id: int, token_id: int) -> None:
+        users.revoke_api_token(self._db, user_id, token_id)
+
+    # Login throttling
+
+    @_serialized
+    def record_login_failure(self, key: str, now: float | None = None) -> None:
+        logins.record_failure(self._db, key, _now(now))
+
+    @_serialized
+    def login_failures_since(self, key: str, since: float) -> int:
+        return logins.failures_since(self._db, key, since)
+
+    @_serialized
+    def clear_login_failures(self, key: str) -> None:
+        logins.clear_failures(self._db, key)
+
+    # Audit log
+
+    @_serialized
+    def audit(
+        self,
+        actor: str | None,
+        action: str,
+        target: str | None = None,
+        detail: str | None = None,
+        now: float | None = None,
+    ) -> None:
+        audit.audit(self._db, actor, action, target, detail, _now(now))
+
+    @_serialized
+    def audit_log(
+        self,
+        limit: int = 100,
+        offset: int = 0,
+        action: str | None = None,
+        actor: str | None = None,
+    ) -> list[AuditEntry]:
+        return audit.audit_log(self._db, limit, offset, action, actor)
+
+    @_serialized
+    def audit_count(self, action: str | None = None, actor: str | None = None) -> int:
+        return audit.audit_count(self._db, action, actor)
 
     # Site vocabulary
 

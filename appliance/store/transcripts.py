@@ -6,7 +6,8 @@ import json
 
 from sqlite_utils import Database
 
-from appliance.store.db import first, read
+from appliance.errors import NotFound
+from appliance.store.db import first, read, write
 from appliance.transcript.model import CallMeta, Speaker, Transcript, Turn, Word
 
 
@@ -110,6 +111,32 @@ def read_transcript(db: Database, call_id: int) -> Transcript | None:
         turns=turns,
         meta=call_meta(head),
     )
+
+
+def rename_speaker(db: Database, call_id: int, index: int, label: str) -> None:
+    """Relabel a speaker of the call's newest transcript, in the transcript and in search."""
+    label = " ".join(label.split())
+    if not label:
+        raise ValueError("a speaker's name needs at least one visible character")
+    with write(db):
+        head = first(
+            db.query(
+                "SELECT max(t.id) AS id FROM transcripts t"
+                " JOIN recordings r ON r.id = t.recording_id WHERE r.call_id = ?",
+                [call_id],
+            )
+        )
+        renamed = db.execute(
+            "UPDATE speakers SET label = ? WHERE transcript_id = ? AND idx = ?",
+            [label, head["id"], index],
+        ).rowcount
+        if not renamed:
+            raise NotFound(f"call {call_id} has no transcript with a speaker {index}")
+        db.execute(
+            "UPDATE turns_fts SET speaker = ? WHERE rowid IN"
+            " (SELECT id FROM turns WHERE transcript_id = ? AND speaker = ?)",
+            [label, head["id"], index],
+        )
 
 
 def call_meta(row: dict) -> CallMeta:

@@ -1,0 +1,173 @@
+"""Web users and their API tokens. Passwords and tokens arrive hashed; the store never sees
+either in the clear, and looks a token up by its hash alone."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from appliance.errors import NotFound
+from appliance.store.db import first, write
+from appliance.store.records import ApiToken, User
+
+ROLES = ("admin", "viewer")
+LOCALES = ("en", "de")
+
+
+def _user(row: dict) -> User:
+    return User(
+        id=row["id"],
+        username=row["username"],
+        password_hash=row["password_hash"],
+        role=row["role"],
+        locale=row["locale"],
+        created_at=row["created_at"],
+        disabled=bool(row["disabled"]),
+    )
+
+
+def _token(row: dict) -> ApiToken:
+    return ApiToken(
+        id=row["id"],
+        user_id=row["user_id"],
+        name=row["name"],
+        created_at=row["created_at"],
+        last_used_at=row["last_used_at"],
+    )
+
+
+def _name_key(username: str) -> str:
+    return username.strip().casefold()
+
+
+def _check(value: str, allowed: tuple[str, ...], what: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{what} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def add_user(
+    db: Database, username: str, password_hash: str, role: str, locale: str, now: float
+) -> User:
+    username = username.strip()
+    if not username:
+        raise ValueError("a username needs at least one visible character")
+    _check(role, ROLES, "role")
+    _check(locale, LOCALES, "locale")
+    with write(db):
+        if first(db.query("SELECT 1 FROM users WHERE name_key = ?", [_name_key(username)])):
+            raise ValueError(f"there is already a user named {username!r} (in some letter case)")
+        user_id = (
+            db["users"]
+            .insert(
+                {
+                    "username": username,
+                    "name_key": _name_key(username),
+                    "password_hash": password_hash,
+                    "role": role,
+                    "locale": locale,
+                    "disabled": 0,
+                    "created_at": now,
+                }
+            )
+            .last_pk
+        )
+        return user(db, user_id)
+
+
+def user(db: Database, user_id: int) -> User:
+    row = first(db.query("SELECT * FROM users WHERE id = ?", [user_id]))
+    if row is None:
+        raise NotFound(f"there is no user {user_id}")
+    return _user(row)
+
+
+def user_by_name(db: Database, username: str) -> User | None:
+    row = first(db.query("SELECT * FROM users WHERE name_key = ?", [_name_key(username)]))
+    return None if row is None else _user(row)
+
+
+def users(db: Database) -> list[User]:
+    return [_user(row) for row in db.query("SELECT * FROM users ORDER BY name_key")]
+
+
+def _set(db: Database, user_id: int, column: str, value) -> None:
+    with write(db):
+        if not db.execute(f"UPDATE users SET {column} = ? WHERE id = ?", [value, user_id]).rowcount:
+            raise NotFound(f"there is no user {user_id}")
+
+
+def set_password(db: Database, user_id: int, password_hash: str) -> None:
+    _set(db, user_id, "password_hash", password_hash)
+
+
+def set_role(db: Database, user_id: int, role: str) -> None:
+    _set(db, user_id, "role", _check(role, ROLES, "role"))
+
+
+def set_locale(db: Database, user_id: int, locale: str) -> None:
+    _set(db, user_id, "locale", _check(locale, LOCALES, "locale"))
+
+
+def set_disabled(db: Database, user_id: int, disabled: bool) -> None:
+    _set(db, user_id, "disabled", int(bool(disabled)))
+
+
+def count_admins(db: Database) -> int:
+    """Admins who can still log in: the web refuses to demote or disable the last one."""
+    return db.execute(
+        "SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled"
+    ).fetchone()[0]
+
+
+def add_api_token(db: Database, user_id: int, name: str, token_hash: str, now: float) -> ApiToken:
+    name = " ".join(name.split())
+    if not name:
+        raise ValueError("an API token needs a name, e.g. the script that uses it")
+    with write(db):
+        user(db, user_id)  # NotFound
+        token_id = (
+            db["api_tokens"]
+            .insert(
+                {
+                    "user_id": user_id,
+                    "name": name,
+                    "token_hash": token_hash,
+                    "created_at": now,
+                    "last_used_at": None,
+                }
+            )
+            .last_pk
+        )
+        return _token(first(db.query("SELECT * FROM api_tokens WHERE id = ?", [token_id])))
+
+
+def user_by_token_hash(db: Database, token_hash: str, now: float) -> User | None:
+    """The token's user, noting the use; None for an unknown token or a disabled user."""
+    with write(db):
+        row = first(
+            db.query(
+                "SELECT u.*, a.id AS token_id FROM api_tokens a JOIN users u ON u.id = a.user_id"
+                " WHERE a.token_hash = ? AND NOT u.disabled",
+                [token_hash],
+            )
+        )
+        if row is None:
+            return None
+        db.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [now, row["token_id"]])
+        return _user(row)
+
+
+def api_tokens(db: Database, user_id: int) -> list[ApiToken]:
+    return [
+        _token(row)
+        for row in db.query("SELECT * FROM api_tokens WHERE user_id = ? ORDER BY id", [user_id])
+    ]
+
+
+def revoke_api_token(db: Database, user_id: int, token_id: int) -> None:
+    """Only the token's own user_id revokes it, so one user cannot guess another's token ids."""
+    with write(db):
+        if not db.execute(
+            "DELETE FROM api_tokens WHERE id = ? AND user_id = ?", [token_id, user_id]
+        ).rowcount:
+            raise NotFound(f"user {user_id} has no API token {token_id}")

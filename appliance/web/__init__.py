@@ -1,0 +1,96 @@
+"""The LAN web UI: a Flask app factory, one blueprint per concern.
+
+The web layer only reads the store (and writes what people do: users, renames, deletions,
+the audit log); it never imports the worker or the recogniser.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import Flask, g
+
+from appliance.config import get_settings
+from appliance.store import Store
+
+
+def _secret_key(data_dir: Path) -> str:
+    """Generated once per box and kept beside the database, readable by the service only."""
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def create_app(test_config: dict | None = None, settings=None) -> Flask:
+    settings = settings or get_settings()
+    app = Flask(__name__)
+    app.config.from_mapping(
+        APPLIANCE_SETTINGS=settings,
+        SECRET_KEY=_secret_key(settings.data_dir),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
+        WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead, which expires
+        MAX_CONTENT_LENGTH=1 << 20,  # the UI uploads nothing big
+        BABEL_DEFAULT_LOCALE="en",
+        BABEL_DEFAULT_TIMEZONE="UTC",
+    )
+    if test_config:
+        app.config.update(test_config)
+
+    from appliance.web import admin, api, auth, calls, events, i18n, jobs, search
+
+    auth.init_app(app)
+    i18n.init_app(app)
+    app.jinja_env.filters.update(pagequery=_page_query, basename=lambda path: Path(path).name)
+    for blueprint in (auth.bp, calls.bp, search.bp, jobs.bp, admin.bp, api.bp, events.bp):
+        app.register_blueprint(blueprint)
+
+    @app.teardown_appcontext
+    def close_store(_exc) -> None:
+        store = g.pop("store", None)
+        if store is not None:
+            store.close()
+
+    @app.after_request
+    def security_headers(response):
+        # Everything the page needs is served by the appliance itself.
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; "
+            "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    return app
+
+
+def _page_query(args, page: int) -> str:
+    """The current query string with another page number (filters kept)."""
+    return urlencode({**args.to_dict(), "page": page})
+
+
+def get_store() -> Store:
+    """One store connection per request, closed at teardown."""
+    if "store" not in g:
+        from flask import current_app
+
+        g.store = Store.open(current_app.config["APPLIANCE_SETTINGS"])
+    return g.store
+
+
+def settings():
+    from flask import current_app
+
+    return current_app.config["APPLIANCE_SETTINGS"]

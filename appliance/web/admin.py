@@ -1,0 +1,101 @@
+"""Administration: user accounts and the audit log (admin only), and each user's own account."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from appliance.errors import NotFound
+from appliance.web import get_store
+from appliance.web.auth import admin_required, audit, hash_password, hash_token, new_api_token, new_password
+from appliance.web.i18n import LANGUAGES
+
+bp = Blueprint("admin", __name__)
+ROLES = ("viewer", "admin")
+AUDIT_PAGE = 100
+
+
+@bp.route("/admin/users", methods=["GET", "POST"])
+@admin_required
+def users():
+    store = get_store()
+    new = None
+    if request.method == "POST":
+        username = (request.form.get("username") or "").strip()
+        role = request.form.get("role") if request.form.get("role") in ROLES else "viewer"
+        locale = request.form.get("locale") if request.form.get("locale") in LANGUAGES else "en"
+        if not username or store.user_by_name(username):
+            flash(_("Choose a user name that is not taken."), "error")
+        else:
+            password = new_password()
+            store.add_user(username, hash_password(password), role, locale)
+            audit("user-add", f"user {username}", role)
+            new = (username, password)  # shown once, never stored in clear
+    return render_template("users.html", users=store.users(), roles=ROLES, new=new)
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["POST"])
+@admin_required
+def update_user(user_id: int):
+    store = get_store()
+    try:
+        user = store.user(user_id)
+    except NotFound:
+        abort(404)
+    action = request.form.get("action")
+    last_admin = user.role == "admin" and store.count_admins() == 1
+    if action in ("make-viewer", "disable") and last_admin:
+        flash(_("The last administrator cannot be demoted or disabled."), "error")
+        return redirect(url_for("admin.users"))
+    if action == "make-admin":
+        store.set_role(user_id, "admin")
+    elif action == "make-viewer":
+        store.set_role(user_id, "viewer")
+    elif action == "disable":
+        store.set_disabled(user_id, True)
+    elif action == "enable":
+        store.set_disabled(user_id, False)
+    elif action == "reset-password":
+        password = new_password()
+        store.set_password(user_id, hash_password(password))
+        flash(_("New password for %(name)s: %(password)s (shown once)", name=user.username, password=password), "info")
+    else:
+        abort(400)
+    audit(f"user-{action}", f"user {user.username}")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/admin/audit")
+@admin_required
+def audit_log():
+    store = get_store()
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    action = request.args.get("action") or None
+    entries = store.audit_log(limit=AUDIT_PAGE, offset=(page - 1) * AUDIT_PAGE, action=action)
+    return render_template("audit.html", entries=entries, page=page, action=action,
+                           more=store.audit_count(action=action) > page * AUDIT_PAGE)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def account():
+    store = get_store()
+    user_id = int(current_user.id)
+    token = None
+    if request.method == "POST":
+        action = request.form.get("action")
+        if action == "locale" and request.form.get("locale") in LANGUAGES:
+            store.set_locale(user_id, request.form["locale"])
+        elif action == "token":
+            token = new_api_token()
+            name = (request.form.get("name") or "API").strip()[:60]
+            store.add_api_token(user_id, name, hash_token(token))
+            audit("token-add", f"user {current_user.username}", name)
+        elif action == "revoke":
+            store.revoke_api_token(user_id, request.form.get("token_id", type=int))
+            audit("token-revoke", f"user {current_user.username}")
+        else:
+            abort(400)
+        if token is None:
+            return redirect(url_for("admin.account"))
+    return render_template("account.html", tokens=store.api_tokens(user_id), token=token)

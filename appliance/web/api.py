@@ -1,0 +1,65 @@
+"""JSON API for a CRM or script on the LAN, mirroring the pages.
+
+Authenticate with `Authorization: Bearer <token>` (tokens are made on the account page) or a
+browser session. Reads only; every call is in the audit log like its page.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from flask import Blueprint, abort, jsonify, request
+
+from appliance.errors import BadQuery, NotFound
+from appliance.web import get_store
+from appliance.web.auth import audit, csrf
+from appliance.web.calls import CALL_STATES, list_filters, page_number
+from appliance.web.search import search_filters
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+csrf.exempt(bp)  # GET only; tokens are not cookies, so there is nothing to forge
+PAGE_SIZE = 50
+
+
+def _summary(call) -> dict:
+    return dataclasses.asdict(call)
+
+
+@bp.route("/calls")
+def calls():
+    store = get_store()
+    filters = list_filters()
+    state = request.args.get("state") if request.args.get("state") in CALL_STATES else None
+    page = page_number()
+    rows = store.calls(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, state=state, **filters)
+    return jsonify(calls=[_summary(c) for c in rows], page=page, total=store.count_calls(state=state, **filters))
+
+
+@bp.route("/calls/<int:call_id>")
+def call(call_id: int):
+    store = get_store()
+    try:
+        summary = store.call(call_id)
+    except NotFound:
+        abort(404)
+    transcript = store.transcript(call_id)
+    audit("view", f"call {call_id}", "api")
+    return jsonify(call=_summary(summary), transcript=transcript.to_dict() if transcript else None)
+
+
+@bp.route("/search")
+def search():
+    query = (request.args.get("q") or "").strip()
+    store = get_store()
+    filters = search_filters()
+    try:
+        hits = store.search(query, limit=PAGE_SIZE, offset=(page_number() - 1) * PAGE_SIZE, **filters)
+    except BadQuery as exc:
+        return jsonify(error=str(exc)), 400
+    audit("search", None, "api")
+    return jsonify(hits=[dataclasses.asdict(h) for h in hits])
+
+
+@bp.errorhandler(404)
+def not_found(_error):
+    return jsonify(error="not found"), 404

@@ -1,0 +1,169 @@
+"""Accounts: login and logout, sessions, API tokens, roles, CSRF and login throttling.
+
+Every route needs a login, enforced once for the whole app (`require_login`), so a new view
+cannot forget it; only the login page and static files are open. Admin-only views carry
+`@admin_required`. Passwords and API tokens are stored hashed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from functools import wraps
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf import CSRFProtect, FlaskForm
+from werkzeug.security import check_password_hash, generate_password_hash
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired
+
+from appliance.web import get_store, settings
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+OPEN_ENDPOINTS = {"auth.login", "static"}
+THROTTLE_WINDOW = 15 * 60
+
+
+class WebUser(UserMixin):
+    def __init__(self, record) -> None:
+        self.record = record
+        self.id = str(record.id)
+
+    @property
+    def username(self) -> str:
+        return self.record.username
+
+    @property
+    def is_admin(self) -> bool:
+        return self.record.role == "admin"
+
+    @property
+    def locale(self) -> str:
+        return self.record.locale
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def hash_token(token: str) -> str:
+    # Tokens are long random strings: a plain digest is enough, and lookups stay indexable.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_api_token() -> str:
+    return "ca_" + secrets.token_urlsafe(32)
+
+
+def init_app(app) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    app.before_request(require_login)
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    record = get_store().user(int(user_id)) if user_id.isdigit() else None
+    return WebUser(record) if record and not record.disabled else None
+
+
+@login_manager.request_loader
+def load_user_from_token(req):
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    record = get_store().user_by_token_hash(hash_token(header[7:].strip()))
+    return WebUser(record) if record else None
+
+
+def wants_json() -> bool:
+    return request.path.startswith(("/api/", "/events"))
+
+
+def require_login():
+    if request.endpoint in OPEN_ENDPOINTS or current_user.is_authenticated:
+        return None
+    if wants_json() or request.endpoint is None:
+        return ({"error": "login required"}, 401)
+    return redirect(url_for("auth.login", next=request.full_path))
+
+
+def admin_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def audit(action: str, target: str | None = None, detail: str | None = None) -> None:
+    actor = current_user.username if current_user.is_authenticated else None
+    get_store().audit(actor, action, target, detail)
+
+
+class LoginForm(FlaskForm):
+    username = StringField("username", validators=[DataRequired()])
+    password = PasswordField("password", validators=[DataRequired()])
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: an open redirect would let a phishing link borrow our login page.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("calls.index")
+
+
+def _throttled(keys: list[str]) -> bool:
+    since = time.time() - THROTTLE_WINDOW
+    limit = settings().login_attempts_per_15_minutes
+    return any(get_store().login_failures_since(key, since) >= limit for key in keys)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        store = get_store()
+        username = form.username.data.strip()
+        keys = [f"user:{username.lower()}", f"ip:{request.remote_addr}"]
+        if _throttled(keys):
+            store.audit(username, "login-throttled")
+            flash(_("Too many failed logins. Wait a few minutes and try again."), "error")
+            return render_template("login.html", form=form), 429
+        record = store.user_by_name(username)
+        if record and not record.disabled and check_password_hash(record.password_hash, form.password.data):
+            for key in keys:
+                store.clear_login_failures(key)
+            session.clear()
+            login_user(WebUser(record))
+            session.permanent = True
+            store.audit(record.username, "login")
+            return redirect(_safe_next(request.args.get("next")))
+        for key in keys:
+            store.record_login_failure(key)
+        store.audit(username, "login-failed")
+        flash(_("Wrong user name or password."), "error")
+        return render_template("login.html", form=form), 401
+    return render_template("login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    audit("logout")
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))

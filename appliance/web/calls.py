@@ -1,0 +1,148 @@
+"""Calls: the list, the call page with player and transcript, audio, exports, rename, delete."""
+
+from __future__ import annotations
+
+import io
+import math
+from datetime import date
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+
+from appliance.errors import ApplianceError, NotFound
+from appliance.transcript.exports import export
+from appliance.web import get_store, settings
+from appliance.web.auth import admin_required, audit
+from appliance.web.playback import cache_path, playable_file
+
+bp = Blueprint("calls", __name__)
+PAGE_SIZE = 25
+CALL_STATES = ("queued", "running", "done", "failed", "quarantined")
+EXPORT_TYPES = {
+    "txt": "text/plain; charset=utf-8",
+    "srt": "application/x-subrip; charset=utf-8",
+    "vtt": "text/vtt; charset=utf-8",
+    "json": "application/json",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+def _date(value: str | None) -> str | None:
+    """A YYYY-MM-DD date from the query string; anything else means no filter."""
+    try:
+        return date.fromisoformat(value).isoformat() if value else None
+    except ValueError:
+        return None
+
+
+def list_filters() -> dict:
+    """The filters shared by the calls list, its API and the search page."""
+    args = request.args
+    return {
+        "date_from": _date(args.get("from")),
+        "date_to": _date(args.get("to")),
+        "number": (args.get("number") or "").strip() or None,
+    }
+
+
+def page_number() -> int:
+    return max(1, request.args.get("page", 1, type=int) or 1)
+
+
+@bp.route("/")
+def index():
+    store = get_store()
+    filters = list_filters()
+    state = request.args.get("state") if request.args.get("state") in CALL_STATES else None
+    total = store.count_calls(state=state, **filters)
+    page = page_number()
+    calls = store.calls(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, state=state, **filters)
+    return render_template("calls.html", calls=calls, filters=filters, state=state, states=CALL_STATES,
+                           page=page, pages=max(1, math.ceil(total / PAGE_SIZE)), total=total)
+
+
+def _call_or_404(call_id: int):
+    try:
+        return get_store().call(call_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/calls/<int:call_id>")
+def show(call_id: int):
+    call = _call_or_404(call_id)
+    transcript = get_store().transcript(call_id)
+    audit("view", f"call {call_id}")
+    return render_template("call.html", call=call, transcript=transcript,
+                           unsure_below=settings().low_confidence_below, formats=EXPORT_TYPES)
+
+
+@bp.route("/calls/<int:call_id>/audio")
+def audio(call_id: int):
+    _call_or_404(call_id)
+    store = get_store()
+    try:
+        files = store.recording_files(call_id)
+        path = playable_file(settings(), call_id, files, store.recording_options(call_id))
+    except NotFound:
+        abort(404)
+    except (ApplianceError, OSError):
+        abort(410)  # the recording is unreadable or gone (quarantined, erased)
+    # Browsers fetch audio in many ranges; one "listen" entry per playback start.
+    if request.headers.get("Range", "bytes=0-").startswith("bytes=0-"):
+        audit("listen", f"call {call_id}")
+    return send_file(path, mimetype="audio/wav", conditional=True, max_age=0)
+
+
+@bp.route("/calls/<int:call_id>/export/<fmt>")
+def export_call(call_id: int, fmt: str):
+    if fmt not in EXPORT_TYPES:
+        abort(404)
+    _call_or_404(call_id)
+    transcript = get_store().transcript(call_id)
+    if transcript is None:
+        abort(404)
+    audit("export", f"call {call_id}", fmt)
+    if fmt == "docx":
+        from appliance.transcript.docx import to_docx
+
+        body = io.BytesIO(to_docx(transcript))
+    else:
+        body = io.BytesIO(export(transcript, fmt).encode())
+    return send_file(body, mimetype=EXPORT_TYPES[fmt], as_attachment=True,
+                     download_name=f"call-{call_id}.{fmt}")
+
+
+@bp.route("/calls/<int:call_id>/speakers/<int:index>", methods=["POST"])
+def rename_speaker(call_id: int, index: int):
+    label = (request.form.get("label") or "").strip()[:80]
+    if not label:
+        flash(_("A speaker needs a name."), "error")
+    else:
+        try:
+            get_store().rename_speaker(call_id, index, label)
+        except NotFound:
+            abort(404)
+        audit("rename-speaker", f"call {call_id}")
+    return redirect(url_for("calls.show", call_id=call_id))
+
+
+@bp.route("/calls/<int:call_id>/delete", methods=["GET", "POST"])
+@admin_required
+def delete(call_id: int):
+    call = _call_or_404(call_id)
+    if request.method == "GET":
+        return render_template("delete.html", call=call)
+    files = get_store().delete_call(call_id)
+    # Files go only after the rows are gone: a crash in between leaves files, never rows
+    # pointing at nothing.
+    for path in (*files, cache_path(settings(), call_id)):
+        try:
+            Path(path).unlink(missing_ok=True)
+        except OSError:
+            pass  # already gone or not ours to delete; the rows are gone either way
+    audit("delete", f"call {call_id}")
+    flash(_("The call and its recording were deleted."), "info")
+    return redirect(url_for("calls.index"))
+

@@ -1,0 +1,37 @@
+"""The jobs page (admin): queue, progress, failures with their reasons, re-run."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from appliance.errors import NotFound
+from appliance.web import get_store
+from appliance.web.auth import admin_required, audit
+
+bp = Blueprint("jobs", __name__)
+
+
+@bp.route("/jobs")
+@admin_required
+def index():
+    store = get_store()
+    return render_template(
+        "jobs.html",
+        stats=store.queue_stats(),
+        active=store.jobs(["queued", "running"], limit=200),
+        failed=store.jobs(["failed"], limit=200),
+        quarantined=store.jobs(["quarantined"], limit=200),
+    )
+
+
+@bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
+@admin_required
+def retry(job_id: int):
+    try:
+        get_store().retry_job(job_id)
+    except NotFound:
+        abort(404)
+    audit("retry", f"job {job_id}")
+    flash(_("Job %(id)s is queued again.", id=job_id), "info")
+    return redirect(url_for("jobs.index"))

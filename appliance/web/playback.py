@@ -1,0 +1,48 @@
+"""Recordings as something a browser can play and seek: WAV, made once and cached.
+
+A stereo WAV from MixMonitor is served as it is; raw `D` files, r()/t() pairs and telephone
+codecs are decoded once into `data_dir/cache/playback/<call>.wav`. The URL names the call,
+never a path, so no request can reach another file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from appliance.audio import TARGET_RATE, DecodeOptions, load_recording
+
+BROWSER_READY = {".wav"}
+
+
+def cache_path(settings, call_id: int) -> Path:
+    return settings.data_dir / "cache" / "playback" / f"{int(call_id)}.wav"
+
+
+def playable_file(settings, call_id: int, files: tuple[str, ...], options: dict) -> Path:
+    if len(files) == 1 and Path(files[0]).suffix.lower() in BROWSER_READY and _is_pcm_wav(files[0]):
+        return Path(files[0])
+    target = cache_path(settings, call_id)
+    if target.exists():
+        return target
+    audio = load_recording(files, DecodeOptions(
+        raw_sample_rate=options.get("sample_rate", settings.raw_sample_rate),
+        raw_channels=options.get("channels", settings.raw_channels),
+        max_duration_seconds=settings.max_duration_seconds,
+    ))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".part")
+    frames = np.stack(audio.channels, axis=1)
+    soundfile.write(str(partial), frames, TARGET_RATE, subtype="PCM_16", format="WAV")
+    os.replace(partial, target)  # never serve a half-written file
+    return target
+
+
+def _is_pcm_wav(path: str) -> bool:
+    try:
+        return soundfile.info(path).subtype.startswith("PCM")
+    except (soundfile.LibsndfileError, RuntimeError):
+        return False

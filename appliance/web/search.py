@@ -1,0 +1,47 @@
+"""Search across all calls: ranked hits with highlighted snippets that link to the moment."""
+
+from __future__ import annotations
+
+import math
+
+from flask import Blueprint, render_template, request
+from markupsafe import Markup, escape
+
+from appliance.errors import BadQuery
+from appliance.web import get_store
+from appliance.web.auth import audit
+from appliance.web.calls import list_filters, page_number
+
+bp = Blueprint("search", __name__)
+PAGE_SIZE = 20
+ROLES = ("caller", "callee", "speaker")
+
+
+def highlight(snippet: str) -> Markup:
+    """The store marks matches with [ ]; escape the text first, then mark them."""
+    return Markup(str(escape(snippet)).replace("[", "<mark>").replace("]", "</mark>"))
+
+
+def search_filters() -> dict:
+    role = request.args.get("role")
+    return {**list_filters(), "role": role if role in ROLES else None}
+
+
+@bp.route("/search")
+def search():
+    query = (request.args.get("q") or "").strip()
+    filters = search_filters()
+    hits, total, error = [], 0, None
+    page = page_number()
+    if query:
+        store = get_store()
+        try:
+            total = store.count_search(query, **filters)
+            hits = store.search(query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters)
+        except BadQuery as exc:
+            error = str(exc)
+        audit("search", None, None)  # what was searched is not logged: it can be personal
+    status = 400 if error else 200
+    return render_template("search.html", query=query, hits=hits, total=total, error=error, filters=filters,
+                           roles=ROLES, page=page, pages=max(1, math.ceil(total / PAGE_SIZE)),
+                           highlight=highlight), status

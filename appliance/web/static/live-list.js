@@ -1,0 +1,26 @@
+// Calls list: states change in place as jobs move on (server-sent events); new calls on the
+// first page appear by reloading it.
+(function () {
+  "use strict";
+  const table = document.querySelector("table[data-live-updates]");
+  if (!table || !window.EventSource) return;
+  const firstPage = !new URLSearchParams(location.search).get("page") ||
+    new URLSearchParams(location.search).get("page") === "1";
+  const events = new EventSource("/events");
+  events.addEventListener("call", function (message) {
+    const call = JSON.parse(message.data);
+    const cell = table.querySelector('[data-state-for="' + call.id + '"]');
+    if (!cell) {
+      if (firstPage) location.reload();
+      return;
+    }
+    const label = table.dataset["label" + call.state.charAt(0).toUpperCase() + call.state.slice(1)] || call.state;
+    cell.textContent = label.replace("{p}", Math.round(call.progress * 100));
+    cell.className = "state " + call.state;
+    if (call.error) cell.title = call.error;
+    if (call.state === "done") {
+      const duration = table.querySelector('[data-duration-for="' + call.id + '"]');
+      if (duration && call.duration != null && !duration.textContent.trim()) location.reload();
+    }
+  });
+})();

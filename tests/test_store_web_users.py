@@ -1,0 +1,135 @@
+import pytest
+
+from appliance.errors import NotFound
+
+
+def test_a_user_reads_back_as_added_and_by_name_in_any_letter_case(store):
+    alice = store.add_user("Alice", "hash-a", "admin", locale="de")
+    assert (alice.username, alice.password_hash, alice.role, alice.locale, alice.disabled) == (
+        "Alice", "hash-a", "admin", "de", False,
+    )
+    assert store.user(alice.id) == alice
+    assert store.user_by_name("alice") == store.user_by_name("ALICE ") == alice
+    assert store.user_by_name("bob") is None
+    assert store.add_user("bob", "hash-b", "viewer").locale == "en"
+    assert [user.username for user in store.users()] == ["Alice", "bob"]
+
+
+def test_a_username_is_taken_in_every_letter_case(store):
+    store.add_user("alice", "h", "viewer")
+    store.add_user("Jürgen", "h", "viewer")
+    for name in ("alice", "ALICE", " Alice", "JÜRGEN", "jürgen"):
+        with pytest.raises(ValueError, match="already a user"):
+            store.add_user(name, "h", "viewer")
+    assert len(store.users()) == 2
+
+
+@pytest.mark.parametrize(
+    "username, role, locale, message",
+    [
+        ("  ", "viewer", "en", "username"),
+        ("carol", "root", "en", "role"),
+        ("carol", "viewer", "fr", "locale"),
+    ],
+)
+def test_a_blank_name_or_unknown_role_or_locale_is_refused(store, username, role, locale, message):
+    with pytest.raises(ValueError, match=message):
+        store.add_user(username, "h", role, locale)
+    assert store.users() == []
+
+
+def test_setters_change_one_field_and_refuse_unknown_users_and_values(store):
+    user = store.add_user("alice", "old", "viewer")
+    store.set_password(user.id, "new")
+    store.set_role(user.id, "admin")
+    store.set_locale(user.id, "de")
+    store.set_disabled(user.id, True)
+    changed = store.user(user.id)
+    assert (changed.password_hash, changed.role, changed.locale, changed.disabled) == (
+        "new", "admin", "de", True,
+    )
+    assert (changed.username, changed.created_at) == (user.username, user.created_at)
+    with pytest.raises(ValueError):
+        store.set_role(user.id, "owner")
+    with pytest.raises(ValueError):
+        store.set_locale(user.id, "xx")
+    with pytest.raises(NotFound):
+        store.set_password(999, "h")
+    with pytest.raises(NotFound):
+        store.user(999)
+
+
+def test_count_admins_counts_only_enabled_admins(store):
+    assert store.count_admins() == 0
+    first = store.add_user("a1", "h", "admin")
+    store.add_user("a2", "h", "admin")
+    store.add_user("v", "h", "viewer")
+    assert store.count_admins() == 2
+    store.set_disabled(first.id, True)
+    assert store.count_admins() == 1
+    store.set_disabled(first.id, False)
+    assert store.count_admins() == 2
+
+
+def test_a_token_finds_its_user_and_notes_when_it_was_used(store):
+    alice = store.add_user("alice", "h", "viewer")
+    token = store.add_api_token(alice.id, " nightly  export ", "tok-hash")
+    assert (token.user_id, token.name, token.last_used_at) == (alice.id, "nightly export", None)
+
+    assert store.user_by_token_hash("tok-hash", now=1234.5) == alice
+    assert store.api_tokens(alice.id) == [
+        type(token)(token.id, alice.id, "nightly export", token.created_at, 1234.5)
+    ]
+    assert store.user_by_token_hash("other-hash") is None
+
+
+def test_a_disabled_users_tokens_stop_working_until_enabled_again(store):
+    alice = store.add_user("alice", "h", "admin")
+    store.add_api_token(alice.id, "script", "tok-hash")
+    store.set_disabled(alice.id, True)
+    assert store.user_by_token_hash("tok-hash") is None
+    assert store.api_tokens(alice.id)[0].last_used_at is None
+    store.set_disabled(alice.id, False)
+    assert store.user_by_token_hash("tok-hash").id == alice.id
+
+
+def test_a_revoked_token_no_longer_works_and_only_its_owner_can_revoke_it(store):
+    alice = store.add_user("alice", "h", "viewer")
+    bob = store.add_user("bob", "h", "viewer")
+    kept = store.add_api_token(alice.id, "kept", "hash-1")
+    revoked = store.add_api_token(alice.id, "revoked", "hash-2")
+    with pytest.raises(NotFound):
+        store.revoke_api_token(bob.id, revoked.id)
+    store.revoke_api_token(alice.id, revoked.id)
+    assert store.user_by_token_hash("hash-2") is None
+    assert [token.id for token in store.api_tokens(alice.id)] == [kept.id]
+    with pytest.raises(NotFound):
+        store.revoke_api_token(alice.id, revoked.id)
+
+
+def test_a_token_needs_a_known_user_and_a_name(store):
+    with pytest.raises(NotFound):
+        store.add_api_token(999, "script", "h")
+    alice = store.add_user("alice", "h", "viewer")
+    with pytest.raises(ValueError):
+        store.add_api_token(alice.id, "  ", "h")
+
+
+def test_login_failures_are_counted_per_key_within_the_window(store):
+    for at in (100.0, 200.0, 300.0):
+        store.record_login_failure("user:alice", now=at)
+    store.record_login_failure("ip:10.0.0.5", now=300.0)
+    assert store.login_failures_since("user:alice", 0) == 3
+    assert store.login_failures_since("user:alice", 200.0) == 2  # the window includes its start
+    assert store.login_failures_since("user:alice", 301.0) == 0
+    assert store.login_failures_since("user:bob", 0) == 0
+
+    store.clear_login_failures("user:alice")
+    assert store.login_failures_since("user:alice", 0) == 0
+    assert store.login_failures_since("ip:10.0.0.5", 0) == 1
+
+
+def test_failures_older_than_a_day_are_forgotten_when_new_ones_come(store):
+    store.record_login_failure("ip:10.0.0.5", now=1000.0)
+    store.record_login_failure("ip:10.0.0.6", now=1000.0 + 25 * 3600)
+    assert store.login_failures_since("ip:10.0.0.5", 0) == 0
