@@ -65,6 +65,17 @@ class Settings:
     session_hours: float = 12.0
     login_attempts_per_15_minutes: int = 5
 
+    # Asterisk beside the appliance (AMI and ARI on loopback; see asterisk-config/)
+    asterisk_ami_port: int = 5038
+    asterisk_http_port: int = 8088
+    sip_bind: str = "0.0.0.0:5060"
+    # Set to the LAN address phones reach, so SDP never advertises another interface.
+    sip_media_address: str = ""
+    phones: Mapping[str, str] = field(default_factory=lambda: {"100": "Reception", "101": "Office"})
+    # Per mailbox: {name, email, language ("en"/"de"), transcribe (true), attach_audio (false)}.
+    mailboxes: Mapping[str, Mapping] = field(default_factory=dict)
+    voicemail_dir: Path = Path("/var/spool/asterisk/voicemail")
+
     # Durable jobs
     lease_seconds: float = 60.0
     max_attempts: int = 4
@@ -72,6 +83,8 @@ class Settings:
     sweep_interval_seconds: float = 15.0
     # A spool file younger than this may still be written by Asterisk.
     spool_settle_seconds: float = 5.0
+    # A recording Asterisk left unfinished in spool/recording/ (crash, dropped hook).
+    spool_abandoned_seconds: float = 600.0
     poll_interval_seconds: float = 1.0
 
     def __post_init__(self) -> None:

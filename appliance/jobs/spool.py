@@ -5,14 +5,22 @@ that failed, files copied in by hand). A file still being written is left alone:
 names are skipped, and so is anything modified within the settle time. A ticket
 `<name>.json` beside a recording carries its call metadata (written atomically by the hook).
 MixMonitor r()/t() pairs are named `<name>-rx.<ext>` and `<name>-tx.<ext>`.
+
+Asterisk's dialplan records into `recording/` and its hook moves the file out, beside its
+ticket, when the call ends; a file with a ticket is complete and is taken at once. A file
+left in `recording/` (Asterisk died mid-call, the hook failed) is taken once it has not
+changed for `spool_abandoned_seconds`: a half-written recording still holds the call.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import re
 import time
+from datetime import datetime, timezone
 from dataclasses import fields
 from pathlib import Path
 
@@ -30,6 +38,9 @@ PAIR_PATIENCE = 6
 _META_FIELDS = {f.name for f in fields(CallMeta)}
 
 
+IN_PROGRESS = "recording"
+
+
 def _is_candidate(path: Path) -> bool:
     return (
         path.is_file()
@@ -39,14 +50,33 @@ def _is_candidate(path: Path) -> bool:
     )
 
 
+def _decoded(data: dict) -> dict:
+    """Ticket values from Asterisk's hook: caller-controlled ones arrive BASE64-encoded."""
+    values = {k: v for k, v in data.items() if not k.endswith("_b64")}
+    for key, value in data.items():
+        if key.endswith("_b64") and value:
+            try:
+                values[key[:-4]] = base64.b64decode(str(value), validate=True).decode("utf-8", "replace")
+            except (binascii.Error, ValueError):
+                log.warning("spool: a ticket field is not valid base64; ignored")
+    epoch = values.pop("started_epoch", None)
+    if epoch and str(epoch).isdigit() and not values.get("started_at"):
+        values["started_at"] = datetime.fromtimestamp(int(epoch), timezone.utc).isoformat(timespec="seconds")
+    return values
+
+
+def _ticket_path(recording: Path, base: str) -> Path:
+    return recording.with_name(f"{base}.json")
+
+
 def read_ticket(recording: Path, base: str) -> tuple[CallMeta, dict]:
     """Call metadata and decode options from `<base>.json`, else the file name as uniqueid."""
-    ticket = recording.with_name(f"{base}.json")
+    ticket = _ticket_path(recording, base)
     data: dict = {}
     if ticket.is_file():
         try:
-            data = json.loads(ticket.read_text())
-        except (OSError, ValueError):
+            data = _decoded(json.loads(ticket.read_text()))
+        except (OSError, ValueError, AttributeError):
             log.warning("spool: unreadable ticket %s; using the file name only", ticket.name)
     meta = CallMeta(**{k: str(v) for k, v in data.items() if k in _META_FIELDS and v not in (None, "")})
     if not meta.uniqueid:
@@ -67,7 +97,11 @@ def sweep(store: Store, settings, now: float | None = None) -> list[EnqueueResul
     for path in sorted(spool.rglob("*")):
         if str(path.resolve()) in known or not _is_candidate(path):
             continue
-        if now - path.stat().st_mtime < settle:
+        age = now - path.stat().st_mtime
+        in_progress = path.parent.name == IN_PROGRESS
+        if in_progress and age < settings.spool_abandoned_seconds:
+            continue
+        if age < settle and not _ticket_path(path, path.stem).is_file():
             continue
         pair = PAIR.match(path.stem)
         if pair:

@@ -1,0 +1,1 @@
+"""Asterisk on the box: its configuration, the hand-off of recordings, ARI and the self-test."""
