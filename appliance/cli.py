@@ -197,7 +197,7 @@ def search(ctx: click.Context, query: str, limit: int) -> None:
         click.echo("no matches")
     for hit in hits:
         minutes, seconds = divmod(int(hit.start), 60)
-        click.echo(f"call {hit.call_id} at {minutes:02d}:{seconds:02d}  {hit.speaker}: {hit.snippet}")
+        click.echo(f"call {hit.call_id} at {minutes:02d}:{seconds:02d}  {hit.speaker}: {hit.marked('[', ']')}")
 
 
 @cli.group(invoke_without_command=True)
@@ -360,6 +360,44 @@ def users_passwd(ctx: click.Context, username: str) -> None:
 def users_list(ctx: click.Context) -> None:
     for user in _store(ctx).users():
         click.echo(f"{user.username:20s} {user.role:7s} {user.locale}{'  (disabled)' if user.disabled else ''}")
+
+
+@cli.command()
+@click.option("--timeout", default=240.0, show_default=True, help="Seconds to wait for the whole test.")
+@click.pass_context
+def selftest(ctx: click.Context, timeout: float) -> None:
+    """Place a test call through Asterisk and check every stage up to search."""
+    from appliance.asterisk.selftest import run_selftest
+
+    def show(stage) -> None:
+        mark = "ok  " if stage.ok else "FAIL"
+        click.echo(f"{mark} {stage.name:20s} {stage.seconds:6.1f} s  {stage.detail}")
+
+    stages = run_selftest(_settings(ctx), timeout=timeout, on_stage=show)
+    failed = next((s for s in stages if not s.ok), None)
+    if failed:
+        raise ApplianceError(f"self-test failed at stage '{failed.name}': {failed.detail}")
+    click.echo("self-test passed")
+
+
+@cli.group("asterisk")
+def asterisk_group() -> None:
+    """The Asterisk configuration the appliance installs."""
+
+
+@asterisk_group.command("install-config")
+@click.option("--dest", type=click.Path(path_type=Path), default=Path("/etc/asterisk"), show_default=True)
+@click.option("--spool-path", type=click.Path(path_type=Path),
+              help="The spool folder as Asterisk sees it (default: setting spool_dir).")
+@click.pass_context
+def asterisk_install_config(ctx: click.Context, dest: Path, spool_path: Path | None) -> None:
+    """Write the appliance's .conf files and hook (secrets generated once, kept on the box)."""
+    from appliance.asterisk.install import render_config
+
+    settings = _settings(ctx)
+    for path in render_config(settings, dest, spool_for_asterisk=spool_path):
+        click.echo(f"wrote {path}")
+    (settings.spool_dir / "recording").mkdir(parents=True, exist_ok=True)
 
 
 @cli.command()

@@ -32,7 +32,7 @@ def calls(store, tmp_path):
 def test_a_word_is_found_with_its_match_bracketed_in_the_snippet(store, calls):
     [hit] = store.search("rechnung")
     assert (hit.call_id, hit.turn_index, hit.speaker, hit.start) == (calls[0], 1, "Agent", 2.0)
-    assert "[Rechnung]" in hit.snippet
+    assert "[Rechnung]" in hit.marked("[", "]")
     assert hit.caller == "+49 30 1234567"
 
 
@@ -48,7 +48,7 @@ def test_a_quoted_phrase_must_appear_in_order(store, calls):
 
 def test_a_trailing_star_searches_a_prefix(store, calls):
     [hit] = store.search("stadtw*")
-    assert "[Stadtwerke]" in hit.snippet
+    assert "[Stadtwerke]" in hit.marked("[", "]")
     assert store.search("stadtw") == []
 
 

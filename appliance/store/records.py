@@ -55,19 +55,30 @@ class CallSummary:
     attempts: int
 
 
+MATCH_START = "\ue000"
+MATCH_END = "\ue001"
+
+
 @dataclass(frozen=True)
 class SearchHit:
+    """One matching turn. The snippet marks matches with MATCH_START/MATCH_END, characters
+    from Unicode's private use area that speech never contains (unlike "[" in "[Music]")."""
+
     call_id: int
     turn_index: int
     speaker: str
     start: float
-    snippet: str  # the match wrapped in [ ], cut with …
+    snippet: str  # the match between MATCH_START and MATCH_END, cut with …
     rank: float  # FTS5 bm25: lower is better
     caller: str | None
     callee: str | None
     started_at: str | None
     role: str  # the speaker's: "caller", "callee" or "speaker"
     kind: str  # the call's: "call", "voicemail", "note"
+
+    def marked(self, start: str, end: str, escape=str) -> str:
+        """The snippet with its matches between `start` and `end`; `escape` for the rest."""
+        return escape(self.snippet).replace(MATCH_START, start).replace(MATCH_END, end)
 
 
 @dataclass(frozen=True)

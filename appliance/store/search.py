@@ -68,7 +68,7 @@ WHERE turns_fts MATCH :match
 _HITS = (
     """
 SELECT r.call_id, t.idx AS turn_index, turns_fts.speaker AS speaker, t.start_time,
-  snippet(turns_fts, 0, '[', ']', '…', 12) AS snippet,
+  snippet(turns_fts, 0, char(57344), char(57345), '…', 12) AS snippet,
   bm25(turns_fts, 10.0, 2.0, 1.0, 1.0) AS score, c.caller, c.callee, c.started_at, c.kind,
   COALESCE(s.role, 'speaker') AS role
 """

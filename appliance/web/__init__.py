@@ -7,6 +7,7 @@ the audit log); it never imports the worker or the recogniser.
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -54,6 +55,11 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
     app.jinja_env.filters.update(pagequery=_page_query, basename=lambda path: Path(path).name)
     for blueprint in (auth.bp, calls.bp, search.bp, jobs.bp, admin.bp, api.bp, events.bp):
         app.register_blueprint(blueprint)
+
+    @app.context_processor
+    def render_time() -> dict:
+        # Pages that follow live changes start their event stream from this moment.
+        return {"rendered_at": repr(time.time())}
 
     @app.teardown_appcontext
     def close_store(_exc) -> None:

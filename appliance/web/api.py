@@ -57,7 +57,7 @@ def search():
     except BadQuery as exc:
         return jsonify(error=str(exc)), 400
     audit("search", None, "api")
-    return jsonify(hits=[dataclasses.asdict(h) for h in hits])
+    return jsonify(hits=[{**dataclasses.asdict(h), "snippet": h.marked("[", "]")} for h in hits])
 
 
 @bp.errorhandler(404)

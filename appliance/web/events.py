@@ -2,7 +2,9 @@
 
 Each stream polls the store's change feed (cheap: one indexed query a second) on its own
 connection and ends after a few minutes; the browser's EventSource reconnects by itself, so
-a stream never pins a server thread for long.
+a stream never pins a server thread for long. Nothing is missed in between: a page passes the
+moment it was rendered (`?since=`), every event carries the feed's mark as its id, and a
+reconnecting browser sends the last one back (Last-Event-ID).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 
-from flask import Blueprint, Response, current_app, stream_with_context
+from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from appliance.store import Store
 
@@ -26,26 +28,36 @@ def call_event(call) -> dict:
             "duration": call.duration}
 
 
+def _start_mark() -> float:
+    for value in (request.headers.get("Last-Event-ID"), request.args.get("since")):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            continue
+    return time.time()
+
+
 @bp.route("/events")
 def stream():
     settings = current_app.config["APPLIANCE_SETTINGS"]
+    start = _start_mark()
 
     @stream_with_context
     def generate():
         store = Store.open(settings)
         try:
-            mark, _ = store.changes_since(time.time())
+            mark = start
             started = last_sent = time.monotonic()
             yield "retry: 2000\n\n"
             while time.monotonic() - started < STREAM_SECONDS:
-                time.sleep(POLL_SECONDS)
                 mark, changed = store.changes_since(mark)
                 for call in changed:
-                    yield f"event: call\ndata: {json.dumps(call_event(call))}\n\n"
+                    yield f"id: {mark!r}\nevent: call\ndata: {json.dumps(call_event(call))}\n\n"
                     last_sent = time.monotonic()
                 if time.monotonic() - last_sent > KEEPALIVE_SECONDS:
                     yield ": keepalive\n\n"
                     last_sent = time.monotonic()
+                time.sleep(POLL_SECONDS)
         finally:
             store.close()
 

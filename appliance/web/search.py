@@ -17,9 +17,9 @@ PAGE_SIZE = 20
 ROLES = ("caller", "callee", "speaker")
 
 
-def highlight(snippet: str) -> Markup:
-    """The store marks matches with [ ]; escape the text first, then mark them."""
-    return Markup(str(escape(snippet)).replace("[", "<mark>").replace("]", "</mark>"))
+def highlight(hit) -> Markup:
+    """The snippet escaped, its matches in <mark>."""
+    return Markup(hit.marked("<mark>", "</mark>", escape=lambda text: str(escape(text))))
 
 
 def search_filters() -> dict:

@@ -48,7 +48,7 @@
   const article = document.querySelector("article.call");
   const state = article && article.querySelector("[data-state-for]");
   if (state && !state.classList.contains("done") && window.EventSource) {
-    const events = new EventSource("/events");
+    const events = new EventSource("/events?since=" + encodeURIComponent(article.dataset.since));
     events.addEventListener("call", function (message) {
       const call = JSON.parse(message.data);
       if (String(call.id) === article.dataset.call && call.state !== "running") location.reload();

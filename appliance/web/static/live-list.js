@@ -4,14 +4,17 @@
   "use strict";
   const table = document.querySelector("table[data-live-updates]");
   if (!table || !window.EventSource) return;
-  const firstPage = !new URLSearchParams(location.search).get("page") ||
-    new URLSearchParams(location.search).get("page") === "1";
-  const events = new EventSource("/events");
+  // Only the unfiltered first page shows every new call; elsewhere new calls wait for a reload.
+  const params = new URLSearchParams(location.search);
+  const showsNewCalls = ["page", "from", "to", "number", "state"].every(function (key) {
+    return !params.get(key) || (key === "page" && params.get(key) === "1");
+  });
+  const events = new EventSource("/events?since=" + encodeURIComponent(table.dataset.since));
   events.addEventListener("call", function (message) {
     const call = JSON.parse(message.data);
     const cell = table.querySelector('[data-state-for="' + call.id + '"]');
     if (!cell) {
-      if (firstPage) location.reload();
+      if (showsNewCalls) location.reload();
       return;
     }
     const label = table.dataset["label" + call.state.charAt(0).toUpperCase() + call.state.slice(1)] || call.state;

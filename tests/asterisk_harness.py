@@ -1,0 +1,109 @@
+"""A real Asterisk 22 for the end-to-end tests, in a Debian sid root (DESIGN.md).
+
+`bin/asterisk-test-root` builds the root once; this module installs the appliance's own
+configuration into it (plus the test dialplan in tests/asterisk/), starts `asterisk -f` in it
+and stops it. The appliance runs on the host and sees the root's spool and voicemail folders
+directly (a chroot shares the file system and loopback), so no mounts are needed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from appliance.asterisk.install import render_config
+from appliance.config import PROJECT_ROOT
+
+ROOT = Path(os.environ.get("APPLIANCE_ASTERISK_ROOT", "/var/cache/appliance-test/asterisk-root"))
+TEST_DIALPLAN = Path(__file__).parent / "asterisk" / "extensions_local.conf"
+# Not the defaults, so a test Asterisk never collides with a real one on the machine.
+PORTS = {"asterisk_ami_port": 15038, "asterisk_http_port": 18088, "sip_bind": "127.0.0.1:15060",
+         "sip_media_address": "127.0.0.1"}
+SPOOL_INSIDE = Path("/var/spool/appliance-test")
+SOUNDS_INSIDE = Path("/var/lib/asterisk/sounds/appliance-test")
+
+
+def unavailable(reason: str):
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI needs a real Asterisk: {reason}")
+    pytest.skip(reason)
+
+
+@dataclass
+class Asterisk:
+    root: Path
+    process: subprocess.Popen
+
+    def rx(self, command: str) -> str:
+        result = subprocess.run(["chroot", str(self.root), "asterisk", "-rx", command],
+                                capture_output=True, text=True, timeout=30)
+        return result.stdout
+
+    @property
+    def spool(self) -> Path:
+        return self.root / SPOOL_INSIDE.relative_to("/")
+
+    @property
+    def sounds(self) -> Path:
+        return self.root / SOUNDS_INSIDE.relative_to("/")
+
+    @property
+    def voicemail(self) -> Path:
+        return self.root / "var/spool/asterisk/voicemail"
+
+    def add_sound(self, name: str, source: Path) -> str:
+        """Copy a voice file where Playback() finds it; returns the name to play."""
+        self.sounds.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, self.sounds / f"{name}.wav")
+        return f"appliance-test/{name}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.rx("core stop now")
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def settings_overrides(root: Path) -> dict:
+    return {**PORTS, "spool_dir": root / SPOOL_INSIDE.relative_to("/"),
+            "voicemail_dir": root / "var/spool/asterisk/voicemail"}
+
+
+def start_asterisk(settings) -> Asterisk:
+    if os.geteuid() != 0:
+        unavailable("the Asterisk root needs root (chroot)")
+    build = subprocess.run([str(PROJECT_ROOT / "bin" / "asterisk-test-root"), str(ROOT)],
+                           capture_output=True, text=True)
+    if build.returncode != 0:
+        unavailable(f"cannot build the Asterisk root: {build.stdout[-500:]} {build.stderr[-500:]}")
+    subprocess.run(["chroot", str(ROOT), "asterisk", "-rx", "core stop now"], capture_output=True)
+    etc = ROOT / "etc/asterisk"
+    render_config(settings, etc, spool_for_asterisk=SPOOL_INSIDE)
+    shutil.copy(TEST_DIALPLAN, etc / "extensions_local.conf")
+    spool = ROOT / SPOOL_INSIDE.relative_to("/")
+    shutil.rmtree(spool, ignore_errors=True)
+    (spool / "recording").mkdir(parents=True)
+    shutil.rmtree(ROOT / "var/spool/asterisk/voicemail/default", ignore_errors=True)
+    log = open(settings.data_dir / "asterisk.log", "w")
+    process = subprocess.Popen(["chroot", str(ROOT), "asterisk", "-f", "-n"], stdout=log,
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    log.close()
+    asterisk = Asterisk(ROOT, process)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            unavailable(f"Asterisk exited at start (see {settings.data_dir / 'asterisk.log'})")
+        if "fully booted" in asterisk.rx("core waitfullybooted").lower() or "Asterisk" in asterisk.rx("core show uptime"):
+            return asterisk
+        time.sleep(0.5)
+    asterisk.stop()
+    unavailable("Asterisk did not finish booting within 60 s")
