@@ -56,7 +56,7 @@ def missing_sources(script: Sequence[Utterance] = DEMO_SCRIPT) -> list[Path]:
     return [u.path for u in script if not u.path.is_file()]
 
 
-def _read_voice(path: Path) -> np.ndarray:
+def read_voice(path: Path) -> np.ndarray:
     samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     samples = samples[:, 0]
     if rate != CALL_RATE:
@@ -79,7 +79,7 @@ def mix_call(
         raise ApplianceError(
             f"demo voices missing ({missing[0]}): apt-get install asterisk-core-sounds-en-wav pocketsphinx-testdata"
         )
-    voices = [_read_voice(u.path) for u in script]
+    voices = [read_voice(u.path) for u in script]
     starts, cursor = [], lead_in
     for utterance, voice in zip(script, voices):
         start = max(0.0, cursor + utterance.gap) if starts else lead_in

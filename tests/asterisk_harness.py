@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import soundfile
 
+from appliance import democall
 from appliance.asterisk.install import render_config
 from appliance.config import PROJECT_ROOT
 
@@ -26,7 +28,7 @@ TEST_DIALPLAN = Path(__file__).parent / "asterisk" / "extensions_local.conf"
 PORTS = {"asterisk_ami_port": 15038, "asterisk_http_port": 18088, "sip_bind": "127.0.0.1:15060",
          "sip_media_address": "127.0.0.1"}
 SPOOL_INSIDE = Path("/var/spool/appliance-test")
-SOUNDS_INSIDE = Path("/var/lib/asterisk/sounds/appliance-test")
+SOUNDS_INSIDE = Path("/usr/share/asterisk/sounds/appliance-test")
 
 
 def unavailable(reason: str):
@@ -58,9 +60,11 @@ class Asterisk:
         return self.root / "var/spool/asterisk/voicemail"
 
     def add_sound(self, name: str, source: Path) -> str:
-        """Copy a voice file where Playback() finds it; returns the name to play."""
+        """Put a voice file where Playback() finds it (Asterisk's .wav is 8 kHz 16-bit mono);
+        returns the name to play."""
         self.sounds.mkdir(parents=True, exist_ok=True)
-        shutil.copy(source, self.sounds / f"{name}.wav")
+        samples = democall.read_voice(source)
+        soundfile.write(str(self.sounds / f"{name}.wav"), democall.to_int16(samples), democall.CALL_RATE)
         return f"appliance-test/{name}"
 
     def stop(self) -> None:
@@ -102,7 +106,7 @@ def start_asterisk(settings) -> Asterisk:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             unavailable(f"Asterisk exited at start (see {settings.data_dir / 'asterisk.log'})")
-        if "fully booted" in asterisk.rx("core waitfullybooted").lower() or "Asterisk" in asterisk.rx("core show uptime"):
+        if "fully booted" in asterisk.rx("core waitfullybooted").lower():
             return asterisk
         time.sleep(0.5)
     asterisk.stop()

@@ -504,3 +504,27 @@ def test_a_users_language_wins_over_the_browsers(app, store):
     assert "Gespräche" in german and ">Search<" not in german
     english = html(eric.get("/", headers={"Accept-Language": "de"}))
     assert "Gespräche" not in english and ">Calls<" in english
+
+
+def test_two_first_plays_at_once_both_get_the_audio(admin_client, store, tmp_path, settings, monkeypatch):
+    """Two people open a new call together: both decode it; neither may get a 410."""
+    from appliance.web import playback
+
+    call_id = raw_call(store, tmp_path).call_id
+    real_write = playback.soundfile.write
+    other = {}
+
+    def write_then_let_the_other_request_in(*args, **kwargs):
+        real_write(*args, **kwargs)
+        if not other:  # the other request runs to its end between our write and our rename
+            other["client"] = admin_client.application.test_client()
+            login(other["client"], "ada", ADMIN_PASSWORD)
+            with other["client"].get(f"/calls/{call_id}/audio") as response:
+                other["status"] = response.status_code
+
+    monkeypatch.setattr(playback.soundfile, "write", write_then_let_the_other_request_in)
+    with admin_client.get(f"/calls/{call_id}/audio") as response:
+        assert response.status_code == 200
+        assert response.get_data()[:4] == b"RIFF"
+    assert other["status"] == 200
+    assert [p.name for p in cache_path(settings, call_id).parent.iterdir()] == [f"{call_id}.wav"]

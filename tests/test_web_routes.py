@@ -2,6 +2,8 @@
 form and its throttle, session cookies, paths that must not reach files, security headers,
 the event stream, and the `appliance users add` command that makes the first account."""
 
+import itertools
+import json
 import os
 import re
 import subprocess
@@ -414,6 +416,39 @@ def test_the_event_stream_is_server_sent_events(admin_client):
         assert (first.decode() if isinstance(first, bytes) else first).startswith("retry:")
     finally:
         response.close()
+
+
+def _first_events(client, path, count, headers=None):
+    """The first `count` chunks of a stream (each read returns at once: changes are waiting)."""
+    response = client.get(path, headers=headers or {}, buffered=False)
+    try:
+        chunks = itertools.islice(response.response, count)  # never asks for one more: it would wait
+        return [chunk.decode() if isinstance(chunk, bytes) else chunk for chunk in chunks]
+    finally:
+        response.close()
+
+
+def _event(chunk: str) -> tuple[str, dict]:
+    fields = dict(line.split(": ", 1) for line in chunk.strip().splitlines())
+    assert fields["event"] == "call"
+    return fields["id"], json.loads(fields["data"])
+
+
+def test_the_event_stream_replays_what_changed_since_the_page_and_resumes_by_last_event_id(
+    admin_client, store, tmp_path
+):
+    first = a_call(store, tmp_path, "e1").call_id
+    retry, chunk = _first_events(admin_client, "/events?since=0", 2)
+    assert retry.startswith("retry:")
+    mark, data = _event(chunk)
+    assert data["id"] == first and data["state"] == "done" and data["error"] is None
+
+    second = a_call(store, tmp_path, "e2").call_id
+    # A reconnecting browser sends the last id back; it wins over the page's ?since=.
+    _, chunk = _first_events(admin_client, "/events?since=0", 2, headers={"Last-Event-ID": mark})
+    assert _event(chunk)[1]["id"] == second
+    _, chunk = _first_events(admin_client, f"/events?since={mark}", 2)
+    assert _event(chunk)[1]["id"] == second
 
 
 # --- the first account, from the command line ------------------------------------------------

@@ -50,10 +50,16 @@ class Ari:
         return json.loads(body) if body else None
 
     def originate(self, endpoint: str, *, context: str, extension: str, caller_id: str | None = None,
-                  variables: dict[str, str] | None = None) -> dict:
-        """Start a call: `endpoint` (e.g. Local/caller@ctx) is connected to context/extension."""
+                  variables: dict[str, str] | None = None, formats: str = "slin") -> dict:
+        """Start a call: `endpoint` (e.g. Local/caller@ctx) is connected to context/extension.
+
+        `formats` is explicit because a Local channel originated over ARI without it records
+        garbled audio in MixMonitor's `D` stream (seen with Asterisk 22.10); slin is what a
+        phone call's audio becomes inside Asterisk anyway.
+        """
         return self.request("POST", "/channels", body={"variables": variables or {}}, endpoint=endpoint,
-                            context=context, extension=extension, priority=1, callerId=caller_id)
+                            context=context, extension=extension, priority=1, callerId=caller_id,
+                            formats=formats)
 
     def channels(self) -> list:
         return self.request("GET", "/channels") or []

@@ -8,6 +8,7 @@ never a path, so no request can reach another file.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -34,10 +35,17 @@ def playable_file(settings, call_id: int, files: tuple[str, ...], options: dict)
         max_duration_seconds=settings.max_duration_seconds,
     ))
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".part")
-    frames = np.stack(audio.channels, axis=1)
-    soundfile.write(str(partial), frames, TARGET_RATE, subtype="PCM_16", format="WAV")
-    os.replace(partial, target)  # never serve a half-written file
+    # A partial file of this request's own: two first plays of one call may decode at once,
+    # and a shared name would let one rename the other's file from under it.
+    fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f"{target.stem}.", suffix=".part")
+    os.close(fd)
+    try:
+        frames = np.stack(audio.channels, axis=1)
+        soundfile.write(partial, frames, TARGET_RATE, subtype="PCM_16", format="WAV")
+        os.replace(partial, target)  # never serve a half-written file
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
     return target
 
 
