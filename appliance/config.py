@@ -76,6 +76,14 @@ class Settings:
     mailboxes: Mapping[str, Mapping] = field(default_factory=dict)
     voicemail_dir: Path = Path("/var/spool/asterisk/voicemail")
 
+    # Mail: voicemail and voice-note transcripts go to their owner through this relay only.
+    mail_relay: str = "localhost:25"
+    mail_from: str = "call-appliance@localhost"
+    # The UI's address as the LAN reaches it, for links in mails (default: this host's name).
+    public_url: str = ""
+    mail_retry_seconds: float = 60.0
+    mail_max_attempts: int = 8
+
     # Durable jobs
     lease_seconds: float = 60.0
     max_attempts: int = 4

@@ -1,7 +1,10 @@
 """Real calls through a real Asterisk 22: recorded by the dialplan, transcribed by the worker."""
 
+import email
+import email.policy
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -21,17 +24,51 @@ APPLIANCE = Path(sys.executable).with_name("appliance")
 DEADLINE = 300
 
 
+MAILBOX = "100"
+OWNER = "owner@example.org"
+
+
 @pytest.fixture(scope="module")
-def box(tmp_path_factory, models_dir):
+def smtp_sink():
+    """A real SMTP server on loopback that keeps every message it receives."""
+    from aiosmtpd.controller import Controller
+
+    class Keep:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+            return "250 OK"
+
+    with socket.socket() as probe:  # a free port: aiosmtpd checks its own start on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = Keep()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, f"127.0.0.1:{port}"
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory, models_dir, smtp_sink):
     """Asterisk in its root, and the appliance's worker on the host, sharing the spool."""
     from asterisk_harness import ROOT
 
     data = tmp_path_factory.mktemp("box")
     overrides = {**settings_overrides(ROOT), "data_dir": data, "models_dir": models_dir,
-                 "sweep_interval_seconds": 1.0, "spool_settle_seconds": 1.0, "poll_interval_seconds": 0.2}
-    settings = load_settings(Path("/dev/null"), environ={}, **overrides)
+                 "sweep_interval_seconds": 1.0, "spool_settle_seconds": 1.0, "poll_interval_seconds": 0.2,
+                 "mail_relay": smtp_sink[1], "public_url": "http://appliance.test:8080"}
+    # Mailboxes are a table: they go in the settings file, like on a real box.
+    config = data / "appliance.toml"
+    config.write_text(f'[mailboxes.{MAILBOX}]\nname = "Reception"\nemail = "{OWNER}"\nlanguage = "de"\n'
+                      f'mail_notes = true\n')
+    settings = load_settings(config, environ={}, **overrides)
     asterisk = start_asterisk(settings)
-    env = {**os.environ, "APPLIANCE_CONFIG": "/dev/null",
+    env = {**os.environ, "APPLIANCE_CONFIG": str(config),
            **{f"APPLIANCE_{k.upper()}": str(v) for k, v in overrides.items()}}
     worker_log = open(data / "worker.log", "w")
     worker = subprocess.Popen([str(APPLIANCE), "-v", "worker"], env=env, stdout=worker_log, stderr=subprocess.STDOUT)
@@ -91,3 +128,45 @@ def test_a_real_call_is_transcribed_with_each_party_and_the_metadata_from_asteri
     assert "dashwood" in by_role["caller"] and "representatives" not in by_role["caller"]
     assert "representatives" in by_role["callee"] and "dashwood" not in by_role["callee"]
     assert [s.label for s in transcript.speakers] == [hostile, "201"]
+
+
+def test_a_voicemail_is_transcribed_and_mailed_to_the_owner_without_audio(box, smtp_sink):
+    settings, asterisk, env = box
+    sink, _ = smtp_sink
+    asterisk.add_sound("vm-message", democall.LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0870.wav")
+    Ari.from_settings(settings).originate("Local/vm-message@test-caller-late", context="test-vm",
+                                          extension=MAILBOX, caller_id='"Anna" <+4930555>')
+
+    with Store.open(settings) as store:
+        call = wait_for(lambda: next((c for c in store.calls(kind="voicemail") if c.state == "done"), None),
+                        "the voicemail to be transcribed")
+        assert (call.caller, call.callee) == ("+4930555", MAILBOX)
+        assert "dashwood" in _words(store.transcript(call.id).text)
+        wait_for(lambda: (store.mail_delivery(call.id) or {}).get("state") == "sent", "the mail to be sent")
+
+    (mail,) = [m for m in sink.messages if "+4930555" in m["Subject"]]
+    assert mail["To"] == OWNER
+    assert mail["Subject"].startswith("Sprachnachricht von +4930555")  # the owner reads German
+    body = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "dashwood" in _words(body)
+    assert f"http://appliance.test:8080/calls/{call.id}" in body
+    assert not any(part.get_content_maintype() == "audio" for part in mail.walk())
+
+
+def test_a_voice_note_dictated_to_star_55_appears_as_a_note_of_that_extension(box, smtp_sink):
+    settings, asterisk, env = box
+    sink, _ = smtp_sink
+    asterisk.add_sound("note-text", democall.ASTERISK_SOUNDS / "queue-periodic-announce.wav")
+    Ari.from_settings(settings).originate("Local/note-text@test-caller", context="from-phones",
+                                          extension="*55", caller_id=f'"Reception" <{MAILBOX}>')
+
+    with Store.open(settings) as store:
+        note = wait_for(lambda: next((c for c in store.calls(kind="note") if c.state == "done"), None),
+                        "the note to be transcribed")
+        transcript = store.transcript(note.id)
+        wait_for(lambda: (store.mail_delivery(note.id) or {}).get("state") == "sent", "the note's mail")
+
+    assert note.caller == MAILBOX
+    assert "representatives" in _words(transcript.text)
+    assert [s.label for s in transcript.speakers] == [MAILBOX]
+    assert any("Sprachnotiz" in m["Subject"] for m in sink.messages)

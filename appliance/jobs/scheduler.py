@@ -1,4 +1,5 @@
-"""Periodic tasks run by APScheduler beside the worker: spool sweep and stale-lease recovery.
+"""Periodic tasks run by APScheduler beside the worker: spool sweep, voicemail scan, mail to
+mailbox owners and stale-lease recovery.
 
 Each task opens its own store connection: APScheduler runs them on its own threads.
 """
@@ -10,7 +11,9 @@ from datetime import datetime, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from appliance.asterisk.voicemail import scan_mailboxes
 from appliance.jobs.spool import sweep
+from appliance.mail import deliver_pending
 from appliance.store import Store
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,15 @@ def start_scheduler(settings) -> BackgroundScheduler:
         seconds=settings.sweep_interval_seconds, id="spool-sweep",
         # At once too, so a restart picks up what arrived while the worker was down.
         next_run_time=datetime.now(timezone.utc), **common,
+    )
+    scheduler.add_job(
+        _with_store(settings, lambda store: scan_mailboxes(store, settings)), "interval",
+        seconds=settings.sweep_interval_seconds, id="voicemail-scan",
+        next_run_time=datetime.now(timezone.utc), **common,
+    )
+    scheduler.add_job(
+        _with_store(settings, lambda store: deliver_pending(store, settings)), "interval",
+        seconds=max(1.0, settings.sweep_interval_seconds), id="mail", **common,
     )
     scheduler.add_job(
         _with_store(settings, _recover), "interval",

@@ -32,10 +32,10 @@ SELECT c.*, j.state, j.error, j.id AS job_id, j.recording_id, j.progress, j.atte
   (SELECT json_group_array(json_array(s.idx, s.label)) FROM speakers s
     WHERE s.transcript_id = t.id) AS speakers
 """
-_SUMMARY = _COLUMNS + _FROM
+SUMMARY_QUERY = _COLUMNS + _FROM
 
 
-def _summary(row: dict) -> CallSummary:
+def summary_from_row(row: dict) -> CallSummary:
     return CallSummary(
         id=row["id"],
         uniqueid=row["uniqueid"],
@@ -61,10 +61,10 @@ def calls(db: Database, limit: int, offset: int, where: CallFilter) -> list[Call
     """Newest first, by the order the appliance learnt of them (started_at may be missing)."""
     conditions, params = where.where()
     rows = db.query(
-        _SUMMARY + where_clause(conditions) + " ORDER BY c.id DESC LIMIT :limit OFFSET :offset",
+        SUMMARY_QUERY + where_clause(conditions) + " ORDER BY c.id DESC LIMIT :limit OFFSET :offset",
         {**params, "limit": limit, "offset": offset},
     )
-    return [_summary(row) for row in rows]
+    return [summary_from_row(row) for row in rows]
 
 
 def count_calls(db: Database, where: CallFilter) -> int:
@@ -73,8 +73,8 @@ def count_calls(db: Database, where: CallFilter) -> int:
 
 
 def call(db: Database, call_id: int) -> CallSummary:
-    for row in db.query(_SUMMARY + " WHERE c.id = ?", [call_id]):
-        return _summary(row)
+    for row in db.query(SUMMARY_QUERY + " WHERE c.id = ?", [call_id]):
+        return summary_from_row(row)
     raise NotFound(f"there is no call {call_id}")
 
 
@@ -94,7 +94,7 @@ def changes_since(db: Database, mark: float, limit: int) -> tuple[float, list[Ca
             [mark, limit],
         )
     )
-    return (rows[-1]["changed_at"] if rows else mark), [_summary(row) for row in rows]
+    return (rows[-1]["changed_at"] if rows else mark), [summary_from_row(row) for row in rows]
 
 
 def delete_call(db: Database, call_id: int, now: float) -> tuple[str, ...]:

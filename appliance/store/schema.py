@@ -159,4 +159,17 @@ MIGRATIONS: list[tuple[str, ...]] = [
         FROM recordings r JOIN jobs j ON j.recording_id = r.id
         LEFT JOIN transcripts t ON t.recording_id = r.id GROUP BY r.call_id""",
     ),
+    # Step 3: mail about voicemails and voice notes, one row per call, so a mail is sent once
+    # and a failed one is retried with back-off, visibly.
+    (
+        """CREATE TABLE mail_deliveries (
+            call_id INTEGER PRIMARY KEY REFERENCES calls(id) ON DELETE CASCADE,
+            recipient TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed', 'skipped')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            next_attempt_at REAL NOT NULL,
+            sent_at REAL
+        )""",
+    ),
 ]

@@ -19,6 +19,7 @@ from appliance.store import (
     intake,
     jobs,
     logins,
+    mail,
     recordings,
     search,
     transcripts,
@@ -343,6 +344,22 @@ class Store:
     @_serialized
     def audit_count(self, action: str | None = None, actor: str | None = None) -> int:
         return audit.audit_count(self._db, action, actor)
+
+    # Mail about voicemails and voice notes
+
+    @_serialized
+    def calls_to_mail(self, kinds: tuple[str, ...] = ("voicemail", "note"), now: float | None = None,
+                      limit: int = 20) -> list[CallSummary]:
+        return mail.calls_to_mail(self._db, kinds, _now(now), limit)
+
+    @_serialized
+    def record_mail(self, call_id: int, recipient: str, state: str, error: str | None = None,
+                    next_attempt_at: float = 0.0, now: float | None = None) -> None:
+        mail.record_mail(self._db, call_id, recipient, state, error, next_attempt_at, _now(now))
+
+    @_serialized
+    def mail_delivery(self, call_id: int) -> dict | None:
+        return mail.mail_delivery(self._db, call_id)
 
     # Site vocabulary
 

@@ -1,0 +1,101 @@
+"""Voicemail in: new messages in Asterisk's mailboxes become voicemail jobs.
+
+app_voicemail writes `msgNNNN.wav` and `msgNNNN.txt` (its metadata) under
+`<voicemail_dir>/<context>/<mailbox>/INBOX/`. The message is copied into the appliance's own
+folder before it is queued: the owner may delete or move it from the phone at any time, and
+the transcript must still have its recording. A mailbox whose transcription is switched off
+is left alone.
+"""
+
+from __future__ import annotations
+
+import configparser
+import logging
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from appliance.store import EnqueueResult, Store
+from appliance.transcript.model import CallMeta
+
+log = logging.getLogger(__name__)
+FOLDERS = ("INBOX", "Old", "Urgent")
+_NUMBER = re.compile(r"<([^>]*)>")
+
+
+@dataclass(frozen=True)
+class Message:
+    mailbox: str
+    msg_id: str
+    audio: Path
+    caller: str | None
+    started_at: str | None
+
+
+def mailbox_settings(settings, mailbox: str) -> dict:
+    return {"transcribe": True, "attach_audio": False, "language": settings.language,
+            **settings.mailboxes.get(mailbox, {})}
+
+
+def _caller(callerid: str) -> str | None:
+    match = _NUMBER.search(callerid)
+    number = (match.group(1) if match else callerid).strip().strip('"')
+    return number or None
+
+
+def read_message(info: Path) -> Message | None:
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string(info.read_text(errors="replace"))
+        fields = parser["message"]
+    except (OSError, configparser.Error, KeyError):
+        return None
+    audio = info.with_suffix(".wav")
+    mailbox = info.parent.parent.name
+    origtime = fields.get("origtime", "")
+    return Message(
+        mailbox=mailbox,
+        msg_id=re.sub(r"[^\w-]", "_", fields.get("msg_id") or f"{mailbox}-{origtime}-{info.stem}"),
+        audio=audio,
+        caller=_caller(fields.get("callerid", "")),
+        started_at=datetime.fromtimestamp(int(origtime), timezone.utc).isoformat(timespec="seconds")
+        if origtime.isdigit() else None,
+    )
+
+
+def scan_mailboxes(store: Store, settings, now: float | None = None) -> list[EnqueueResult]:
+    now = time.time() if now is None else now
+    root = settings.voicemail_dir
+    if not root.is_dir():
+        return []
+    (settings.spool_dir / ".voicemail-changed").unlink(missing_ok=True)  # the hook's nudge, now served
+    known = store.known_paths()
+    target_dir = settings.data_dir / "recordings" / "voicemail"
+    results = []
+    for info in sorted(root.glob("*/*/*/msg*.txt")):
+        if info.parent.name not in FOLDERS:
+            continue
+        message = read_message(info)
+        if message is None or not message.audio.is_file():
+            continue
+        copy = target_dir / f"{message.msg_id}.wav"
+        if str(copy.resolve()) in known or now - message.audio.stat().st_mtime < settings.spool_settle_seconds:
+            continue
+        box = mailbox_settings(settings, message.mailbox)
+        if not box["transcribe"]:
+            continue
+        target_dir.mkdir(parents=True, exist_ok=True)
+        partial = copy.with_suffix(".part")
+        shutil.copyfile(message.audio, partial)
+        os.replace(partial, copy)
+        meta = CallMeta(uniqueid=f"vm-{message.msg_id}", caller=message.caller, callee=message.mailbox,
+                        direction="inbound", started_at=message.started_at, kind="voicemail")
+        result = store.enqueue_recording(meta, [copy.resolve()], {"language": box["language"]})
+        if result.created:
+            log.info("voicemail: queued job %d", result.job_id)
+        results.append(result)
+    return results

@@ -1,0 +1,115 @@
+"""Mail to mailbox owners: a voicemail's (or voice note's) transcript, in the owner's language.
+
+Only text leaves the box, and only through the configured relay: the audio is attached only
+where an admin switched that on for the mailbox. Deliveries are recorded in the store, so a
+mail goes out once, and a relay that is down gets retries with back-off, visibly.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import socket
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+from appliance.asterisk.voicemail import mailbox_settings
+from appliance.store import Store
+
+log = logging.getLogger(__name__)
+
+TEXTS = {
+    "en": {
+        "voicemail_subject": "Voicemail from {caller} ({duration} s)",
+        "note_subject": "Voice note from {caller} ({duration} s)",
+        "voicemail_intro": "You have a new voicemail from {caller} for mailbox {mailbox}, {duration} seconds long.",
+        "note_intro": "Your voice note from extension {caller}, {duration} seconds long.",
+        "transcript": "Transcript (made on the call appliance, may contain errors):",
+        "nothing": "(No speech was recognised.)",
+        "link": "Listen and read it in the call appliance: {url}",
+        "unknown": "an unknown caller",
+    },
+    "de": {
+        "voicemail_subject": "Sprachnachricht von {caller} ({duration} s)",
+        "note_subject": "Sprachnotiz von {caller} ({duration} s)",
+        "voicemail_intro": "Sie haben eine neue Sprachnachricht von {caller} für die Mailbox {mailbox}, {duration} Sekunden lang.",
+        "note_intro": "Ihre Sprachnotiz von Nebenstelle {caller}, {duration} Sekunden lang.",
+        "transcript": "Abschrift (auf dem Gesprächsarchiv erstellt, kann Fehler enthalten):",
+        "nothing": "(Es wurde keine Sprache erkannt.)",
+        "link": "Anhören und lesen im Gesprächsarchiv: {url}",
+        "unknown": "einem unbekannten Anrufer",
+    },
+}
+
+
+def public_url(settings) -> str:
+    return (settings.public_url or f"http://{socket.getfqdn()}:{settings.web_port}").rstrip("/")
+
+
+def compose(settings, call, transcript, recipient: str, language: str, audio: Path | None) -> EmailMessage:
+    text = TEXTS.get(language, TEXTS["en"])
+    caller = call.caller or text["unknown"]
+    duration = round(transcript.duration) if transcript else 0
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = recipient
+    message["Subject"] = text[f"{call.kind}_subject"].format(caller=caller, duration=duration)
+    spoken = "\n".join(turn.text for turn in transcript.turns) if transcript and transcript.turns else text["nothing"]
+    body = [
+        text[f"{call.kind}_intro"].format(caller=caller, mailbox=call.callee, duration=duration),
+        "",
+        text["transcript"],
+        "",
+        spoken,
+        "",
+        text["link"].format(url=f"{public_url(settings)}/calls/{call.id}"),
+    ]
+    message.set_content("\n".join(body))
+    if audio is not None:
+        message.add_attachment(audio.read_bytes(), maintype="audio", subtype="wav", filename=f"{call.kind}-{call.id}.wav")
+    return message
+
+
+def send(settings, message: EmailMessage) -> None:
+    host, _, port = settings.mail_relay.partition(":")
+    with smtplib.SMTP(host, int(port or 25), timeout=30) as smtp:
+        smtp.send_message(message)
+
+
+def _owner(settings, call) -> tuple[str | None, dict]:
+    """The mailbox a voicemail was left in, or the extension that dictated a note."""
+    number = call.callee if call.kind == "voicemail" else call.caller
+    box = mailbox_settings(settings, number or "")
+    wanted = call.kind == "voicemail" or box.get("mail_notes", False)
+    return (box.get("email") if wanted else None), box
+
+
+def deliver_pending(store: Store, settings, now: float | None = None) -> int:
+    """Send every mail that is due; returns how many went out."""
+    now = time.time() if now is None else now
+    sent = 0
+    for call in store.calls_to_mail(now=now):
+        recipient, box = _owner(settings, call)
+        if not recipient:
+            store.record_mail(call.id, "", "skipped", "no e-mail address for this mailbox", now=now)
+            continue
+        transcript = store.transcript(call.id)
+        audio = None
+        if box.get("attach_audio"):
+            files = store.recording_files(call.id)
+            audio = Path(files[0]) if files else None
+        try:
+            send(settings, compose(settings, call, transcript, recipient, box.get("language", "en"), audio))
+        except (OSError, smtplib.SMTPException) as exc:
+            delivery = store.mail_delivery(call.id) or {"attempts": 0}
+            attempts = delivery["attempts"] + 1
+            state = "failed" if attempts >= settings.mail_max_attempts else "pending"
+            retry_at = now + settings.mail_retry_seconds * 2 ** (attempts - 1)
+            store.record_mail(call.id, recipient, state, f"mail relay {settings.mail_relay}: {exc}", retry_at, now=now)
+            log.warning("mail for call %d not sent (attempt %d): %s", call.id, attempts, type(exc).__name__)
+            continue
+        store.record_mail(call.id, recipient, "sent", now=now)
+        sent += 1
+        log.info("mail for call %d sent", call.id)
+    return sent
