@@ -123,6 +123,34 @@ def ingest(ctx: click.Context, files, **kw) -> None:
     click.echo(f"call {result.call_id}: job {result.job_id} {state}")
 
 
+@cli.group()
+def hook() -> None:
+    """Entry points for Asterisk (on a box where Asterisk can run the appliance's command)."""
+
+
+@hook.command("recording")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_meta_options
+@click.pass_context
+def hook_recording(ctx: click.Context, files, **kw) -> None:
+    """Queue a finished recording where it lies (the spool sweep is the safety net)."""
+    meta, options = _meta_and_options(kw)
+    result = _store(ctx).enqueue_recording(meta, [p.resolve() for p in files], options)
+    click.echo(f"call {result.call_id}: job {result.job_id} {'queued' if result.created else 'already queued'}")
+
+
+@hook.command("sweep")
+@click.pass_context
+def hook_sweep(ctx: click.Context) -> None:
+    """Pick up everything waiting in the spool and the voicemail boxes now."""
+    from appliance.asterisk.voicemail import scan_mailboxes
+    from appliance.jobs.spool import sweep
+
+    store, settings = _store(ctx), _settings(ctx)
+    found = sweep(store, settings) + scan_mailboxes(store, settings)
+    click.echo(f"{sum(r.created for r in found)} new job(s)")
+
+
 @cli.command()
 @click.option("--once", is_flag=True, help="Process the jobs that are due, then exit.")
 @click.pass_context

@@ -195,7 +195,7 @@ class CallMaker:
 
 
 def _transcript(call: dict):
-    from appliance.transcript.model import CallMeta, Speaker, Transcript, Turn, Word
+    from appliance.transcript.model import Speaker, Transcript, Turn, Word
 
     meta = _meta(call)
     speakers = (Speaker(0, call["caller"], "caller"), Speaker(1, call["callee"], "callee"))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from appliance.errors import NotFound
-from appliance.web import get_store
+from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit, hash_password, hash_token, new_api_token, new_password
 from appliance.web.i18n import LANGUAGES
 
@@ -75,6 +78,38 @@ def audit_log():
     entries = store.audit_log(limit=AUDIT_PAGE, offset=(page - 1) * AUDIT_PAGE, action=action)
     return render_template("audit.html", entries=entries, page=page, action=action,
                            more=store.audit_count(action=action) > page * AUDIT_PAGE)
+
+
+# One self-test at a time per web process; its stages appear on the page as they pass.
+_selftest = {"running": False, "stages": [], "started": None}
+_selftest_lock = threading.Lock()
+
+
+@bp.route("/admin/selftest", methods=["GET", "POST"])
+@admin_required
+def selftest():
+    if request.method == "POST":
+        with _selftest_lock:
+            if not _selftest["running"]:
+                _selftest.update(running=True, stages=[], started=time.time())
+                config = settings()
+                threading.Thread(target=_run_selftest, args=(config,), daemon=True, name="selftest").start()
+                audit("selftest")
+        return redirect(url_for("admin.selftest"))
+    return render_template("selftest.html", run=_selftest)
+
+
+def _run_selftest(config) -> None:
+    from appliance.asterisk.selftest import run_selftest
+
+    try:
+        run_selftest(config, on_stage=_selftest["stages"].append)
+    except Exception as exc:  # noqa: BLE001 - shown to the admin instead of dying in a thread
+        from appliance.asterisk.selftest import Stage
+
+        _selftest["stages"].append(Stage("self-test", False, 0.0, f"{type(exc).__name__}: {exc}"))
+    finally:
+        _selftest["running"] = False
 
 
 @bp.route("/account", methods=["GET", "POST"])

@@ -19,6 +19,7 @@ from appliance.web.playback import cache_path, playable_file
 bp = Blueprint("calls", __name__)
 PAGE_SIZE = 25
 CALL_STATES = ("queued", "running", "done", "failed", "quarantined")
+CALL_KINDS = ("call", "voicemail", "note")
 EXPORT_TYPES = {
     "txt": "text/plain; charset=utf-8",
     "srt": "application/x-subrip; charset=utf-8",
@@ -55,11 +56,12 @@ def index():
     store = get_store()
     filters = list_filters()
     state = request.args.get("state") if request.args.get("state") in CALL_STATES else None
-    total = store.count_calls(state=state, **filters)
+    kind = request.args.get("kind") if request.args.get("kind") in CALL_KINDS else None
+    total = store.count_calls(state=state, kind=kind, **filters)
     page = page_number()
-    calls = store.calls(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, state=state, **filters)
+    calls = store.calls(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, state=state, kind=kind, **filters)
     return render_template("calls.html", calls=calls, filters=filters, state=state, states=CALL_STATES,
-                           page=page, pages=max(1, math.ceil(total / PAGE_SIZE)), total=total)
+                           kind=kind, page=page, pages=max(1, math.ceil(total / PAGE_SIZE)), total=total)
 
 
 def _call_or_404(call_id: int):
