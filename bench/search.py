@@ -9,7 +9,8 @@ cut into short runs of consecutive words and strung together, so words keep thei
 frequencies and neighbours. The first 1000 calls go in through the public path
 (Store.enqueue_recording + claim_job + finish_job) and that ingest rate is printed; the rest are
 bulk-inserted with executemany into the same tables, row for row what finish_job writes
-(FTS rows included; the schema's triggers fill call_changes).
+(FTS rows included; the schema's triggers fill call_changes, the calls' number and turn columns),
+and the store's index of the newest turns is rebuilt from them once at the end.
 
 Then it times Store.search(limit=20) and Store.count_search per query class, warm (p50/p95/max
 over --queries runs, or fewer when a class runs past --budget seconds) and cold (first query
@@ -298,6 +299,15 @@ def bulk_ingest(db_path: Path, maker: CallMaker, first: int, last: int) -> dict:
         if (done - first) % (10 * CHUNK) == 0 or done == last:
             elapsed = time.perf_counter() - started
             print(f"  bulk: {done:,} calls, {elapsed:.0f} s", flush=True)
+    # finish_job also indexes each turn in turns_recent (the newest turns, with the speaker's
+    # role); once here, for the newest of all the bulk rows.
+    from sqlite_utils import Database
+
+    from appliance.store import fts
+
+    conn.execute("BEGIN IMMEDIATE")
+    fts.refill_recent(Database(conn, execute_plugins=False))
+    conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     wall = time.perf_counter() - started
@@ -370,6 +380,13 @@ def pct(times: list[float], q: float) -> float:
 
 def fmt_ms(ms: float) -> str:
     return f"{ms:.1f}" if ms < 100 else f"{ms:.0f}"
+
+
+def fmt_hits(count: float) -> str:
+    """count_search's answer: exact up to SEARCH_COUNT_CAP, "more than" beyond."""
+    from appliance.store import SEARCH_COUNT_CAP
+
+    return f">{SEARCH_COUNT_CAP:,}" if count > SEARCH_COUNT_CAP else f"{count:,.0f}"
 
 
 def verdict(p95: float) -> str:
@@ -493,11 +510,14 @@ def bench_web(db_path: Path, web_dir: Path, pages: list[tuple[str, str]], budget
 
 def plans(db_path: Path, word: str, extra: dict) -> list[tuple[str, str, list]]:
     """EXPLAIN QUERY PLAN of the statements the store runs, built by the store's own code."""
+    from sqlite_utils import Database
+
     from appliance.store import calls, search
     from appliance.store.filters import CallFilter, where_clause
 
     out = []
     conn = sqlite3.connect(str(db_path))
+    db = Database(conn, execute_plugins=False)
     try:
         def plan(label, sql, params):
             try:
@@ -507,23 +527,26 @@ def plans(db_path: Path, word: str, extra: dict) -> list[tuple[str, str, list]]:
                 out.append((label, sql, [(0, 0, f"unavailable: {exc}")]))
 
         try:
-            conds, params = search._where(word, None, CallFilter())
-            plan(f"search({word!r})", search._HITS + conds +
-                 " ORDER BY score, r.call_id DESC, t.idx LIMIT :limit OFFSET :offset",
-                 {**params, "limit": 20, "offset": 0})
-            plan(f"count_search({word!r})", "SELECT count(*) AS n" + search._FROM + conds, params)
-            conds, params = search._where(word, "caller", CallFilter(extra["month"][0], extra["month"][1],
-                                                                     extra["partial"]))
-            plan(f"search({word!r}, role, dates, number)", search._HITS + conds +
-                 " ORDER BY score, r.call_id DESC, t.idx LIMIT :limit OFFSET :offset",
-                 {**params, "limit": 20, "offset": 0})
+            for label, role, where in (
+                (f"search({word!r})", None, CallFilter()),
+                (f"search({word!r}, role, dates, number)", "caller",
+                 CallFilter(extra["month"][0], extra["month"][1], extra["partial"])),
+            ):
+                s = search._prepare(db, word, role, where)
+                for table, low, high in search._parts(db, s):
+                    sql, params = search._hits_sql(s, table, low, high)
+                    plan(f"{label}: newest hits in {table}", f"SELECT {table}.rowid" + sql
+                         + f" ORDER BY {table}.rowid DESC LIMIT :limit", {**params, "limit": search.WINDOW})
+                    plan(f"count_search: hits in {table}", f"SELECT count(*) FROM (SELECT 1{sql} LIMIT :limit)",
+                         {**params, "limit": search.SEARCH_COUNT_CAP + 1})
             for label, where in (("calls(page 1)", CallFilter()),
                                  ("calls(number, dates)", CallFilter(extra["month"][0], extra["month"][1],
                                                                      extra["partial"]))):
-                conds, params = where.where()
-                plan(label, calls._SUMMARY + where_clause(conds) +
-                     " ORDER BY c.id DESC LIMIT :limit OFFSET :offset", {**params, "limit": 25, "offset": 0})
-            plan("count_calls()", "SELECT count(*)" + calls._FROM, {})
+                ids, params = calls.page_ids_query(where)
+                plan(label, calls.SUMMARY_QUERY + f" WHERE c.id IN ({ids}) ORDER BY c.id DESC",
+                     {**params, "limit": 25, "offset": 0})
+            conds, params = CallFilter(extra["month"][0], extra["month"][1], extra["partial"]).where()
+            plan("count_calls(number, dates)", "SELECT count(*) FROM calls c" + where_clause(conds), params)
         except AttributeError as exc:
             out.append(("plans", "", [(0, 0, f"unavailable: the store's SQL moved ({exc})")]))
     finally:
@@ -577,7 +600,7 @@ def print_store_table(results: list[dict], n: int) -> None:
         s, c = r["search"], r["count"]
         cold = f"{fmt_ms(r['cold']['search'])}/{fmt_ms(r['cold']['count'])}"
         worst = max(pct(s, 0.95), pct(c, 0.95))
-        print(f"{r['name']:32} {statistics.median(r['hits']):13,.0f} | {fmt_ms(pct(s, .5)):>10} "
+        print(f"{r['name']:32} {fmt_hits(statistics.median(r['hits'])):>13} | {fmt_ms(pct(s, .5)):>10} "
               f"{fmt_ms(pct(s, .95)):>7} {fmt_ms(max(s)):>7} {len(s):5} | {fmt_ms(pct(c, .5)):>9} "
               f"{fmt_ms(pct(c, .95)):>7} {fmt_ms(max(c)):>7} {len(c):5} | {cold:>13} | {verdict(worst)}")
     print()

@@ -11,7 +11,7 @@ from appliance.store.records import (
     User,
 )
 from appliance.store.schema import JOB_STATES
-from appliance.store.search import SPEAKER_ROLES
+from appliance.store.search import SEARCH_COUNT_CAP, SPEAKER_ROLES, search_count_is_capped
 from appliance.store.store import Store
 from appliance.store.users import LOCALES, ROLES
 
@@ -24,8 +24,10 @@ __all__ = [
     "Job",
     "LOCALES",
     "ROLES",
+    "SEARCH_COUNT_CAP",
     "SPEAKER_ROLES",
     "SearchHit",
     "Store",
     "User",
+    "search_count_is_capped",
 ]

@@ -11,6 +11,7 @@ import json
 from sqlite_utils import Database
 
 from appliance.errors import NotFound
+from appliance.store import fts
 from appliance.store.db import first, write
 from appliance.store.filters import CallFilter, where_clause
 from appliance.store.records import CallSummary
@@ -57,19 +58,48 @@ def summary_from_row(row: dict) -> CallSummary:
     )
 
 
+# Below this many jobs in the filtered state, the list tests the state through the set of their
+# calls; above it, call by call from the newest, which stops after a page.
+_RARE_STATE = 2000
+
+
+def page_ids_query(where: CallFilter, state_per_call: bool = True) -> tuple[str, dict]:
+    """SQL selecting the ids of one page of calls (:limit, :offset), newest first.
+
+    The page is picked on `calls` alone, so the summary's subqueries (latest job, newest
+    transcript) run for its rows only, not for every row an OFFSET skips or a filter reads.
+    """
+    conditions, params = where.where(state_per_call=state_per_call)
+    return (
+        "SELECT c.id FROM calls c" + where_clause(conditions)
+        + " ORDER BY c.id DESC LIMIT :limit OFFSET :offset"
+    ), params
+
+
 def calls(db: Database, limit: int, offset: int, where: CallFilter) -> list[CallSummary]:
     """Newest first, by the order the appliance learnt of them (started_at may be missing)."""
-    conditions, params = where.where()
+    state_per_call = True
+    if where.state:
+        jobs = db.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM jobs WHERE state = ? LIMIT ?)",
+            [where.state, _RARE_STATE + 1],
+        ).fetchone()[0]
+        state_per_call = jobs > _RARE_STATE
+    ids, params = page_ids_query(where, state_per_call)
     rows = db.query(
-        SUMMARY_QUERY + where_clause(conditions) + " ORDER BY c.id DESC LIMIT :limit OFFSET :offset",
+        SUMMARY_QUERY + f" WHERE c.id IN ({ids}) ORDER BY c.id DESC",
         {**params, "limit": limit, "offset": offset},
     )
     return [summary_from_row(row) for row in rows]
 
 
 def count_calls(db: Database, where: CallFilter) -> int:
+    """Counted on `calls` alone: the latest job only matters for a state filter, and the
+    transcript never does."""
     conditions, params = where.where()
-    return db.execute("SELECT count(*)" + _FROM + where_clause(conditions), params).fetchone()[0]
+    return db.execute(
+        "SELECT count(*) FROM calls c" + where_clause(conditions), params
+    ).fetchone()[0]
 
 
 def call(db: Database, call_id: int) -> CallSummary:
@@ -119,8 +149,8 @@ def delete_call(db: Database, call_id: int, now: float) -> tuple[str, ...]:
         recordings = "SELECT id FROM recordings WHERE call_id = :call"
         transcripts = f"SELECT id FROM transcripts WHERE recording_id IN ({recordings})"
         turns = f"SELECT id FROM turns WHERE transcript_id IN ({transcripts})"
+        fts.delete(db, turns, {"call": call_id})
         for statement in (
-            f"DELETE FROM turns_fts WHERE rowid IN ({turns})",
             f"DELETE FROM turns WHERE transcript_id IN ({transcripts})",
             f"DELETE FROM speakers WHERE transcript_id IN ({transcripts})",
             f"DELETE FROM transcripts WHERE recording_id IN ({recordings})",

@@ -1,7 +1,9 @@
 """The filters the call list and search share: a day range, a phone number, a state, a kind.
 
-Each filter becomes a SQL condition on the call `c` (and its latest job `j`) with named
-parameters, so callers append them to their own WHERE clause.
+Each filter becomes a SQL condition on the call `c` alone, with named parameters, so callers
+append them to their own WHERE clause without joining anything first. Each condition can use
+an index: the day range calls_day, the number call_numbers and the digits columns (through a
+set of call ids), the kind calls_kind, the state jobs_state where the state is rare.
 """
 
 from __future__ import annotations
@@ -10,23 +12,32 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from appliance.store.schema import JOB_STATES
+from appliance.store.schema import JOB_STATES, NUMBER_PUNCTUATION, call_day
 
-# What people write between the digits of a number: "+49 (30) 123-45 67", "030/1234567".
-NUMBER_PUNCTUATION = " -()/."
-
-
-def _bare(column: str) -> str:
-    """SQL for `column` with NUMBER_PUNCTUATION removed."""
-    for char in NUMBER_PUNCTUATION:
-        column = f"replace({column}, '{char}', '')"
-    return column
-
-
-# The call's start as a UTC day: SQLite's date() turns "2024-05-01T23:30:00-02:00" into
-# 2024-05-02. A started_at it cannot read falls back to when the appliance learnt of the call.
-_START_DAY = "COALESCE(date(c.started_at), date(c.created_at, 'unixepoch'))"
+_START_DAY = call_day("c.")
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+# The calls whose caller or callee, without NUMBER_PUNCTUATION, contains :number. The distinct
+# numbers are few (thousands, against a hundred thousand calls), and the digits columns are
+# indexed, so this reads call_numbers once per party and the calls of the matching numbers.
+_MATCHING_DIGITS = "SELECT digits FROM call_numbers WHERE instr(digits, :number) > 0"
+NUMBER_CALLS = (
+    f"SELECT id FROM calls WHERE caller_digits IN ({_MATCHING_DIGITS})"
+    f" UNION ALL SELECT id FROM calls WHERE callee_digits IN ({_MATCHING_DIGITS})"
+)
+
+# The state of the call's latest job, two ways: per call (cheap when the list stops after a page
+# of calls most of which qualify), or as the set of calls from the jobs in that state (cheap
+# when few jobs are in it, and for counting).
+_STATE_PER_CALL = (
+    "(SELECT j.state FROM recordings r JOIN jobs j ON j.recording_id = r.id"
+    " WHERE r.call_id = c.id ORDER BY j.id DESC LIMIT 1) = :state"
+)
+_STATE_SET = (
+    "c.id IN (SELECT r.call_id FROM jobs j JOIN recordings r ON r.id = j.recording_id"
+    " WHERE j.state = :state AND NOT EXISTS (SELECT 1 FROM recordings r2"
+    " JOIN jobs j2 ON j2.recording_id = r2.id WHERE r2.call_id = r.call_id AND j2.id > j.id))"
+)
 
 
 def _day(value: str, name: str) -> str:
@@ -39,6 +50,11 @@ def _day(value: str, name: str) -> str:
     raise ValueError(f"{name} must be a date written YYYY-MM-DD, got {value!r}")
 
 
+def number_digits(number: str | None) -> str:
+    """The typed number as the filter compares it: "+49 (30) 123-45" -> "+493012345"."""
+    return "".join(ch for ch in number or "" if ch not in NUMBER_PUNCTUATION)
+
+
 @dataclass(frozen=True)
 class CallFilter:
     date_from: str | None = None  # YYYY-MM-DD, inclusive, UTC
@@ -47,8 +63,12 @@ class CallFilter:
     state: str | None = None  # the latest job's state
     kind: str | None = None
 
-    def where(self) -> tuple[list[str], dict]:
-        """SQL conditions on `c` (calls) and `j` (the latest job), and their parameters."""
+    def where(self, *, state_per_call: bool = False) -> tuple[list[str], dict]:
+        """SQL conditions on `c` (calls) and their parameters.
+
+        `state_per_call` picks how the state is tested (see _STATE_PER_CALL): a list of the
+        newest calls in a common state stops sooner that way.
+        """
         conditions: list[str] = []
         params: dict = {}
         if self.date_from:
@@ -57,24 +77,25 @@ class CallFilter:
         if self.date_to:
             conditions.append(f"{_START_DAY} <= :date_to")
             params["date_to"] = _day(self.date_to, "date_to")
-        number = "".join(ch for ch in self.number or "" if ch not in NUMBER_PUNCTUATION)
+        number = number_digits(self.number)
         if number:
-            conditions.append(
-                f"(instr({_bare('c.caller')}, :number) > 0"
-                f" OR instr({_bare('c.callee')}, :number) > 0)"
-            )
+            conditions.append(f"c.id IN ({NUMBER_CALLS})")
             params["number"] = number
         if self.state:
             if self.state not in JOB_STATES:
                 raise ValueError(
                     f"state must be one of {', '.join(JOB_STATES)}, got {self.state!r}"
                 )
-            conditions.append("j.state = :state")
+            conditions.append(_STATE_PER_CALL if state_per_call else _STATE_SET)
             params["state"] = self.state
         if self.kind:
             conditions.append("c.kind = :kind")
             params["kind"] = self.kind
         return conditions, params
+
+    def dates(self) -> CallFilter:
+        """The day range alone."""
+        return CallFilter(self.date_from, self.date_to)
 
 
 def where_clause(conditions: list[str]) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from appliance.store import fts
 from appliance.store.db import first, write
 from appliance.store.records import EnqueueResult
 from appliance.transcript.model import CallMeta
@@ -88,13 +89,15 @@ def _fill_call(db: Database, call_id: int, fields: dict) -> None:
         " WHERE id = :id",
         {**fields, "id": call_id},
     )
-    # Numbers learnt after the transcript was stored must still be searchable.
+    # Numbers learnt after the transcript was stored must still be searchable. (The schema's
+    # triggers keep calls.caller_digits/callee_digits and call_numbers in step.)
     call = first(db.query("SELECT caller, callee FROM calls WHERE id = ?", [call_id]))
-    db.execute(
-        "UPDATE turns_fts SET caller = :caller, callee = :callee WHERE rowid IN ("
-        " SELECT t.id FROM turns t JOIN transcripts tr ON tr.id = t.transcript_id"
-        " JOIN recordings r ON r.id = tr.recording_id WHERE r.call_id = :id)",
-        {**call, "id": call_id},
+    fts.update(
+        db,
+        call,
+        "SELECT t.id FROM turns t JOIN transcripts tr ON tr.id = t.transcript_id"
+        " JOIN recordings r ON r.id = tr.recording_id WHERE r.call_id = :id",
+        {"id": call_id},
     )
 
 

@@ -6,6 +6,50 @@ Never edit a released step: append a new one. Our own timestamps are unix floats
 
 JOB_STATES = ("queued", "running", "done", "failed", "quarantined")
 
+# What people write between the digits of a number: "+49 (30) 123-45 67", "030/1234567".
+# Step 4's triggers and digits columns are built from it: changing it needs a new step that
+# recreates them.
+NUMBER_PUNCTUATION = " -()/."
+
+
+def digits_sql(column: str) -> str:
+    """SQL for `column` with NUMBER_PUNCTUATION removed: "+49 (30) 123-45" -> "+493012345"."""
+    for char in NUMBER_PUNCTUATION:
+        column = f"replace({column}, '{char}', '')"
+    return column
+
+
+def call_day(alias: str = "") -> str:
+    """SQL for the call's start as a UTC day, the expression the calls_day index is built on.
+
+    SQLite's date() turns "2024-05-01T23:30:00-02:00" into 2024-05-02; a started_at it cannot
+    read falls back to the day the appliance learnt of the call. A started_at of "now" counts as
+    unreadable: date('now') is not allowed in an index (and would be a different day each day).
+    Filters must use this exact expression, or SQLite cannot use the index.
+    """
+    started, created = f"{alias}started_at", f"{alias}created_at"
+    return (
+        f"COALESCE(date(CASE WHEN {started} LIKE 'now' THEN NULL ELSE {started} END),"
+        f" date({created}, 'unixepoch'))"
+    )
+
+
+def _call_numbers_trigger(event: str) -> str:
+    """Keep calls.caller_digits/callee_digits and the call_numbers list in step with the numbers."""
+    inserts = "".join(
+        f"""
+            INSERT INTO call_numbers (digits, number)
+            SELECT {digits_sql(f"NEW.{party}")}, NEW.{party} WHERE NEW.{party} IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM call_numbers WHERE number = NEW.{party}
+                              AND digits = {digits_sql(f"NEW.{party}")});"""
+        for party in ("caller", "callee")
+    )
+    name = "insert" if event == "INSERT" else "update"
+    return f"""CREATE TRIGGER calls_{name}_numbers AFTER {event} ON calls BEGIN
+            UPDATE calls SET caller_digits = {digits_sql("NEW.caller")},
+              callee_digits = {digits_sql("NEW.callee")} WHERE id = NEW.id;{inserts}
+        END"""
+
 MIGRATIONS: list[tuple[str, ...]] = [
     (
         """CREATE TABLE calls (
@@ -171,5 +215,61 @@ MIGRATIONS: list[tuple[str, ...]] = [
             next_attempt_at REAL NOT NULL,
             sent_at REAL
         )""",
+    ),
+    # Step 4: the call list and search at 100 000 calls (see bench/search.py).
+    (
+        # The numbers without NUMBER_PUNCTUATION, as the number filter compares them, and every
+        # number ever seen once (digits and as written), so a filter scans the few thousand
+        # distinct numbers instead of every call. Triggers keep both in step with any writer
+        # (intake, a later enqueue that fills in a number, an import); call_numbers keeps the
+        # numbers of deleted calls, which then match nothing.
+        "ALTER TABLE calls ADD COLUMN caller_digits TEXT",
+        "ALTER TABLE calls ADD COLUMN callee_digits TEXT",
+        """CREATE TABLE call_numbers (
+            digits TEXT NOT NULL,
+            number TEXT NOT NULL,
+            PRIMARY KEY (digits, number)
+        ) WITHOUT ROWID""",
+        _call_numbers_trigger("INSERT"),
+        _call_numbers_trigger("UPDATE OF caller, callee"),
+        f"""UPDATE calls SET caller_digits = {digits_sql("caller")},
+            callee_digits = {digits_sql("callee")}""",
+        """INSERT INTO call_numbers (digits, number)
+        SELECT caller_digits, caller FROM calls WHERE caller IS NOT NULL
+        UNION SELECT callee_digits, callee FROM calls WHERE callee IS NOT NULL""",
+        "CREATE INDEX calls_caller_digits ON calls(caller_digits)",
+        "CREATE INDEX calls_callee_digits ON calls(callee_digits)",
+        # The lowest and highest turns.id of the call's transcripts, and how many turns they
+        # have: a day range becomes a range of turn ids before search reads the full-text index
+        # (and when that range holds no other call's turns, search need not check its hits).
+        # Turns are only ever added, and deleted with their call.
+        "ALTER TABLE calls ADD COLUMN first_turn INTEGER",
+        "ALTER TABLE calls ADD COLUMN last_turn INTEGER",
+        "ALTER TABLE calls ADD COLUMN turn_count INTEGER NOT NULL DEFAULT 0",
+        """CREATE TRIGGER turns_insert_counts_call AFTER INSERT ON turns BEGIN
+            UPDATE calls SET first_turn = min(COALESCE(first_turn, NEW.id), NEW.id),
+              last_turn = max(COALESCE(last_turn, NEW.id), NEW.id), turn_count = turn_count + 1
+            WHERE id = (SELECT r.call_id FROM transcripts tr
+                        JOIN recordings r ON r.id = tr.recording_id WHERE tr.id = NEW.transcript_id);
+        END""",
+        """UPDATE calls SET (first_turn, last_turn, turn_count) = (
+            SELECT min(t.id), max(t.id), count(t.id) FROM recordings r
+            JOIN transcripts tr ON tr.recording_id = r.id JOIN turns t ON t.transcript_id = tr.id
+            WHERE r.call_id = calls.id)""",
+        # The day filter's index; the turn columns ride along for search.
+        f"CREATE INDEX calls_day ON calls({call_day()}, first_turn, last_turn, turn_count)",
+        "CREATE INDEX calls_kind ON calls(kind)",
+        # The newest turns again, with their speaker's role as a column of its own: bm25 reads
+        # statistics over the whole table it ranks in (a full pass over every hit of each
+        # phrase), so common words are ranked and counted here, where that pass is short.
+        # appliance.store.fts keeps it to the newest fts.RECENT_TURNS turn ids.
+        """CREATE VIRTUAL TABLE turns_recent USING fts5(
+            text, speaker, caller, callee, role, tokenize = 'unicode61 remove_diacritics 2'
+        )""",
+        """INSERT INTO turns_recent (rowid, text, speaker, caller, callee, role)
+        SELECT f.rowid, f.text, f.speaker, f.caller, f.callee, COALESCE(s.role, 'speaker')
+        FROM turns_fts f JOIN turns t ON t.id = f.rowid
+        LEFT JOIN speakers s ON s.transcript_id = t.transcript_id AND s.idx = t.speaker
+        WHERE f.rowid > (SELECT COALESCE(max(id), 0) FROM turns) - 200000""",
     ),
 ]

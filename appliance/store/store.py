@@ -28,6 +28,7 @@ from appliance.store import (
 )
 from appliance.store.db import connect
 from appliance.store.filters import CallFilter
+from appliance.store.search import search_count_is_capped
 from appliance.store.records import (
     ApiToken,
     AuditEntry,
@@ -232,7 +233,8 @@ class Store:
         date_to: str | None = None,
         number: str | None = None,
     ) -> list[SearchHit]:
-        """One hit per matching turn, best (bm25) first; filters as in calls()."""
+        """One hit per matching turn; filters as in calls(). bm25 ranks the newest
+        search.WINDOW (2 000) hits, best first; older hits follow them, newest first."""
         where = CallFilter(date_from, date_to, number)
         return search.search(self._db, query, limit, offset, role, where)
 
@@ -246,7 +248,12 @@ class Store:
         date_to: str | None = None,
         number: str | None = None,
     ) -> int:
+        """Matching turns: exact up to search.SEARCH_COUNT_CAP (10 000); beyond that it stops
+        counting and returns SEARCH_COUNT_CAP + 1, for which search_count_is_capped() is true
+        ("more than 10 000")."""
         return search.count_search(self._db, query, role, CallFilter(date_from, date_to, number))
+
+    search_count_is_capped = staticmethod(search_count_is_capped)
 
     # Users and API tokens
 

@@ -1,4 +1,8 @@
-"""Transcripts in and out: speakers, turns with their words, and the turns' full-text rows."""
+"""Transcripts in and out: speakers, turns with their words, and the turns' full-text rows.
+
+The turns' rows in both full-text indexes go through appliance.store.fts; a trigger of the schema
+records each call's range of turn ids (calls.first_turn, last_turn) for search's date filter.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import json
 from sqlite_utils import Database
 
 from appliance.errors import NotFound
+from appliance.store import fts
 from appliance.store.db import first, read, write
 from appliance.transcript.model import CallMeta, Speaker, Transcript, Turn, Word
 
@@ -57,12 +62,12 @@ def insert_transcript(db: Database, recording_id: int, transcript: Transcript, n
             "SELECT id FROM turns WHERE transcript_id = ? ORDER BY idx", [transcript_id]
         )
     ]
-    db.conn.executemany(
-        "INSERT INTO turns_fts (rowid, text, speaker, caller, callee) VALUES (?, ?, ?, ?, ?)",
+    fts.insert(
+        db,
         [
-            (turn_id, turn.text, transcript.speaker(turn.speaker).label)
-            + (call["caller"], call["callee"])
+            (turn_id, turn.text, speaker.label, call["caller"], call["callee"], speaker.role)
             for turn_id, turn in zip(turn_ids, transcript.turns)
+            for speaker in (transcript.speaker(turn.speaker),)
         ],
     )
 
@@ -132,10 +137,11 @@ def rename_speaker(db: Database, call_id: int, index: int, label: str) -> None:
         ).rowcount
         if not renamed:
             raise NotFound(f"call {call_id} has no transcript with a speaker {index}")
-        db.execute(
-            "UPDATE turns_fts SET speaker = ? WHERE rowid IN"
-            " (SELECT id FROM turns WHERE transcript_id = ? AND speaker = ?)",
-            [label, head["id"], index],
+        fts.update(
+            db,
+            {"speaker": label},
+            "SELECT id FROM turns WHERE transcript_id = :transcript AND speaker = :index",
+            {"transcript": head["id"], "index": index},
         )
 
 

@@ -8,6 +8,7 @@ from flask import Blueprint, render_template, request
 from markupsafe import Markup, escape
 
 from appliance.errors import BadQuery
+from appliance.store import search as store_search
 from appliance.web import get_store
 from appliance.web.auth import audit
 from appliance.web.calls import list_filters, page_number
@@ -42,6 +43,9 @@ def search():
             error = str(exc)
         audit("search", None, None)  # what was searched is not logged: it can be personal
     status = 400 if error else 200
+    # Past SEARCH_COUNT_CAP the store stops counting: the page says "more than" that many.
     return render_template("search.html", query=query, hits=hits, total=total, error=error, filters=filters,
                            roles=ROLES, page=page, pages=max(1, math.ceil(total / PAGE_SIZE)),
+                           capped=store_search.search_count_is_capped(total),
+                           count_cap=store_search.SEARCH_COUNT_CAP,
                            highlight=highlight), status
