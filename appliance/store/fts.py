@@ -3,8 +3,8 @@
 `turns_fts` holds every turn (rowid = turns.id): text, speaker label, and the call's caller and
 callee. `turns_recent` holds the same rows for the newest RECENT_TURNS turn ids, plus the
 speaker's role as a column of its own. It exists because FTS5's bm25() first counts every row
-that holds each phrase of the query, in the whole table it ranks in: about 40 ms for "to" in
-1.3 million turns, 3 ms in 200 000. Search ranks and counts common words there, and the role
+that holds each phrase of the query, in the whole table it ranks in: about 35 ms for "to" in
+1.3 million turns, 5 ms in 200 000. Search ranks and counts common words there, and the role
 filter is a MATCH term there instead of a join per hit (see search.py).
 
 The writers (intake, transcripts, calls) go through this module so the two tables never drift:
@@ -82,7 +82,7 @@ def refill_recent(db: Database) -> None:
 
 @dataclass(frozen=True)
 class RecentState:
-    """Where turns_recent stands against turns_fts: the lowest rowid it holds, if usable."""
+    """Where turns_recent stands against turns_fts (judged by their newest rows)."""
 
     usable: bool  # it holds every row of turns_fts from `low` up
     low: int | None  # its lowest rowid

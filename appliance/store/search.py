@@ -13,8 +13,9 @@ lies in its newest RECENT_TURNS turns, as it does for common words, else the ful
 
 Why 2 000 and not more: bm25 costs 2-4 µs per hit it scores (a phrase or three ANDed words at
 the top of that range), plus a pass over every row that holds each word, in the index it ranks
-in. With 5 000, phrases, ANDs of common words and filtered searches of common words took 50-80 ms
-at 100 000 calls on 2 cores (bench/search.py); with 2 000 they stay under 40 ms.
+in. At 100 000 calls on 2 cores (bench/search.py), a window of 5 000 put phrases, ANDs of common
+words and common words with a month or number filter at 50-66 ms (p95); 2 000 puts them at
+17-45 ms.
 
 Counting: count_search() is exact up to SEARCH_COUNT_CAP; beyond, it stops counting and
 returns SEARCH_COUNT_CAP + 1 (search_count_is_capped() says so), since counting 900 000 hits
