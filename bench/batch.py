@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -30,6 +29,8 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 sys.path[:0] = [str(BENCH_DIR), str(PROJECT_ROOT)]
+
+from machine import machine  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -187,19 +188,6 @@ def ensure_model(models_dir: Path) -> Path:
         settings = load_settings(NO_CONFIG, environ={}, data_dir=models_dir.parent, models_dir=models_dir)
         models.install(settings, MODEL)
     return models_dir / MODEL
-
-
-def machine() -> str:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{cpu}; {os.cpu_count()} CPUs, {usable} usable; Python {platform.python_version()}"
 
 
 def versions() -> str:

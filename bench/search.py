@@ -44,7 +44,9 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
-sys.path[:0] = [str(PROJECT_ROOT)]
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(PROJECT_ROOT)]
+
+from machine import machine  # noqa: E402
 
 ASTERISK_LIST = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
 LIBRIVOX_LIST = Path("/usr/share/pocketsphinx/test/data/librivox/transcription")
@@ -557,26 +559,6 @@ def plans(db_path: Path, word: str, extra: dict) -> list[tuple[str, str, list]]:
 # --- report -----------------------------------------------------------------------------------
 
 
-def machine() -> str:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    memory = "?"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory = f"{int(line.split()[1]) / 1024 ** 2:.1f} GiB RAM"
-    except OSError:
-        pass
-    return f"{cpu}; {os.cpu_count()} CPUs, {usable} usable; {memory}"
-
-
 def software() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -686,7 +668,7 @@ def main() -> None:
         # --- the report
         counts = Counter(w.lower() for s in sentences for w in s)
         print()
-        print(f"machine : {machine()}; load average before {load_before[0]:.2f}, now {os.getloadavg()[0]:.2f}")
+        print(f"machine : {machine(with_memory=True)}; load average before {load_before[0]:.2f}, now {os.getloadavg()[0]:.2f}")
         print(f"software: {software()}")
         print(f"store   : {db_path} ({'kept' if args.db else 'temporary'}), {size / 1024 ** 2:,.0f} MiB "
               f"(file + WAL), {totals['calls']:,} calls, {totals['turns']:,} turns")
