@@ -9,6 +9,7 @@ directly (a chroot shares the file system and loopback), so no mounts are needed
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -75,6 +76,29 @@ class Asterisk:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+DEADLINE = 300  # seconds; generous for a loaded CI machine, never a timing assertion
+
+
+def wait_for(condition, what: str, deadline: float = DEADLINE):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def words(text: str) -> str:
+    return re.sub(r"[^\w ]+", " ", text.lower())
+
+
+def by_role(transcript) -> dict[str, str]:
+    """Each speaker role's words, normalised: where did what was said land?"""
+    return {s.role: words(" ".join(t.text for t in transcript.turns if t.speaker == s.index))
+            for s in transcript.speakers}
 
 
 def settings_overrides(root: Path) -> dict:

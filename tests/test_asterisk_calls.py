@@ -16,12 +16,11 @@ from appliance import democall
 from appliance.asterisk.ari import Ari
 from appliance.config import load_settings
 from appliance.store import Store
-from asterisk_harness import settings_overrides, start_asterisk
+from asterisk_harness import by_role, settings_overrides, start_asterisk, wait_for, words
 
 pytestmark = pytest.mark.model
 
 APPLIANCE = Path(sys.executable).with_name("appliance")
-DEADLINE = 300
 
 
 MAILBOX = "100"
@@ -81,20 +80,6 @@ def box(tmp_path_factory, models_dir, smtp_sink):
         asterisk.stop()
 
 
-def wait_for(condition, what):
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"gave up waiting for {what}")
-
-
-def _words(text):
-    return re.sub(r"[^\w ]+", " ", text.lower())
-
-
 def test_selftest_passes_against_the_installed_asterisk(box):
     settings, asterisk, env = box
     result = subprocess.run([str(APPLIANCE), "selftest", "--timeout", "240"], env=env,
@@ -123,10 +108,9 @@ def test_a_real_call_is_transcribed_with_each_party_and_the_metadata_from_asteri
     assert call.caller == hostile
     assert call.direction == "inbound" and call.uniqueid and call.started_at
     assert not Path("/tmp/pwned").exists() and not (asterisk.root / "tmp/pwned").exists()
-    by_role = {s.role: _words(" ".join(t.text for t in transcript.turns if t.speaker == s.index))
-               for s in transcript.speakers}
-    assert "dashwood" in by_role["caller"] and "representatives" not in by_role["caller"]
-    assert "representatives" in by_role["callee"] and "dashwood" not in by_role["callee"]
+    roles = by_role(transcript)
+    assert "dashwood" in roles["caller"] and "representatives" not in roles["caller"]
+    assert "representatives" in roles["callee"] and "dashwood" not in roles["callee"]
     assert [s.label for s in transcript.speakers] == [hostile, "201"]
 
 
@@ -141,14 +125,14 @@ def test_a_voicemail_is_transcribed_and_mailed_to_the_owner_without_audio(box, s
         call = wait_for(lambda: next((c for c in store.calls(kind="voicemail") if c.state == "done"), None),
                         "the voicemail to be transcribed")
         assert (call.caller, call.callee) == ("+4930555", MAILBOX)
-        assert "dashwood" in _words(store.transcript(call.id).text)
+        assert "dashwood" in words(store.transcript(call.id).text)
         wait_for(lambda: (store.mail_delivery(call.id) or {}).get("state") == "sent", "the mail to be sent")
 
     (mail,) = [m for m in sink.messages if "+4930555" in m["Subject"]]
     assert mail["To"] == OWNER
     assert mail["Subject"].startswith("Sprachnachricht von +4930555")  # the owner reads German
     body = mail.get_body(preferencelist=("plain",)).get_content()
-    assert "dashwood" in _words(body)
+    assert "dashwood" in words(body)
     assert f"http://appliance.test:8080/calls/{call.id}" in body
     assert not any(part.get_content_maintype() == "audio" for part in mail.walk())
 
@@ -167,6 +151,6 @@ def test_a_voice_note_dictated_to_star_55_appears_as_a_note_of_that_extension(bo
         wait_for(lambda: (store.mail_delivery(note.id) or {}).get("state") == "sent", "the note's mail")
 
     assert note.caller == MAILBOX
-    assert "representatives" in _words(transcript.text)
+    assert "representatives" in words(transcript.text)
     assert [s.label for s in transcript.speakers] == [MAILBOX]
     assert any("Sprachnotiz" in m["Subject"] for m in sink.messages)

@@ -29,12 +29,11 @@ from appliance.asterisk.ari import Ari
 from appliance.asterisk.install import HOOK, load_secrets
 from appliance.config import load_settings
 from appliance.store import Store
-from asterisk_harness import PORTS, ROOT, settings_overrides, start_asterisk, unavailable
+from asterisk_harness import PORTS, ROOT, by_role, settings_overrides, start_asterisk, unavailable, wait_for
 
 pytestmark = pytest.mark.model
 
 APPLIANCE = Path(sys.executable).with_name("appliance")
-DEADLINE = 300
 SIP = PORTS["sip_bind"]  # Asterisk's pjsip transport in the test root (host:port)
 # Small, so the test need not wait long for a recording Asterisk left in spool/recording/.
 ABANDONED_SECONDS = 5.0
@@ -100,25 +99,6 @@ def worker_up(lab):
     lab.worker.start()
     yield
     lab.worker.start()
-
-
-def wait_for(condition, what, deadline=DEADLINE):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"gave up waiting for {what}")
-
-
-def _words(text):
-    return re.sub(r"[^\w ]+", " ", text.lower())
-
-
-def by_role(transcript):
-    return {s.role: _words(" ".join(t.text for t in transcript.turns if t.speaker == s.index))
-            for s in transcript.speakers}
 
 
 def done_call(store, **match):
