@@ -90,6 +90,7 @@ class User:
     locale: str  # one of users.LOCALES
     created_at: float
     disabled: bool
+    session_version: int = 0  # sessions issued under an older version are void
 
 
 @dataclass(frozen=True)

@@ -272,4 +272,7 @@ MIGRATIONS: list[tuple[str, ...]] = [
         LEFT JOIN speakers s ON s.transcript_id = t.transcript_id AND s.idx = t.speaker
         WHERE f.rowid > (SELECT COALESCE(max(id), 0) FROM turns) - 200000""",
     ),
+    # Step 5: a session version per user; logging out or a new password raises it, which
+    # ends every session cookie issued before.
+    ("ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0",),
 ]

@@ -280,6 +280,10 @@ class Store:
         users.set_password(self._db, user_id, password_hash)
 
     @_serialized
+    def end_sessions(self, user_id: int) -> None:
+        users.end_sessions(self._db, user_id)
+
+    @_serialized
     def set_role(self, user_id: int, role: str) -> None:
         users.set_role(self._db, user_id, role)
 

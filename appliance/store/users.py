@@ -22,6 +22,7 @@ def _user(row: dict) -> User:
         locale=row["locale"],
         created_at=row["created_at"],
         disabled=bool(row["disabled"]),
+        session_version=row["session_version"],
     )
 
 
@@ -97,7 +98,20 @@ def _set(db: Database, user_id: int, column: str, value) -> None:
 
 
 def set_password(db: Database, user_id: int, password_hash: str) -> None:
-    _set(db, user_id, "password_hash", password_hash)
+    with write(db):
+        changed = db.execute(
+            "UPDATE users SET password_hash = ?, session_version = session_version + 1 WHERE id = ?",
+            [password_hash, user_id],
+        ).rowcount
+    if not changed:
+        raise NotFound(f"there is no user {user_id}")
+
+
+def end_sessions(db: Database, user_id: int) -> None:
+    """Void every session cookie issued to this user so far."""
+    with write(db):
+        if not db.execute("UPDATE users SET session_version = session_version + 1 WHERE id = ?", [user_id]).rowcount:
+            raise NotFound(f"there is no user {user_id}")
 
 
 def set_role(db: Database, user_id: int, role: str) -> None:

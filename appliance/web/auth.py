@@ -20,6 +20,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
+from appliance.errors import NotFound
 from appliance.web import get_store, settings
 
 bp = Blueprint("auth", __name__)
@@ -34,6 +35,11 @@ class WebUser(UserMixin):
     def __init__(self, record) -> None:
         self.record = record
         self.id = str(record.id)
+
+    def get_id(self) -> str:
+        # The session version travels in the cookie: a logout or a new password raises it in
+        # the database, and every cookie issued before stops working (not just this browser's).
+        return f"{self.record.id}:{self.record.session_version}"
 
     @property
     def username(self) -> str:
@@ -74,9 +80,17 @@ def init_app(app) -> None:
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
-    record = get_store().user(int(user_id)) if user_id.isdigit() else None
-    return WebUser(record) if record and not record.disabled else None
+def load_user(session_id: str):
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    try:
+        record = get_store().user(int(user_id))
+    except NotFound:
+        return None
+    if record.disabled or record.session_version != int(version):
+        return None
+    return WebUser(record)
 
 
 @login_manager.request_loader
@@ -164,6 +178,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     audit("logout")
+    if current_user.is_authenticated:
+        get_store().end_sessions(int(current_user.record.id))
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
