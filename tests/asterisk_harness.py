@@ -8,6 +8,7 @@ directly (a chroot shares the file system and loopback), so no mounts are needed
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -42,6 +43,7 @@ def unavailable(reason: str):
 class Asterisk:
     root: Path
     process: subprocess.Popen
+    lock: object = None  # held while this Asterisk runs: one root, one Asterisk at a time
 
     def rx(self, command: str) -> str:
         result = subprocess.run(["chroot", str(self.root), "asterisk", "-rx", command],
@@ -76,6 +78,9 @@ class Asterisk:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.lock is not None:
+            self.lock.close()
+            self.lock = None
 
 
 DEADLINE = 300  # seconds; generous for a loaded CI machine, never a timing assertion
@@ -113,6 +118,10 @@ def start_asterisk(settings) -> Asterisk:
                            capture_output=True, text=True)
     if build.returncode != 0:
         unavailable(f"cannot build the Asterisk root: {build.stdout[-500:]} {build.stderr[-500:]}")
+    # Two pytest runs on one machine (a developer's and a helper's) would share the root and
+    # its ports: the second waits here until the first has stopped its Asterisk.
+    lock = open(ROOT.parent / "asterisk-root.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     subprocess.run(["chroot", str(ROOT), "asterisk", "-rx", "core stop now"], capture_output=True)
     etc = ROOT / "etc/asterisk"
     render_config(settings, etc, spool_for_asterisk=SPOOL_INSIDE)
@@ -125,7 +134,7 @@ def start_asterisk(settings) -> Asterisk:
     process = subprocess.Popen(["chroot", str(ROOT), "asterisk", "-f", "-n"], stdout=log,
                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     log.close()
-    asterisk = Asterisk(ROOT, process)
+    asterisk = Asterisk(ROOT, process, lock)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
