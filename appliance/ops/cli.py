@@ -1,0 +1,130 @@
+"""The operations commands: backup, restore, retention, erase, hold, health."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from appliance.errors import ApplianceError
+
+
+def _settings(ctx: click.Context):
+    return ctx.obj["settings"]
+
+
+def _store(ctx: click.Context):
+    from appliance.store import Store
+
+    store = Store.open(_settings(ctx))
+    ctx.call_on_close(store.close)
+    return store
+
+
+@click.command()
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def backup(ctx: click.Context, dest: Path) -> None:
+    """Back up the database and recordings into a new folder under DEST (safe while running)."""
+    from appliance.ops.backup import backup as make_backup, read_manifest
+
+    folder = make_backup(_settings(ctx), dest)
+    manifest = read_manifest(folder)
+    click.echo(f"backup {folder}: {manifest['calls']} call(s), {len(manifest['files'])} recording file(s)")
+    if manifest["missing"]:
+        click.echo(f"{len(manifest['missing'])} recording file(s) were already gone and are not in it", err=True)
+
+
+@click.command()
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that already holds calls.")
+@click.pass_context
+def restore(ctx: click.Context, src: Path, force: bool) -> None:
+    """Restore a backup made by `appliance backup` (stop the services first)."""
+    from appliance.ops.backup import restore as run_restore
+
+    manifest = run_restore(_settings(ctx), src, force=force)
+    click.echo(f"restored {manifest['calls']} call(s) and {len(manifest['files'])} recording file(s)")
+
+
+@click.group()
+def retention() -> None:
+    """How long audio and transcripts are kept."""
+
+
+@retention.command("list")
+@click.pass_context
+def retention_list(ctx: click.Context) -> None:
+    from appliance.ops.retention import all_policies
+
+    for policy in all_policies(_settings(ctx), _store(ctx)):
+        where = ", ".join(f"{k}={v}" for k, v in (("direction", policy.direction), ("number", policy.number_pattern),
+                                                   ("mailbox", policy.mailbox)) if v) or "every call"
+        click.echo(f"{policy.name}: {where}; audio {policy.audio_days or 'kept'} days, "
+                   f"transcript {policy.transcript_days or 'kept'} days")
+
+
+@retention.command("run")
+@click.pass_context
+def retention_run(ctx: click.Context) -> None:
+    """Apply the retention policies now."""
+    from appliance.ops.retention import run_retention
+
+    run = run_retention(_store(ctx), _settings(ctx))
+    click.echo(f"audio removed from {run.audio_removed} call(s), {run.calls_deleted} call(s) deleted")
+
+
+@click.command()
+@click.argument("call_id", type=int)
+@click.option("--off", is_flag=True, help="Lift the hold.")
+@click.pass_context
+def hold(ctx: click.Context, call_id: int, off: bool) -> None:
+    """Put a call under legal hold (never deleted), or lift the hold."""
+    store = _store(ctx)
+    store.set_legal_hold(call_id, not off)
+    store.audit(None, "hold-off" if off else "hold", f"call {call_id}", "command line")
+    click.echo(f"call {call_id}: legal hold {'lifted' if off else 'set'}")
+
+
+@click.command()
+@click.option("--number", help="A phone number, in any usual notation.")
+@click.option("--words", help="Words in the transcripts (the search syntax).")
+@click.option("--yes", is_flag=True, help="Erase what was found without asking.")
+@click.pass_context
+def erase(ctx: click.Context, number: str | None, words: str | None, yes: bool) -> None:
+    """Erase every call, voicemail and note involving a number or words (a data subject's request)."""
+    from appliance.ops.erasure import erase as run_erase, find
+
+    store = _store(ctx)
+    found = find(store, number, words)
+    if not found.calls:
+        click.echo("nothing found")
+        return
+    for call in found.calls:
+        held = "  (legal hold: kept)" if call.id in found.held else ""
+        click.echo(f"call {call.id:5d}  {call.kind:9s} {call.started_at or ''}  {call.caller or '?'} -> {call.callee or '?'}{held}")
+    if not yes and not click.confirm(f"Erase these {len(found.calls) - len(found.held)} for good?"):
+        raise ApplianceError("nothing erased")
+    result = run_erase(store, _settings(ctx), found, actor=None)
+    click.echo(f"erased {len(result.deleted)} call(s); {len(result.held)} on legal hold kept")
+    if result.files_left:
+        raise ApplianceError(f"{len(result.files_left)} file(s) could not be removed, first {result.files_left[0]}")
+    if not result.file_compacted:
+        raise ApplianceError("the database's write-ahead log is held open by another process; run erase again "
+                             "once it is idle so no old copy of the data stays in it")
+
+
+@click.command()
+@click.pass_context
+def health(ctx: click.Context) -> None:
+    """Print what /healthz shows; exit 1 when something is wrong."""
+    from appliance.ops.health import health as check
+
+    report = check(_settings(ctx), _store(ctx))
+    click.echo(json.dumps(report.as_dict(), indent=1))
+    if not report.ok:
+        ctx.exit(1)
+
+
+COMMANDS = (backup, restore, retention, hold, erase, health)
