@@ -1,0 +1,80 @@
+"""The nlp stage: insights for every stored transcript that has none yet.
+
+The worker runs it right after it commits a transcript, and the scheduler runs it as a safety
+net (a worker killed in between, calls stored before this stage existed). Saving the insights
+also queues the call for the site's webhooks, in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from appliance.nlp import Insights
+from appliance.nlp.entities import call_entities
+from appliance.nlp.keywords import call_keywords
+from appliance.nlp.llm import summariser_for
+from appliance.nlp.summary import extractive_summary
+from appliance.transcript.model import Transcript
+
+log = logging.getLogger(__name__)
+BATCH = 20  # calls per run, so a backlog never holds the worker up for long
+
+
+def analyse(transcript: Transcript, settings, llm=None) -> Insights:
+    """Keywords, extractive summary and entities; an LLM's prose summary when `llm` is given."""
+    keywords = call_keywords(transcript, settings.nlp_keywords)
+    lines = extractive_summary(transcript, keywords)
+    entities = call_entities(transcript, settings.nlp_entity_patterns)
+    abstract, summariser = None, "extractive"
+    if llm is not None and transcript.turns:
+        try:
+            abstract, summariser = llm.abstract(transcript, lines), llm.name
+        except Exception as exc:  # noqa: BLE001 - the extractive summary stands; the LLM is optional
+            log.warning("nlp: the local LLM failed (%s); keeping the extractive summary", type(exc).__name__)
+    return Insights(keywords=keywords, summary=lines, entities=entities, summariser=summariser, abstract=abstract)
+
+
+def run_pending(store, settings, limit: int = BATCH) -> int:
+    """Analyse up to `limit` calls; returns how many were stored."""
+    done = 0
+    llm = summariser_for(settings) if settings.nlp_enabled else None
+    for call_id, transcript_id in store.calls_needing_insights(limit):
+        transcript = store.transcript(call_id)
+        if transcript is None:
+            continue
+        started, error = time.monotonic(), None
+        if not settings.nlp_enabled:
+            insights = Insights(summariser="off")  # still stored: webhooks follow insights
+        else:
+            try:
+                insights = analyse(transcript, settings, llm)
+            except Exception as exc:  # noqa: BLE001 - stored with the call, never retried in a loop
+                log.exception("nlp: call %d failed", call_id)
+                insights, error = Insights(), f"{type(exc).__name__}: {exc}"
+        store.save_insights(call_id, transcript_id, insights.to_dict(), error)
+        done += 1
+        # Sizes and times only: never the text.
+        log.info("nlp: call %d, %d turns, %d keywords, %d entities in %.0f ms", call_id,
+                 len(transcript.turns), len(insights.keywords), len(insights.entities),
+                 (time.monotonic() - started) * 1000)
+    return done
+
+
+def run_safely(store, settings) -> None:
+    """For the worker after a commit: insights must never fail a transcribed job."""
+    try:
+        run_pending(store, settings)
+    except Exception:  # noqa: BLE001 - the scheduler's next run picks the call up again
+        log.exception("nlp: stage failed")
+
+
+def add_scheduler_jobs(scheduler, settings, with_store, common: dict) -> None:
+    """The safety-net nlp run and webhook deliveries, beside the other periodic tasks."""
+    from appliance.webhooks.delivery import deliver_due
+
+    interval = max(1.0, settings.sweep_interval_seconds)
+    scheduler.add_job(with_store(settings, lambda store: run_safely(store, settings)), "interval",
+                      seconds=interval, id="nlp", **common)
+    scheduler.add_job(with_store(settings, lambda store: deliver_due(store, settings)), "interval",
+                      seconds=min(interval, 5.0), id="webhooks", **common)

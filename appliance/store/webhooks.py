@@ -1,0 +1,146 @@
+"""CRM webhooks: the admin's endpoints and one delivery row per (webhook, call, event).
+
+A delivery is queued in the transaction that stores the call's insights (nlp.save_insights),
+is attempted by the scheduler when due, and keeps its attempts, last HTTP status and error:
+that row is the delivery log the admin sees.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from appliance.errors import NotFound
+from appliance.store.db import write
+
+DELIVERY_STATES = ("pending", "sent", "failed")
+
+
+@dataclass(frozen=True)
+class Webhook:
+    id: int
+    name: str
+    url: str
+    secret: str
+    fields: tuple[str, ...]
+    enabled: bool
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    webhook_id: int
+    webhook_name: str
+    call_id: int | None  # None for the admin's test
+    event: str  # "call.done" or "test"
+    state: str  # one of DELIVERY_STATES
+    attempts: int
+    last_status: int | None  # the endpoint's HTTP status
+    last_error: str | None
+    next_attempt_at: float
+    created_at: float
+    updated_at: float
+
+
+def _webhook(row) -> Webhook:
+    return Webhook(row[0], row[1], row[2], row[3], tuple(json.loads(row[4])), bool(row[5]), row[6])
+
+
+_WEBHOOK = "SELECT id, name, url, secret, fields, enabled, created_at FROM webhooks"
+
+
+def webhooks(db: Database) -> list[Webhook]:
+    return [_webhook(row) for row in db.execute(_WEBHOOK + " ORDER BY id")]
+
+
+def webhook(db: Database, webhook_id: int) -> Webhook:
+    row = db.execute(_WEBHOOK + " WHERE id = ?", [webhook_id]).fetchone()
+    if row is None:
+        raise NotFound(f"there is no webhook {webhook_id}")
+    return _webhook(row)
+
+
+def save_webhook(db: Database, webhook_id: int | None, name: str, url: str, secret: str,
+                 fields: tuple[str, ...], enabled: bool, now: float) -> int:
+    with write(db):
+        if webhook_id is None:
+            return db.execute(
+                "INSERT INTO webhooks (name, url, secret, fields, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [name, url, secret, json.dumps(list(fields)), int(enabled), now],
+            ).lastrowid
+        changed = db.execute(
+            "UPDATE webhooks SET name = ?, url = ?, secret = ?, fields = ?, enabled = ? WHERE id = ?",
+            [name, url, secret, json.dumps(list(fields)), int(enabled), webhook_id],
+        ).rowcount
+        if not changed:
+            raise NotFound(f"there is no webhook {webhook_id}")
+        return webhook_id
+
+
+def delete_webhook(db: Database, webhook_id: int) -> None:
+    with write(db):
+        db.execute("DELETE FROM webhooks WHERE id = ?", [webhook_id])
+
+
+def queue_call(db: Database, call_id: int, now: float) -> int:
+    """Queue the call for every enabled webhook; the caller holds the write transaction."""
+    return db.execute(
+        """INSERT OR IGNORE INTO webhook_deliveries
+        (webhook_id, call_id, event, state, attempts, next_attempt_at, created_at, updated_at)
+        SELECT id, ?, 'call.done', 'pending', 0, ?, ?, ? FROM webhooks WHERE enabled""",
+        [call_id, now, now, now],
+    ).rowcount
+
+
+def add_test_delivery(db: Database, webhook_id: int, now: float) -> int:
+    with write(db):
+        return db.execute(
+            """INSERT INTO webhook_deliveries
+            (webhook_id, call_id, event, state, attempts, next_attempt_at, created_at, updated_at)
+            VALUES (?, NULL, 'test', 'pending', 0, ?, ?, ?)""",
+            [webhook_id, now, now, now],
+        ).lastrowid
+
+
+_DELIVERY = """SELECT d.id, d.webhook_id, w.name, d.call_id, d.event, d.state, d.attempts, d.last_status,
+  d.last_error, d.next_attempt_at, d.created_at, d.updated_at
+FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"""
+
+
+def due_deliveries(db: Database, now: float, limit: int) -> list[Delivery]:
+    rows = db.execute(
+        _DELIVERY + " WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND d.event != 'test'"
+        " ORDER BY d.next_attempt_at, d.id LIMIT ?",
+        [now, limit],
+    )
+    return [Delivery(*row) for row in rows]
+
+
+def delivery(db: Database, delivery_id: int) -> Delivery:
+    row = db.execute(_DELIVERY + " WHERE d.id = ?", [delivery_id]).fetchone()
+    if row is None:
+        raise NotFound(f"there is no webhook delivery {delivery_id}")
+    return Delivery(*row)
+
+
+def deliveries(db: Database, limit: int, webhook_id: int | None = None, call_id: int | None = None) -> list[Delivery]:
+    """The delivery log, newest change first."""
+    rows = db.execute(
+        _DELIVERY + " WHERE (:webhook IS NULL OR d.webhook_id = :webhook)"
+        " AND (:call IS NULL OR d.call_id = :call) ORDER BY d.updated_at DESC, d.id DESC LIMIT :limit",
+        {"webhook": webhook_id, "call": call_id, "limit": limit},
+    )
+    return [Delivery(*row) for row in rows]
+
+
+def record_attempt(db: Database, delivery_id: int, state: str, status: int | None, error: str | None,
+                   next_attempt_at: float, now: float) -> None:
+    with write(db):
+        db.execute(
+            """UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, last_status = ?,
+              last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?""",
+            [state, status, error, next_attempt_at, now, delivery_id],
+        )

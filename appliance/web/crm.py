@@ -1,0 +1,143 @@
+"""CRM hand-off in the UI: webhooks (admin: URL, secret, fields, test button, delivery log),
+the calls of a date range as CSV or JSON with keywords and summary, and the insights helpers
+the call list, call page and search use."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import secrets
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+
+from appliance.errors import BadQuery, NotFound
+from appliance.web import get_store, settings
+from appliance.web.auth import admin_required, audit
+from appliance.web.calls import list_filters
+from appliance.webhooks.payload import DEFAULT_FIELDS, FIELDS
+
+bp = Blueprint("crm", __name__)
+EXPORT_BATCH = 500
+CSV_COLUMNS = ("id", "started_at", "caller", "callee", "direction", "kind", "duration", "language",
+               "state", "speakers", "keywords", "summary")
+
+
+@bp.app_context_processor
+def insight_helpers() -> dict:
+    def call_insights(call_ids) -> dict:
+        return get_store().insights(list(call_ids))
+
+    def insight_matches(query: str, limit: int = 10) -> list:
+        """Calls whose keywords or summary match a search (none for a query search rejects)."""
+        try:
+            ids = get_store().search_insights(query, limit) if query else []
+        except BadQuery:
+            return []
+        store = get_store()
+        return [store.call(call_id) for call_id in ids]
+
+    return {"call_insights": call_insights, "insight_matches": insight_matches}
+
+
+@bp.route("/admin/webhooks", methods=["GET", "POST"])
+@admin_required
+def webhooks():
+    store = get_store()
+    if request.method == "POST":
+        from appliance.webhooks.delivery import WebhookRefused, check_lan_url
+
+        webhook_id = request.form.get("id", type=int)
+        try:
+            url = check_lan_url(request.form.get("url") or "")
+        except WebhookRefused as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("crm.webhooks"))
+        # An empty secret field keeps the stored one; a new webhook gets a generated one.
+        secret = (request.form.get("secret") or "").strip()
+        if not secret:
+            secret = store.webhook(webhook_id).secret if webhook_id else secrets.token_urlsafe(32)
+        fields = [f for f in request.form.getlist("fields") if f in FIELDS]
+        name = (request.form.get("name") or url).strip()[:80]
+        try:
+            store.save_webhook(webhook_id, name, url, secret, fields, request.form.get("enabled") == "on")
+        except NotFound:
+            abort(404)
+        audit("webhook-save", f"webhook {name}")
+        flash(_("Webhook saved."), "info")
+        return redirect(url_for("crm.webhooks"))
+    return render_template("webhooks.html", webhooks=store.webhooks(), deliveries=store.deliveries(100),
+                           fields=FIELDS, default_fields=DEFAULT_FIELDS)
+
+
+@bp.route("/admin/webhooks/<int:webhook_id>/test", methods=["POST"])
+@admin_required
+def test(webhook_id: int):
+    from appliance.webhooks.delivery import send_test
+
+    try:
+        delivery = send_test(get_store(), settings(), webhook_id)
+    except NotFound:
+        abort(404)
+    audit("webhook-test", f"webhook {webhook_id}", delivery.state)
+    if delivery.state == "sent":
+        flash(_("Test delivered (HTTP %(status)s).", status=delivery.last_status), "info")
+    else:
+        flash(_("Test failed: %(error)s", error=delivery.last_error), "error")
+    return redirect(url_for("crm.webhooks"))
+
+
+@bp.route("/admin/webhooks/<int:webhook_id>/delete", methods=["POST"])
+@admin_required
+def delete(webhook_id: int):
+    get_store().delete_webhook(webhook_id)
+    audit("webhook-delete", f"webhook {webhook_id}")
+    return redirect(url_for("crm.webhooks"))
+
+
+def _range_rows():
+    """Every call of the filtered range, oldest batch last, with its insights."""
+    store, filters = get_store(), list_filters()
+    offset = 0
+    while True:
+        calls = store.calls(limit=EXPORT_BATCH, offset=offset, **filters)
+        insights = store.insights([c.id for c in calls])
+        for call in calls:
+            yield call, insights.get(call.id) or {}
+        if len(calls) < EXPORT_BATCH:
+            return
+        offset += EXPORT_BATCH
+
+
+def _summary_text(insights: dict) -> str:
+    return insights.get("abstract") or " ".join(line["text"] for line in insights.get("summary", ()))
+
+
+@bp.route("/calls/export.<fmt>")
+def export_range(fmt: str):
+    if fmt not in ("csv", "json"):
+        abort(404)
+    filters = list_filters()
+    audit("export-range", None, f"{fmt} {filters['date_from'] or ''}..{filters['date_to'] or ''}")
+    name = f"calls-{filters['date_from'] or 'start'}-{filters['date_to'] or 'now'}.{fmt}"
+    if fmt == "json":
+        rows = [{
+            "id": call.id, "uniqueid": call.uniqueid, "started_at": call.started_at, "caller": call.caller,
+            "callee": call.callee, "direction": call.direction, "kind": call.kind, "duration": call.duration,
+            "language": call.language, "state": call.state, "speakers": list(call.speakers),
+            "keywords": insights.get("keywords", []), "summary": _summary_text(insights),
+            "summary_lines": insights.get("summary", []), "entities": insights.get("entities", []),
+        } for call, insights in _range_rows()]
+        body = json.dumps(rows, ensure_ascii=False, indent=1).encode()
+        mimetype = "application/json"
+    else:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        for call, insights in _range_rows():
+            writer.writerow([call.id, call.started_at, call.caller, call.callee, call.direction, call.kind,
+                             call.duration, call.language, call.state, "; ".join(call.speakers),
+                             "; ".join(insights.get("keywords", [])), _summary_text(insights)])
+        body, mimetype = out.getvalue().encode("utf-8-sig"), "text/csv; charset=utf-8"
+    return send_file(io.BytesIO(body), mimetype=mimetype, as_attachment=True, download_name=name)
