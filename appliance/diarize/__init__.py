@@ -1,7 +1,7 @@
 """Speaker sources: who speaks in which part of a recording.
 
-`channels` (stereo, one party per channel) is exact and cheap; mono recordings take the
-single-speaker path until mono diarization (pyannote / embedded) lands.
+`channels` (stereo, one party per channel) is exact and cheap; mono recordings get their
+speakers from `pyannote` or `embedded` (see `source.py`).
 """
 
 from __future__ import annotations
