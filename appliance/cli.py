@@ -107,6 +107,10 @@ def ingest(ctx: click.Context, files, **kw) -> None:
     original never loses the recording.
     """
     settings = _settings(ctx)
+    from appliance.ops.health import intake_paused
+
+    if intake_paused(settings):
+        raise ApplianceError("too little free disk space for another recording (setting disk_min_free_mb); free some first")
     meta, options = _meta_and_options(kw)
     if not meta.uniqueid:
         meta = CallMeta(**{**meta.__dict__, "uniqueid": f"import-{uuid.uuid4().hex[:12]}"})
@@ -272,12 +276,13 @@ def models_list(ctx: click.Context) -> None:
 @models.command("install")
 @click.argument("name")
 @click.option("--from", "source", type=click.Path(exists=True, path_type=Path),
-              help="An admin-provided model folder or .tar(.gz) archive.")
+              help="An admin-provided model folder or .tar(.gz)/.zip archive.")
+@click.option("--sha256", help="The archive's sha256 as its publisher lists it; checked before unpacking.")
 @click.pass_context
-def models_install(ctx: click.Context, name: str, source: Path | None) -> None:
+def models_install(ctx: click.Context, name: str, source: Path | None, sha256: str | None) -> None:
     from appliance import models as model_registry
 
-    folder = model_registry.install(_settings(ctx), name, source)
+    folder = model_registry.install(_settings(ctx), name, source, sha256)
     click.echo(f"installed {name} in {folder} (sha256 verified)")
 
 
@@ -442,6 +447,15 @@ def demo(ctx: click.Context) -> None:
                     started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     result = _store(ctx).enqueue_recording(meta, [path.resolve()], {})
     click.echo(f"demo call {result.call_id}: job {result.job_id} {'queued' if result.created else 'already queued'}")
+
+
+# Commands that live beside their feature (each module is light to import).
+from appliance.ivr.cli import ivr as _ivr  # noqa: E402
+from appliance.live.cli import live as _live  # noqa: E402
+from appliance.ops.cli import COMMANDS as _OPS_COMMANDS  # noqa: E402 - backup, restore, retention, erase, ...
+
+for _command in (*_OPS_COMMANDS, _live, _ivr):
+    cli.add_command(_command)
 
 
 def main() -> None:

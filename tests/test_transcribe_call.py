@@ -95,10 +95,11 @@ def test_overlapping_speech_stays_with_its_own_speaker(tmp_path, settings, engin
     assert "representatives" in callee_text and "representatives" not in caller_text
 
 
-def test_mono_recording_is_one_speaker(call, tmp_path, settings, engine):
+def test_mono_recording_is_one_speaker_with_speaker_source_channels(call, tmp_path, make_settings, engine):
+    # Mono diarization switched off; with it, tests/test_diarize_embedded.py.
     path = tmp_path / "mono.wav"
     soundfile.write(str(path), democall.to_int16(call.mean(axis=1)), 8000)
-    transcript = transcribe_recording([path], META, settings, engine)
+    transcript = transcribe_recording([path], META, make_settings(speaker_source="channels"), engine)
 
     assert len(transcript.speakers) == 1
     assert {t.speaker for t in transcript.turns} == {0}

@@ -1,4 +1,5 @@
-"""A small client for Asterisk's REST Interface (ARI) on loopback: originate, list, hang up.
+"""A small client for Asterisk's REST Interface (ARI) on loopback: originate, list, hang up,
+snoop and external media (live transcription), bridges.
 
 Plain HTTP with basic auth from the standard library: the appliance only needs a handful of
 calls, and ARI listens on 127.0.0.1 only (asterisk-config/http.conf).
@@ -17,6 +18,10 @@ from appliance.errors import ApplianceError
 
 class AriError(ApplianceError):
     """Asterisk's REST interface refused a request or cannot be reached."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status, None when Asterisk was not reached
 
 
 class Ari:
@@ -44,7 +49,7 @@ class Ari:
             with urllib.request.urlopen(req, timeout=self.timeout) as response:
                 body = response.read()
         except urllib.error.HTTPError as exc:
-            raise AriError(f"Asterisk ARI {method} {path}: HTTP {exc.code} {exc.reason}") from None
+            raise AriError(f"Asterisk ARI {method} {path}: HTTP {exc.code} {exc.reason}", exc.code) from None
         except (urllib.error.URLError, OSError) as exc:
             raise AriError(f"Asterisk ARI is not reachable on {self.base} ({exc}); is Asterisk running?") from None
         return json.loads(body) if body else None
@@ -60,6 +65,62 @@ class Ari:
         return self.request("POST", "/channels", body={"variables": variables or {}}, endpoint=endpoint,
                             context=context, extension=extension, priority=1, callerId=caller_id,
                             formats=formats)
+
+    def channel(self, channel_id: str) -> dict:
+        return self.request("GET", f"/channels/{channel_id}")
+
+    def get_variable(self, channel_id: str, name: str) -> str | None:
+        """A channel variable's value, None where it is not set."""
+        try:
+            return self.request("GET", f"/channels/{channel_id}/variable", variable=name)["value"]
+        except AriError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def snoop(self, channel_id: str, *, spy: str, app: str, snoop_id: str | None = None) -> dict:
+        """A snoop channel (in Stasis `app`) hearing `spy`: "in" = what the channel's party says,
+        "out" = what they hear. Works on any channel, also one that is not in Stasis."""
+        return self.request("POST", f"/channels/{channel_id}/snoop", spy=spy, app=app, snoopId=snoop_id)
+
+    def external_media(self, *, app: str, external_host: str, format: str = "slin16",
+                       channel_id: str | None = None, variables: dict[str, str] | None = None) -> dict:
+        """A channel that sends its audio as RTP to `external_host` (host:port). Its channelvars
+        UNICASTRTP_LOCAL_ADDRESS/_PORT say where the RTP comes from."""
+        return self.request("POST", "/channels/externalMedia", body={"variables": variables or {}}, app=app,
+                            external_host=external_host, format=format, channelId=channel_id,
+                            encapsulation="rtp", transport="udp", direction="both")
+
+    def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        """Hang a channel up; one that is already gone is not an error."""
+        try:
+            self.request("DELETE", f"/channels/{channel_id}", reason=reason)
+        except AriError as exc:
+            if exc.status != 404:
+                raise
+
+    def answer(self, channel_id: str) -> None:
+        self.request("POST", f"/channels/{channel_id}/answer")
+
+    def continue_in_dialplan(self, channel_id: str, *, context: str | None = None,
+                             extension: str | None = None, priority: int | None = None) -> None:
+        self.request("POST", f"/channels/{channel_id}/continue", context=context, extension=extension,
+                     priority=priority)
+
+    def create_bridge(self, bridge_type: str = "mixing", *, bridge_id: str | None = None,
+                      name: str | None = None) -> dict:
+        return self.request("POST", "/bridges", type=bridge_type, bridgeId=bridge_id, name=name)
+
+    def add_to_bridge(self, bridge_id: str, *channel_ids: str) -> None:
+        self.request("POST", f"/bridges/{bridge_id}/addChannel", channel=",".join(channel_ids))
+
+    def destroy_bridge(self, bridge_id: str) -> None:
+        """Destroy a bridge; one that is already gone is not an error."""
+        try:
+            self.request("DELETE", f"/bridges/{bridge_id}")
+        except AriError as exc:
+            if exc.status != 404:
+                raise
 
     def channels(self) -> list:
         return self.request("GET", "/channels") or []

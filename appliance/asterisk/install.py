@@ -15,6 +15,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from appliance.config import PROJECT_ROOT
+from appliance.ivr.dialplan import menu_contexts
 
 TEMPLATES = PROJECT_ROOT / "asterisk-config"
 HOOK = "appliance-hook.sh"
@@ -59,6 +60,7 @@ def render_config(settings, dest: Path, spool_for_asterisk: Path | None = None,
         "sip_bind": settings.sip_bind,
         "media_address": settings.sip_media_address,
         "phones": [{"number": n, "name": name, **stored["phones"][n]} for n, name in settings.phones.items()],
+        "menus": menu_contexts(settings),
         "mailboxes": [
             {"number": n, "name": box.get("name", n), "pin": stored["phones"][n]["pin"]}
             for n, box in settings.mailboxes.items()

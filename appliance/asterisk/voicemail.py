@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from appliance.ops.health import intake_paused
 from appliance.store import EnqueueResult, Store
 from appliance.transcript.model import CallMeta
 
@@ -70,7 +71,7 @@ def read_message(info: Path) -> Message | None:
 def scan_mailboxes(store: Store, settings, now: float | None = None) -> list[EnqueueResult]:
     now = time.time() if now is None else now
     root = settings.voicemail_dir
-    if not root.is_dir():
+    if not root.is_dir() or intake_paused(settings):  # a full disk: messages wait in Asterisk's boxes
         return []
     (settings.spool_dir / ".voicemail-changed").unlink(missing_ok=True)  # the hook's nudge, now served
     known = store.known_paths()

@@ -14,6 +14,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from appliance.asterisk.voicemail import scan_mailboxes
 from appliance.jobs.spool import sweep
 from appliance.mail import deliver_pending
+from appliance.nlp.stage import add_scheduler_jobs as add_nlp_jobs
+from appliance.ops.schedule import add_ops_jobs
 from appliance.store import Store
 
 log = logging.getLogger(__name__)
@@ -59,5 +61,7 @@ def start_scheduler(settings) -> BackgroundScheduler:
         _with_store(settings, _recover), "interval",
         seconds=max(1.0, settings.lease_seconds / 2), id="stale-leases", **common,
     )
+    add_ops_jobs(scheduler, settings, _with_store, common)
+    add_nlp_jobs(scheduler, settings, _with_store, common)
     scheduler.start()
     return scheduler

@@ -17,6 +17,9 @@ import time
 import uuid
 
 from appliance.errors import ApplianceError
+from appliance.nlp.redact import redact_for_site
+from appliance.nlp.stage import run_safely as run_nlp_stage
+from appliance.ops.health import intake_paused
 from appliance.pipeline import transcribe_recording
 from appliance.store import Job, Store
 from appliance.stt import SpeechToText, engine_for
@@ -60,9 +63,18 @@ class Worker:
         self.store = store
         self.engine = engine or engine_for(settings)
         self.worker_id = worker_id or new_worker_id()
+        self.paused = False  # intake paused for lack of disk space
 
     def run_once(self) -> bool:
         """Process one job if there is one; True if a job was taken."""
+        if intake_paused(self.settings):
+            # A full disk would fail the transcript's commit (or worse, a decoder's temp file)
+            # over and over: wait with the job safely queued until space is freed.
+            if not self.paused:
+                log.warning("worker %s: disk space low; not taking jobs until it is freed", self.worker_id)
+            self.paused = True
+            return False
+        self.paused = False
         job = self.store.claim_job(self.worker_id, self.settings.lease_seconds)
         if job is None:
             return False
@@ -98,6 +110,8 @@ class Worker:
                 hotwords=", ".join(self.store.vocabulary()),
                 on_progress=lambda fraction: setattr(heartbeat, "progress", fraction),
             )
+            # Masked before the store sees it, so nothing unredacted is ever written or indexed.
+            transcript = redact_for_site(transcript, self.settings)
         except ApplianceError as exc:
             heartbeat.stop()
             self._fail(job, str(exc), permanent=exc.permanent)
@@ -111,6 +125,7 @@ class Worker:
         if self.store.finish_job(job.id, self.worker_id, transcript):
             log.info("job %d: done, %.1f s audio, %d turns in %.1f s",
                      job.id, transcript.duration, len(transcript.turns), time.monotonic() - started)
+            run_nlp_stage(self.store, self.settings)
         else:
             log.warning("job %d: lease lost before commit; another worker owns it", job.id)
 

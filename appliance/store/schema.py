@@ -275,4 +275,146 @@ MIGRATIONS: list[tuple[str, ...]] = [
     # Step 5: a session version per user; logging out or a new password raises it, which
     # ends every session cookie issued before.
     ("ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0",),
+    # Step 6: retention, legal hold and operations state (appliance/store/retention.py, ops.py).
+    (
+        # A call under legal hold is never deleted, by anyone: the trigger stops every path
+        # (retention, erasure, the delete button) at the database itself.
+        "ALTER TABLE calls ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0",
+        """CREATE TRIGGER calls_legal_hold_blocks_delete BEFORE DELETE ON calls
+        WHEN OLD.legal_hold BEGIN
+            SELECT RAISE(ABORT, 'the call is under legal hold');
+        END""",
+        # Retention removed the audio and kept the transcript; the file rows stay, so the
+        # spool sweep never takes the file again.
+        "ALTER TABLE recordings ADD COLUMN audio_deleted_at REAL",
+        # Policies made in the admin UI (the settings file may hold more; those come first).
+        # NULL matches anything; days NULL keeps forever.
+        """CREATE TABLE retention_policies (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            direction TEXT,
+            number_pattern TEXT,
+            mailbox TEXT,
+            audio_days INTEGER,
+            transcript_days INTEGER,
+            created_at REAL NOT NULL
+        )""",
+        # Small facts about the running box: when a worker was last alive, the last retention
+        # run, the last low-disk mail.
+        """CREATE TABLE ops_state (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+    ),
+    # Step 7: live transcription of calls in progress (appliance/store/live.py). The live
+    # service and the web UI are separate processes: the store is where both meet, and event
+    # ids let a browser's event stream resume where it left off. Pruned once the batch
+    # transcript has replaced the live draft.
+    (
+        """CREATE TABLE live_calls (
+            id INTEGER PRIMARY KEY,
+            uniqueid TEXT NOT NULL UNIQUE,
+            caller TEXT,
+            callee TEXT,
+            direction TEXT,
+            state TEXT NOT NULL CHECK (state IN ('live', 'unavailable', 'ended')),
+            reason TEXT,
+            started_at REAL NOT NULL,
+            seen_at REAL NOT NULL,
+            ended_at REAL
+        )""",
+        # AUTOINCREMENT: a replaced partial's id is never given again, or a stream that had
+        # sent it would skip the text that took its place.
+        """CREATE TABLE live_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            live_call_id INTEGER NOT NULL REFERENCES live_calls(id) ON DELETE CASCADE,
+            role TEXT NOT NULL,
+            final INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            start REAL,
+            end REAL,
+            created_at REAL NOT NULL
+        )""",
+        "CREATE INDEX live_events_call ON live_events(live_call_id, id)",
+    ),
+    # Step 8: call insights (keywords, summary, entities) with their own full-text index, and
+    # CRM webhooks with one delivery row per (webhook, call, event): the delivery log.
+    (
+        """CREATE TABLE call_insights (
+            call_id INTEGER PRIMARY KEY REFERENCES calls(id) ON DELETE CASCADE,
+            transcript_id INTEGER NOT NULL,
+            keywords TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            data TEXT NOT NULL,
+            error TEXT,
+            created_at REAL NOT NULL
+        )""",
+        "CREATE INDEX call_insights_transcript ON call_insights(transcript_id)",
+        # rowid = call id; triggers keep it in step with call_insights whoever writes or deletes.
+        """CREATE VIRTUAL TABLE insights_fts USING fts5(
+            keywords, summary, tokenize = 'unicode61 remove_diacritics 2'
+        )""",
+        """CREATE TRIGGER call_insights_insert_fts AFTER INSERT ON call_insights BEGIN
+            INSERT INTO insights_fts (rowid, keywords, summary) VALUES (NEW.call_id, NEW.keywords, NEW.summary);
+        END""",
+        """CREATE TRIGGER call_insights_update_fts AFTER UPDATE ON call_insights BEGIN
+            DELETE FROM insights_fts WHERE rowid = OLD.call_id;
+            INSERT INTO insights_fts (rowid, keywords, summary) VALUES (NEW.call_id, NEW.keywords, NEW.summary);
+        END""",
+        """CREATE TRIGGER call_insights_delete_fts AFTER DELETE ON call_insights BEGIN
+            DELETE FROM insights_fts WHERE rowid = OLD.call_id;
+        END""",
+        """CREATE TABLE webhooks (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            created_at REAL NOT NULL
+        )""",
+        """CREATE TABLE webhook_deliveries (
+            id INTEGER PRIMARY KEY,
+            webhook_id INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+            call_id INTEGER REFERENCES calls(id) ON DELETE CASCADE,
+            event TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_status INTEGER,
+            last_error TEXT,
+            next_attempt_at REAL NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            UNIQUE (webhook_id, call_id, event)
+        )""",
+        "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_attempt_at)",
+        "CREATE INDEX webhook_deliveries_call ON webhook_deliveries(call_id)",
+    ),
+    # Step 9: the voice menu's log (appliance/store/menu.py): one row per try, written while
+    # the call is still in the menu, so before the call's row exists; it joins the call by
+    # Asterisk's uniqueid (the recorded channel's) or linkedid, and goes when the call goes.
+    (
+        """CREATE TABLE menu_interactions (
+            id INTEGER PRIMARY KEY,
+            uniqueid TEXT NOT NULL,
+            linkedid TEXT,
+            menu TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            via TEXT NOT NULL CHECK (via IN ('speech', 'dtmf', 'silence')),
+            heard TEXT,
+            choice TEXT,
+            destination TEXT,
+            confidence REAL,
+            engine TEXT,
+            answer_seconds REAL,
+            decision_ms REAL,
+            at REAL NOT NULL
+        )""",
+        "CREATE INDEX menu_interactions_uniqueid ON menu_interactions(uniqueid)",
+        "CREATE INDEX menu_interactions_linkedid ON menu_interactions(linkedid)",
+        """CREATE TRIGGER calls_delete_menu_interactions AFTER DELETE ON calls BEGIN
+            DELETE FROM menu_interactions WHERE uniqueid = OLD.uniqueid OR linkedid = OLD.linkedid;
+        END""",
+    ),
 ]

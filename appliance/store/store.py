@@ -8,6 +8,7 @@ Processes each open their own.
 from __future__ import annotations
 
 import functools
+import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -18,16 +19,23 @@ from appliance.store import (
     calls,
     intake,
     jobs,
+    live,
     logins,
     mail,
+    nlp,
+    ops,
     recordings,
+    retention,
     search,
     transcripts,
     users,
     vocabulary,
+    webhooks,
 )
+from appliance.errors import LegalHold
 from appliance.store.db import connect
 from appliance.store.filters import CallFilter
+from appliance.store import menu as menu_log
 from appliance.store.search import search_count_is_capped
 from appliance.store.records import (
     ApiToken,
@@ -196,8 +204,14 @@ class Store:
 
     @_serialized
     def delete_call(self, call_id: int) -> tuple[str, ...]:
-        """Delete the call and all derived from it; remove the returned files afterwards."""
-        return calls.delete_call(self._db, call_id, time.time())
+        """Delete the call and all derived from it; remove the returned files afterwards.
+        LegalHold if the call is under legal hold."""
+        try:
+            return calls.delete_call(self._db, call_id, time.time())
+        except sqlite3.IntegrityError:
+            if retention.legal_hold(self._db, call_id):
+                raise LegalHold(f"call {call_id} is under legal hold; lift the hold to delete it") from None
+            raise
 
     @_serialized
     def recording_files(self, call_id: int) -> tuple[str, ...]:
@@ -385,3 +399,213 @@ class Store:
     @_serialized
     def remove_vocabulary(self, term: str) -> None:
         vocabulary.remove(self._db, term)
+
+    # Retention, legal hold, erasure and the box's health (appliance.ops)
+
+    @_serialized
+    def retention_policies(self) -> list[retention.RetentionPolicy]:
+        return retention.policies(self._db)
+
+    @_serialized
+    def add_retention_policy(self, policy: retention.RetentionPolicy) -> int:
+        return retention.add_policy(self._db, policy, time.time())
+
+    @_serialized
+    def delete_retention_policy(self, policy_id: int) -> None:
+        retention.delete_policy(self._db, policy_id)
+
+    @_serialized
+    def set_legal_hold(self, call_id: int, hold: bool) -> None:
+        retention.set_legal_hold(self._db, call_id, hold)
+
+    @_serialized
+    def legal_hold(self, call_id: int) -> bool:
+        return retention.legal_hold(self._db, call_id)
+
+    @_serialized
+    def held_calls(self) -> list[int]:
+        return retention.held_calls(self._db)
+
+    @_serialized
+    def aged_calls(self, started_before: float, after_id: int = 0, limit: int = 500) -> list[retention.AgedCall]:
+        return retention.aged_calls(self._db, started_before, after_id, limit)
+
+    @_serialized
+    def delete_audio(self, call_id: int, actor: str | None, detail: str, now: float | None = None) -> tuple[str, ...]:
+        """Remove the audio of the call's transcribed recordings (the text stays), audited;
+        remove the returned files afterwards."""
+        return retention.delete_audio(self._db, call_id, actor, detail, _now(now))
+
+    @_serialized
+    def audio_deleted(self, call_id: int) -> bool:
+        return retention.audio_deleted(self._db, call_id)
+
+    @_serialized
+    def set_ops_state(self, key: str, value, now: float | None = None) -> None:
+        ops.set_state(self._db, key, value, _now(now))
+
+    @_serialized
+    def ops_state(self, key: str) -> tuple[object, float] | None:
+        return ops.state(self._db, key)
+
+    @_serialized
+    def clear_ops_state(self, key: str) -> None:
+        ops.clear_state(self._db, key)
+
+    @_serialized
+    def oldest_queued(self) -> float | None:
+        return ops.oldest_queued(self._db)
+
+    @_serialized
+    def matching_numbers(self, number: str) -> list[str]:
+        return ops.matching_numbers(self._db, number)
+
+    @_serialized
+    def calls_with_numbers(self, numbers: list[str]) -> set[int]:
+        return ops.calls_with_numbers(self._db, numbers)
+
+    @_serialized
+    def calls_with_words(self, query: str) -> set[int]:
+        return ops.calls_with_words(self._db, query)
+
+    @_serialized
+    def forget_numbers(self, numbers: list[str]) -> int:
+        return ops.forget_numbers(self._db, numbers)
+
+    @_serialized
+    def forget_live_drafts(self, numbers: list[str], uniqueids: list[str], words: list[str]) -> int:
+        return ops.forget_live_drafts(self._db, numbers, uniqueids, words)
+
+    @_serialized
+    def compact(self) -> bool:
+        return ops.compact(self._db)
+
+    # Live transcription (appliance/store/live.py)
+
+    @_serialized
+    def live_start(self, uniqueid: str, *, caller: str | None, callee: str | None,
+                   direction: str | None, state: str = "live", reason: str | None = None) -> int:
+        return live.start(self._db, uniqueid, caller, callee, direction, state, reason, time.time())
+
+    @_serialized
+    def live_event(self, live_call_id: int, role: str, *, final: bool, text: str,
+                   start: float | None = None, end: float | None = None) -> int:
+        return live.add_event(self._db, live_call_id, role, final, text, start, end, time.time())
+
+    @_serialized
+    def live_touch(self, live_call_ids: list[int]) -> None:
+        live.touch(self._db, live_call_ids, time.time())
+
+    @_serialized
+    def live_end(self, live_call_id: int) -> None:
+        live.end(self._db, live_call_id, time.time())
+
+    @_serialized
+    def live_call(self, live_call_id: int) -> "live.LiveCall | None":
+        return live.call(self._db, live_call_id)
+
+    @_serialized
+    def live_in_progress(self, seen_within: float) -> "list[live.LiveCall]":
+        return live.in_progress(self._db, time.time() - seen_within)
+
+    @_serialized
+    def live_events_since(self, live_call_id: int, after_id: int) -> "list[live.LiveEvent]":
+        return live.events_since(self._db, live_call_id, after_id)
+
+    @_serialized
+    def live_prune(self, replaced_seconds: float, keep_seconds: float) -> int:
+        return live.prune(self._db, time.time() - replaced_seconds, time.time() - keep_seconds)
+
+    @_serialized
+    def backup_to(self, target: Path | str) -> None:
+        ops.backup_to(self._db, str(target))
+
+    @_serialized
+    def restore_from(self, source: Path | str) -> None:
+        ops.restore_from(self._db, str(source))
+
+    @_serialized
+    def recording_paths(self) -> list[str]:
+        return ops.recording_paths(self._db)
+
+    @_serialized
+    def held_leases(self, now: float | None = None) -> int:
+        return ops.held_leases(self._db, _now(now))
+
+    @_serialized
+    def call_total(self) -> int:
+        return ops.call_count(self._db)
+
+    # Call insights (appliance.nlp) and CRM webhooks
+
+    @_serialized
+    def calls_needing_insights(self, limit: int = 20) -> list[tuple[int, int]]:
+        return nlp.calls_needing_insights(self._db, limit)
+
+    @_serialized
+    def save_insights(self, call_id: int, transcript_id: int, data: dict, error: str | None = None,
+                      now: float | None = None) -> int:
+        """Store insights (Insights.to_dict()) and queue the call for enabled webhooks."""
+        return nlp.save_insights(self._db, call_id, transcript_id, data, error, _now(now))
+
+    @_serialized
+    def insights(self, call_ids: Iterable[int]) -> dict[int, dict]:
+        return nlp.insights(self._db, list(call_ids))
+
+    @_serialized
+    def search_insights(self, query: str, limit: int = 20) -> list[int]:
+        return nlp.search_insights(self._db, query, limit)
+
+    @_serialized
+    def webhooks(self) -> list[webhooks.Webhook]:
+        return webhooks.webhooks(self._db)
+
+    @_serialized
+    def webhook(self, webhook_id: int) -> webhooks.Webhook:
+        return webhooks.webhook(self._db, webhook_id)
+
+    @_serialized
+    def save_webhook(self, webhook_id: int | None, name: str, url: str, secret: str,
+                     fields: Sequence[str], enabled: bool) -> int:
+        return webhooks.save_webhook(self._db, webhook_id, name, url, secret, tuple(fields), enabled, time.time())
+
+    @_serialized
+    def delete_webhook(self, webhook_id: int) -> None:
+        webhooks.delete_webhook(self._db, webhook_id)
+
+    @_serialized
+    def add_test_delivery(self, webhook_id: int, now: float | None = None) -> int:
+        return webhooks.add_test_delivery(self._db, webhook_id, _now(now))
+
+    @_serialized
+    def due_deliveries(self, now: float | None = None, limit: int = 20) -> list[webhooks.Delivery]:
+        return webhooks.due_deliveries(self._db, _now(now), limit)
+
+    @_serialized
+    def delivery(self, delivery_id: int) -> webhooks.Delivery:
+        return webhooks.delivery(self._db, delivery_id)
+
+    @_serialized
+    def deliveries(self, limit: int = 100, webhook_id: int | None = None,
+                   call_id: int | None = None) -> list[webhooks.Delivery]:
+        return webhooks.deliveries(self._db, limit, webhook_id, call_id)
+
+    @_serialized
+    def record_delivery_attempt(self, delivery_id: int, state: str, status: int | None = None,
+                                error: str | None = None, next_attempt_at: float = 0.0,
+                                now: float | None = None) -> None:
+        webhooks.record_attempt(self._db, delivery_id, state, status, error, next_attempt_at, _now(now))
+
+    # Voice menu log
+
+    @_serialized
+    def log_menu_interaction(self, entry: "menu_log.MenuInteraction") -> int:
+        return menu_log.log_interaction(self._db, entry)
+
+    @_serialized
+    def menu_interactions(self, call_id: int) -> list["menu_log.MenuInteraction"]:
+        return menu_log.interactions_for_call(self._db, call_id)
+
+    @_serialized
+    def menu_interactions_for_channel(self, uniqueid: str) -> list["menu_log.MenuInteraction"]:
+        return menu_log.interactions_for_channel(self._db, uniqueid)

@@ -1,4 +1,8 @@
-"""Transcript exports: JSON (the model itself), plain text, SubRip and WebVTT."""
+"""Transcript exports: JSON (the model itself), plain text, SubRip and WebVTT.
+
+`insights` is the call's stored keywords/summary JSON (appliance.nlp.Insights.to_dict()), when
+there is one: JSON carries it whole, text and WebVTT put keywords and summary first.
+"""
 
 from __future__ import annotations
 
@@ -17,19 +21,38 @@ def _clock(seconds: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
-def to_json(transcript: Transcript) -> str:
-    return json.dumps(transcript.to_dict(), ensure_ascii=False, indent=2)
-
-
-def to_txt(transcript: Transcript) -> str:
+def insight_lines(insights: dict | None) -> list[str]:
+    """The "Keywords: …" line and the summary, one "- who: sentence" line each; [] without insights."""
+    if not insights:
+        return []
     lines = []
+    if insights.get("keywords"):
+        lines.append("Keywords: " + ", ".join(insights["keywords"]))
+    if insights.get("abstract"):
+        lines.append("Summary: " + insights["abstract"])
+    elif insights.get("summary"):
+        lines.append("Summary:")
+        lines += [f"- {line['label']}: {line['text']}" for line in insights["summary"]]
+    return lines
+
+
+def to_json(transcript: Transcript, insights: dict | None = None) -> str:
+    data = transcript.to_dict()
+    if insights:
+        data["insights"] = insights
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def to_txt(transcript: Transcript, insights: dict | None = None) -> str:
+    lines = insight_lines(insights)
+    lines += [""] if lines else []
     for turn in transcript.turns:
         minutes, seconds = divmod(int(turn.start), 60)
         lines.append(f"[{minutes:02d}:{seconds:02d}] {transcript.speaker(turn.speaker).label}: {turn.text}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def to_srt(transcript: Transcript) -> str:
+def to_srt(transcript: Transcript, insights: dict | None = None) -> str:
     blocks = [
         f"{n}\n{_clock(t.start, ',')} --> {_clock(t.end, ',')}\n{transcript.speaker(t.speaker).label}: {t.text}\n"
         for n, t in enumerate(transcript.turns, start=1)
@@ -41,18 +64,21 @@ def _vtt_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def to_vtt(transcript: Transcript) -> str:
+def to_vtt(transcript: Transcript, insights: dict | None = None) -> str:
     # WebVTT voice spans (<v Name>) let players show who speaks.
     blocks = [
         f"{_clock(t.start, '.')} --> {_clock(t.end, '.')}\n"
         f"<v {_vtt_escape(transcript.speaker(t.speaker).label)}>{_vtt_escape(t.text)}\n"
         for t in transcript.turns
     ]
-    return "WEBVTT\n\n" + "\n".join(blocks)
+    notes = insight_lines(insights)
+    # A NOTE block is WebVTT's comment: players skip it; it must not contain "-->".
+    note = "NOTE\n" + "\n".join(notes).replace("-->", "->") + "\n\n" if notes else ""
+    return "WEBVTT\n\n" + note + "\n".join(blocks)
 
 
-def export(transcript: Transcript, fmt: str) -> str:
+def export(transcript: Transcript, fmt: str, insights: dict | None = None) -> str:
     writers = {"txt": to_txt, "srt": to_srt, "vtt": to_vtt, "json": to_json}
     if fmt not in writers:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return writers[fmt](transcript)
+    return writers[fmt](transcript, insights)

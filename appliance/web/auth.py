@@ -27,7 +27,7 @@ bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 
-OPEN_ENDPOINTS = {"auth.login", "static"}
+OPEN_ENDPOINTS = {"auth.login", "static", "ops.healthz"}  # /healthz: no data, for monitoring
 THROTTLE_WINDOW = 15 * 60
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from appliance.errors import ApplianceError, NotFound
+from appliance.errors import ApplianceError, LegalHold, NotFound
 from appliance.transcript.exports import export
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit
@@ -106,12 +106,13 @@ def export_call(call_id: int, fmt: str):
     if transcript is None:
         abort(404)
     audit("export", f"call {call_id}", fmt)
+    insights = get_store().insights([call_id]).get(call_id)  # keywords and summary ride along
     if fmt == "docx":
         from appliance.transcript.docx import to_docx
 
-        body = io.BytesIO(to_docx(transcript))
+        body = io.BytesIO(to_docx(transcript, insights))
     else:
-        body = io.BytesIO(export(transcript, fmt).encode())
+        body = io.BytesIO(export(transcript, fmt, insights).encode())
     return send_file(body, mimetype=EXPORT_TYPES[fmt], as_attachment=True,
                      download_name=f"call-{call_id}.{fmt}")
 
@@ -136,7 +137,11 @@ def delete(call_id: int):
     call = _call_or_404(call_id)
     if request.method == "GET":
         return render_template("delete.html", call=call)
-    files = get_store().delete_call(call_id)
+    try:
+        files = get_store().delete_call(call_id)
+    except LegalHold as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("calls.show", call_id=call_id))
     # Files go only after the rows are gone: a crash in between leaves files, never rows
     # pointing at nothing.
     for path in (*files, cache_path(settings(), call_id)):

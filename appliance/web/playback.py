@@ -15,12 +15,9 @@ import numpy as np
 import soundfile
 
 from appliance.audio import TARGET_RATE, DecodeOptions, load_recording
+from appliance.ops.files import cache_path  # noqa: F401 - where the web finds it too
 
 BROWSER_READY = {".wav"}
-
-
-def cache_path(settings, call_id: int) -> Path:
-    return settings.data_dir / "cache" / "playback" / f"{int(call_id)}.wav"
 
 
 def playable_file(settings, call_id: int, files: tuple[str, ...], options: dict) -> Path:
