@@ -58,9 +58,10 @@ class Box:
         wait_for(lambda: log.read_text(errors="replace").count("ARI events connected") > connects,
                  "the live service to connect to Asterisk")
 
-    def call(self, caller_sound: str, callee: str, *, caller_id: str, caller_seconds: int, after: int = 10) -> str:
+    def call(self, caller_sound: str, callee: str, *, caller_id: str, caller_seconds: int, after: int = 300) -> str:
         """Originate a flagged call; returns the id of the channel that runs the recording
-        (the Local ;1 half in test-pbx), which is the call's uniqueid."""
+        (the Local ;1 half in test-pbx), which is the call's uniqueid. By default the call stays
+        up until the test hangs it up, so "before the call ends" never depends on speed."""
         channel = self.ari.originate(f"Local/{caller_sound}@test-caller", context="test-pbx-live",
                                      extension=callee, caller_id=caller_id,
                                      variables={"CALLER_SECONDS": str(caller_seconds), "AFTER_SECONDS": str(after)})
@@ -138,6 +139,7 @@ def test_each_partys_words_arrive_live_before_the_call_ends_then_the_batch_trans
         assert box.up(channel), "the call had already ended when the live text arrived"
         assert "dashwood" in said["caller"] and "representatives" not in said["caller"]
         assert "dashwood" not in said["callee"]
+        box.ari.hangup(channel)
 
         transcript = wait_for(lambda: batch_transcript(store, channel), "the batch transcript after hangup")
         roles = by_role(transcript)
@@ -168,12 +170,13 @@ def test_vosk_engine_streams_partials_then_finals_for_both_parties_during_the_ca
         assert box.up(channel), "the call had already ended when the Vosk finals arrived"
         texts = finals(store, live.id)
         assert texts["caller"].strip() and texts["callee"].strip()
+        box.ari.hangup(channel)
     wait_for(lambda: not box.up(channel), "the Korean call to end")  # the next tests count live calls
 
 
 def test_killing_the_live_service_mid_call_neither_drops_the_call_nor_the_transcript(box):
     box.live_running()
-    channel = box.call("caller-austen", "201", caller_id='"Bert" <+4930222>', caller_seconds=9)
+    channel = box.call("caller-austen", "201", caller_id='"Bert" <+4930222>', caller_seconds=9, after=10)
     with Store.open(box.settings) as store:
         live = wait_for(lambda: live_call_of(store, channel), "the live service to take the call")
         wait_for(lambda: finals(store, live.id)["caller"].strip(), "the caller's first live words")
@@ -268,6 +271,7 @@ def test_the_call_page_shows_both_parties_text_growing_while_the_call_runs(box, 
     from test_browser import artifacts_dir
 
     page.screenshot(path=artifacts_dir() / "live-call.png", full_page=True)
+    box.ari.hangup(channel)
     # After hangup the batch transcript replaces the draft: the page moves to the call's page.
     page.wait_for_url(re.compile(r"/calls/\d+$"), timeout=300_000)
     expect(page.locator("#transcript")).to_contain_text("Dashwood")
