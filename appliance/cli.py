@@ -14,21 +14,10 @@ from pathlib import Path
 
 import click
 
+from appliance.cli_context import settings_of, store_of
 from appliance.config import load_settings
 from appliance.errors import ApplianceError
 from appliance.transcript.model import CallMeta
-
-
-def _settings(ctx: click.Context):
-    return ctx.obj["settings"]
-
-
-def _store(ctx: click.Context):
-    from appliance.store import Store
-
-    store = Store.open(_settings(ctx))
-    ctx.call_on_close(store.close)
-    return store
 
 
 @click.group()
@@ -47,10 +36,10 @@ def cli(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
 @click.pass_context
 def init(ctx: click.Context) -> None:
     """Create the data folders and the database (safe to run again)."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     for folder in (settings.data_dir, settings.spool_dir, settings.models_dir, settings.data_dir / "recordings"):
         folder.mkdir(parents=True, exist_ok=True)
-    _store(ctx)
+    store_of(ctx)
     click.echo(f"database ready: {settings.db_path}")
 
 
@@ -90,7 +79,7 @@ def transcribe(ctx: click.Context, files, as_json: bool, fmt: str, **kw) -> None
     from appliance.stt import engine_for
     from appliance.transcript.exports import export
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     meta, options = _meta_and_options(kw)
     transcript = transcribe_recording(files, meta, settings, engine_for(settings), options=options)
     click.echo(export(transcript, "json" if as_json else fmt), nl=False)
@@ -106,7 +95,7 @@ def ingest(ctx: click.Context, files, **kw) -> None:
     The file is copied into the appliance's own folder first, so moving or deleting the
     original never loses the recording.
     """
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     from appliance.ops.health import intake_paused
 
     if intake_paused(settings):
@@ -122,7 +111,7 @@ def ingest(ctx: click.Context, files, **kw) -> None:
         if not copy.exists():
             shutil.copy2(path, copy)
         copies.append(copy.resolve())
-    result = _store(ctx).enqueue_recording(meta, copies, options)
+    result = store_of(ctx).enqueue_recording(meta, copies, options)
     state = "queued" if result.created else "already queued"
     click.echo(f"call {result.call_id}: job {result.job_id} {state}")
 
@@ -139,7 +128,7 @@ def hook() -> None:
 def hook_recording(ctx: click.Context, files, **kw) -> None:
     """Queue a finished recording where it lies (the spool sweep is the safety net)."""
     meta, options = _meta_and_options(kw)
-    result = _store(ctx).enqueue_recording(meta, [p.resolve() for p in files], options)
+    result = store_of(ctx).enqueue_recording(meta, [p.resolve() for p in files], options)
     click.echo(f"call {result.call_id}: job {result.job_id} {'queued' if result.created else 'already queued'}")
 
 
@@ -150,7 +139,7 @@ def hook_sweep(ctx: click.Context) -> None:
     from appliance.asterisk.voicemail import scan_mailboxes
     from appliance.jobs.spool import sweep
 
-    store, settings = _store(ctx), _settings(ctx)
+    store, settings = store_of(ctx), settings_of(ctx)
     found = sweep(store, settings) + scan_mailboxes(store, settings)
     click.echo(f"{sum(r.created for r in found)} new job(s)")
 
@@ -164,9 +153,9 @@ def worker(ctx: click.Context, once: bool) -> None:
     from appliance.jobs.spool import sweep
     from appliance.jobs.worker import Worker
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     settings.spool_dir.mkdir(parents=True, exist_ok=True)
-    store = _store(ctx)
+    store = store_of(ctx)
     work = Worker(settings, store)
     if once:
         sweep(store, settings)
@@ -191,7 +180,7 @@ def worker(ctx: click.Context, once: bool) -> None:
 @click.pass_context
 def calls(ctx: click.Context, limit: int) -> None:
     """List calls, newest first."""
-    rows = _store(ctx).calls(limit=limit)
+    rows = store_of(ctx).calls(limit=limit)
     if not rows:
         click.echo("no calls yet")
     for c in rows:
@@ -209,7 +198,7 @@ def show(ctx: click.Context, call_id: int, fmt: str) -> None:
     """Print a call's transcript."""
     from appliance.transcript.exports import export
 
-    store = _store(ctx)
+    store = store_of(ctx)
     summary = store.call(call_id)
     transcript = store.transcript(call_id)
     if transcript is None:
@@ -224,7 +213,7 @@ def show(ctx: click.Context, call_id: int, fmt: str) -> None:
 @click.pass_context
 def search(ctx: click.Context, query: str, limit: int) -> None:
     """Full-text search over all transcripts ("a phrase", prefix*, AND/OR/NOT)."""
-    hits = _store(ctx).search(query, limit=limit)
+    hits = store_of(ctx).search(query, limit=limit)
     if not hits:
         click.echo("no matches")
     for hit in hits:
@@ -239,7 +228,7 @@ def jobs(ctx: click.Context, failed: bool) -> None:
     """List jobs (queued, running with progress, failed with the reason)."""
     if ctx.invoked_subcommand:
         return
-    store = _store(ctx)
+    store = store_of(ctx)
     stats = store.queue_stats()
     click.echo("  ".join(f"{state}: {count}" for state, count in stats.items()))
     for job in store.jobs(["failed", "quarantined"] if failed else None):
@@ -253,7 +242,7 @@ def jobs(ctx: click.Context, failed: bool) -> None:
 @click.pass_context
 def jobs_retry(ctx: click.Context, job_id: int) -> None:
     """Queue a failed or quarantined job again."""
-    _store(ctx).retry_job(job_id)
+    store_of(ctx).retry_job(job_id)
     click.echo(f"job {job_id} queued again")
 
 
@@ -267,7 +256,7 @@ def models() -> None:
 def models_list(ctx: click.Context) -> None:
     from appliance import models as model_registry
 
-    for spec, status in model_registry.statuses(_settings(ctx)):
+    for spec, status in model_registry.statuses(settings_of(ctx)):
         state = "ok" if status.ok else "; ".join(status.problems)
         about = f"{spec.kind}, {spec.licence}: {spec.description}" if spec else "admin-provided"
         click.echo(f"{status.name:20s} {state:16s} {about}")
@@ -282,7 +271,7 @@ def models_list(ctx: click.Context) -> None:
 def models_install(ctx: click.Context, name: str, source: Path | None, sha256: str | None) -> None:
     from appliance import models as model_registry
 
-    folder = model_registry.install(_settings(ctx), name, source, sha256)
+    folder = model_registry.install(settings_of(ctx), name, source, sha256)
     click.echo(f"installed {name} in {folder} (sha256 verified)")
 
 
@@ -293,7 +282,7 @@ def models_verify(ctx: click.Context, names) -> None:
     from appliance import models as model_registry
 
     bad = []
-    for spec, status in model_registry.statuses(_settings(ctx)):
+    for spec, status in model_registry.statuses(settings_of(ctx)):
         if names and status.name not in names or not names and not status.installed:
             continue
         click.echo(f"{status.name}: {'ok' if status.ok else '; '.join(status.problems)}")
@@ -311,7 +300,7 @@ def vocab() -> None:
 @vocab.command("list")
 @click.pass_context
 def vocab_list(ctx: click.Context) -> None:
-    for term in _store(ctx).vocabulary():
+    for term in store_of(ctx).vocabulary():
         click.echo(term)
 
 
@@ -319,7 +308,7 @@ def vocab_list(ctx: click.Context) -> None:
 @click.argument("terms", nargs=-1, required=True)
 @click.pass_context
 def vocab_add(ctx: click.Context, terms) -> None:
-    store = _store(ctx)
+    store = store_of(ctx)
     for term in terms:
         store.add_vocabulary(term)
 
@@ -328,7 +317,7 @@ def vocab_add(ctx: click.Context, terms) -> None:
 @click.argument("term")
 @click.pass_context
 def vocab_remove(ctx: click.Context, term: str) -> None:
-    _store(ctx).remove_vocabulary(term)
+    store_of(ctx).remove_vocabulary(term)
 
 
 @cli.command()
@@ -341,7 +330,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
     from appliance.web import create_app
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     host, port = host or settings.web_host, port or settings.web_port
     click.echo(f"web UI on http://{host}:{port}/")
     # Threads: page views are short, but every open page holds one event stream.
@@ -362,7 +351,7 @@ def users_add(ctx: click.Context, username: str, role: str, locale: str) -> None
     """Add a user with a generated password (printed once)."""
     from appliance.web.auth import hash_password, new_password
 
-    store = _store(ctx)
+    store = store_of(ctx)
     if store.user_by_name(username):
         raise ApplianceError(f"user {username!r} exists; use: appliance users passwd {username}")
     password = new_password()
@@ -378,7 +367,7 @@ def users_passwd(ctx: click.Context, username: str) -> None:
     """Give a user a new generated password (printed once)."""
     from appliance.web.auth import hash_password, new_password
 
-    store = _store(ctx)
+    store = store_of(ctx)
     user = store.user_by_name(username)
     if user is None:
         raise ApplianceError(f"no user {username!r}; add one with: appliance users add {username}")
@@ -391,7 +380,7 @@ def users_passwd(ctx: click.Context, username: str) -> None:
 @users.command("list")
 @click.pass_context
 def users_list(ctx: click.Context) -> None:
-    for user in _store(ctx).users():
+    for user in store_of(ctx).users():
         click.echo(f"{user.username:20s} {user.role:7s} {user.locale}{'  (disabled)' if user.disabled else ''}")
 
 
@@ -406,7 +395,7 @@ def selftest(ctx: click.Context, timeout: float) -> None:
         mark = "ok  " if stage.ok else "FAIL"
         click.echo(f"{mark} {stage.name:20s} {stage.seconds:6.1f} s  {stage.detail}")
 
-    stages = run_selftest(_settings(ctx), timeout=timeout, on_stage=show)
+    stages = run_selftest(settings_of(ctx), timeout=timeout, on_stage=show)
     failed = next((s for s in stages if not s.ok), None)
     if failed:
         raise ApplianceError(f"self-test failed at stage '{failed.name}': {failed.detail}")
@@ -427,7 +416,7 @@ def asterisk_install_config(ctx: click.Context, dest: Path, spool_path: Path | N
     """Write the appliance's .conf files and hook (secrets generated once, kept on the box)."""
     from appliance.asterisk.install import render_config
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     for path in render_config(settings, dest, spool_for_asterisk=spool_path):
         click.echo(f"wrote {path}")
     (settings.spool_dir / "recording").mkdir(parents=True, exist_ok=True)
@@ -439,13 +428,13 @@ def demo(ctx: click.Context) -> None:
     """Put a demo call (two real voices, stereo) into the queue."""
     from appliance import democall
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     folder = settings.data_dir / "demo"
     folder.mkdir(parents=True, exist_ok=True)
     path = democall.write_stereo_wav(democall.mix_call(), folder / "demo-call.wav")
     meta = CallMeta(uniqueid="demo-call-1", caller="+49 30 1234567", callee="200", direction="inbound",
                     started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    result = _store(ctx).enqueue_recording(meta, [path.resolve()], {})
+    result = store_of(ctx).enqueue_recording(meta, [path.resolve()], {})
     click.echo(f"demo call {result.call_id}: job {result.job_id} {'queued' if result.created else 'already queued'}")
 
 

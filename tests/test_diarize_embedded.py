@@ -13,18 +13,8 @@ from appliance.diarize.source import SourceChoice, speaker_source
 from appliance.pipeline import transcribe_recording
 from appliance.transcript.model import CallMeta
 
-# The demo call's sentences (tests/test_transcribe_call.py), by party: 0 the LibriVox reader,
-# 1 Asterisk's prompt voice, who speaks first.
-SENTENCES = [
-    (1, ["nobody", "available"]),
-    (0, ["disposed", "young man"]),
-    (1, ["phone system"]),
-    (0, ["selfish"]),
-    (1, ["phone number", "area"]),
-    (0, ["amiable"]),
-    (1, ["representatives", "busy"]),
-    (0, ["dashwood", "leisure"]),
-]
+# The demo call's sentences, by party: 0 the LibriVox reader, 1 Asterisk's prompt voice.
+from test_transcribe_call import KEY_WORDS as SENTENCES
 
 
 @pytest.fixture(scope="module")

@@ -7,19 +7,8 @@ from pathlib import Path
 
 import click
 
+from appliance.cli_context import settings_of, store_of
 from appliance.errors import ApplianceError
-
-
-def _settings(ctx: click.Context):
-    return ctx.obj["settings"]
-
-
-def _store(ctx: click.Context):
-    from appliance.store import Store
-
-    store = Store.open(_settings(ctx))
-    ctx.call_on_close(store.close)
-    return store
 
 
 @click.command()
@@ -29,7 +18,7 @@ def backup(ctx: click.Context, dest: Path) -> None:
     """Back up the database and recordings into a new folder under DEST (safe while running)."""
     from appliance.ops.backup import backup as make_backup, read_manifest
 
-    folder = make_backup(_settings(ctx), dest)
+    folder = make_backup(settings_of(ctx), dest)
     manifest = read_manifest(folder)
     click.echo(f"backup {folder}: {manifest['calls']} call(s), {len(manifest['files'])} recording file(s)")
     if manifest["missing"]:
@@ -44,7 +33,7 @@ def restore(ctx: click.Context, src: Path, force: bool) -> None:
     """Restore a backup made by `appliance backup` (stop the services first)."""
     from appliance.ops.backup import restore as run_restore
 
-    manifest = run_restore(_settings(ctx), src, force=force)
+    manifest = run_restore(settings_of(ctx), src, force=force)
     click.echo(f"restored {manifest['calls']} call(s) and {len(manifest['files'])} recording file(s)")
 
 
@@ -58,7 +47,7 @@ def retention() -> None:
 def retention_list(ctx: click.Context) -> None:
     from appliance.ops.retention import all_policies
 
-    for policy in all_policies(_settings(ctx), _store(ctx)):
+    for policy in all_policies(settings_of(ctx), store_of(ctx)):
         where = ", ".join(f"{k}={v}" for k, v in (("direction", policy.direction), ("number", policy.number_pattern),
                                                    ("mailbox", policy.mailbox)) if v) or "every call"
         click.echo(f"{policy.name}: {where}; audio {policy.audio_days or 'kept'} days, "
@@ -71,7 +60,7 @@ def retention_run(ctx: click.Context) -> None:
     """Apply the retention policies now."""
     from appliance.ops.retention import run_retention
 
-    run = run_retention(_store(ctx), _settings(ctx))
+    run = run_retention(store_of(ctx), settings_of(ctx))
     click.echo(f"audio removed from {run.audio_removed} call(s), {run.calls_deleted} call(s) deleted")
 
 
@@ -81,7 +70,7 @@ def retention_run(ctx: click.Context) -> None:
 @click.pass_context
 def hold(ctx: click.Context, call_id: int, off: bool) -> None:
     """Put a call under legal hold (never deleted), or lift the hold."""
-    store = _store(ctx)
+    store = store_of(ctx)
     store.set_legal_hold(call_id, not off)
     store.audit(None, "hold-off" if off else "hold", f"call {call_id}", "command line")
     click.echo(f"call {call_id}: legal hold {'lifted' if off else 'set'}")
@@ -96,7 +85,7 @@ def erase(ctx: click.Context, number: str | None, words: str | None, yes: bool) 
     """Erase every call, voicemail and note involving a number or words (a data subject's request)."""
     from appliance.ops.erasure import erase as run_erase, find
 
-    store = _store(ctx)
+    store = store_of(ctx)
     found = find(store, number, words)
     if not found.calls:
         click.echo("nothing found")
@@ -106,7 +95,7 @@ def erase(ctx: click.Context, number: str | None, words: str | None, yes: bool) 
         click.echo(f"call {call.id:5d}  {call.kind:9s} {call.started_at or ''}  {call.caller or '?'} -> {call.callee or '?'}{held}")
     if not yes and not click.confirm(f"Erase these {len(found.calls) - len(found.held)} for good?"):
         raise ApplianceError("nothing erased")
-    result = run_erase(store, _settings(ctx), found, actor=None)
+    result = run_erase(store, settings_of(ctx), found, actor=None)
     click.echo(f"erased {len(result.deleted)} call(s); {len(result.held)} on legal hold kept")
     if result.files_left:
         raise ApplianceError(f"{len(result.files_left)} file(s) could not be removed, first {result.files_left[0]}")
@@ -121,7 +110,7 @@ def health(ctx: click.Context) -> None:
     """Print what /healthz shows; exit 1 when something is wrong."""
     from appliance.ops.health import health as check
 
-    report = check(_settings(ctx), _store(ctx))
+    report = check(settings_of(ctx), store_of(ctx))
     click.echo(json.dumps(report.as_dict(), indent=1))
     if not report.ok:
         ctx.exit(1)
