@@ -125,5 +125,23 @@ class Ari:
     def channels(self) -> list:
         return self.request("GET", "/channels") or []
 
+    def bridges(self) -> list:
+        return self.request("GET", "/bridges") or []
+
+    def set_variable(self, channel_id: str, name: str, value: str) -> None:
+        self.request("POST", f"/channels/{channel_id}/variable", variable=name, value=value)
+
+    def play(self, channel_id: str, sound: str, *, playback_id: str, language: str | None = None) -> None:
+        self.request("POST", f"/channels/{channel_id}/play", media=f"sound:{sound}", playbackId=playback_id,
+                     lang=language)
+
+    def stop_playback(self, playback_id: str) -> None:
+        """Stop a playback; one that has already finished is not an error."""
+        try:
+            self.request("DELETE", f"/playbacks/{playback_id}")
+        except AriError as exc:
+            if exc.status != 404:
+                raise
+
     def ping(self) -> dict:
         return self.request("GET", "/asterisk/info")

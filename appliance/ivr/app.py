@@ -57,23 +57,6 @@ class Outcome:
     decision_ms: float | None = None
 
 
-def set_variable(ari: Ari, channel_id: str, name: str, value: str) -> None:
-    ari.request("POST", f"/channels/{channel_id}/variable", variable=name, value=value)
-
-
-def play(ari: Ari, channel_id: str, sound: str, playback_id: str, language: str | None) -> None:
-    ari.request("POST", f"/channels/{channel_id}/play", media=f"sound:{sound}", playbackId=playback_id,
-                lang=language)
-
-
-def stop_playback(ari: Ari, playback_id: str) -> None:
-    try:
-        ari.request("DELETE", f"/playbacks/{playback_id}")
-    except AriError as exc:
-        if exc.status != 404:  # already finished
-            raise
-
-
 class MenuCall:
     """One caller in one menu, from StasisStart to the hand-back."""
 
@@ -130,7 +113,7 @@ class MenuCall:
         listener = AnswerListener(self.menu, recogniser)
         playback = f"menu-{uuid.uuid4().hex[:12]}"
         started = time.monotonic()
-        play(self.ari, self.id, self.menu.prompt, playback, self.language)
+        self.ari.play(self.id, self.menu.prompt, playback_id=playback, language=self.language)
         playing, listen_until = True, None
         while True:
             now = time.monotonic()
@@ -138,7 +121,7 @@ class MenuCall:
                 kind = event.get("type")
                 if kind == "ChannelDtmfReceived":
                     if playing:
-                        stop_playback(self.ari, playback)
+                        self.ari.stop_playback(playback)
                     digit = event.get("digit", "")
                     choice = self.menu.by_dtmf(digit)
                     return Outcome("dtmf", heard=digit, choice=choice.name if choice else None,
@@ -151,7 +134,7 @@ class MenuCall:
             for frame in receiver.receive(timeout=0.02):
                 for event in listener.accept(frame.samples):
                     if event == "speech" and playing:  # barge-in: they answer before the prompt ends
-                        stop_playback(self.ari, playback)
+                        self.ari.stop_playback(playback)
                         playing = False
                     elif isinstance(event, Answer):
                         return self._outcome(event, started)
@@ -178,7 +161,7 @@ class MenuCall:
     def _route(self, choice: str, destination: Destination) -> None:
         for name, value in (("APPLIANCE_MENU_CHOICE", choice), ("APPLIANCE_MENU_CONTEXT", destination.context),
                             ("APPLIANCE_MENU_EXTEN", destination.extension)):
-            set_variable(self.ari, self.id, name, value)
+            self.ari.set_variable(self.id, name, value)
         self.ari.continue_in_dialplan(self.id)
 
     def _hand_back(self) -> None:

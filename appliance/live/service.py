@@ -147,7 +147,7 @@ class LiveService:
                 for channel in channels:
                     if channel.get("id", "").startswith(("live-snoop-", "live-media-")):
                         self.ari.hangup(channel["id"])
-                for bridge in self.ari.request("GET", "/bridges") or []:
+                for bridge in self.ari.bridges():
                     if bridge.get("id", "").startswith("live-bridge-"):
                         self.ari.destroy_bridge(bridge["id"])
             for channel in channels:
