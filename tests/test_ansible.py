@@ -33,7 +33,7 @@ ROOT_PYTHON = "3.14"
 # A real model small enough to stand for an admin's archive (found without importing the library).
 SILERO = (Path(*importlib.util.find_spec("faster_whisper").submodule_search_locations)
           / "assets" / "silero_vad_v6.onnx")
-UNITS = ["appliance-web.service", "appliance-worker.service", "appliance-live.service"]
+UNITS = ["appliance-web.service", "appliance-worker.service", "appliance-live.service", "appliance-ivr.service"]
 
 # What the inventory sets; the tests check the box got exactly this.
 SITE = {
@@ -232,7 +232,7 @@ def test_systemd_accepts_the_units(box):
     # The root's own systemd: its systemd-analyze knows the unit syntax of the target release.
     result = box.chroot("systemd-analyze", "verify", *(f"/etc/systemd/system/{unit}" for unit in UNITS), check=False)
     assert result.returncode == 0 and not (result.stdout + result.stderr).strip(), result.stdout + result.stderr
-    for unit, command in zip(UNITS, ("serve", "worker", "live")):
+    for unit, command in zip(UNITS, ("serve", "worker", "live", "ivr serve")):
         text = box.file(f"/etc/systemd/system/{unit}").read_text()
         assert re.search(rf"^ExecStart=/opt/appliance/\.venv/bin/appliance .*\b{command}$", text, re.M)
         assert "User=appliance" in text
