@@ -87,10 +87,10 @@ class VoskGrammarRecogniser:
 class WhisperMenuRecogniser:
     """Whisper on one short utterance, with a short encoder context.
 
-    Whisper's encoder is trained on 30 s windows and costs the same for a one-word answer as
-    for 30 s of speech (about 1 s on two cores). CTranslate2 also encodes a shorter mel, as
-    whisper.cpp's `audio_ctx` does: `context_seconds` of audio (the utterance padded with
-    silence) decode the same menu words about five times faster (bench/ivr.py compares both).
+    The live engine's `decode_short` with a longer minimum window (`context_seconds` of audio,
+    the utterance padded with silence: about five times faster than Whisper's 30 s window on
+    menu words, bench/ivr.py compares both), the menu's phrases as the previous text, and a
+    menu answer's token budget.
     """
 
     engine = "faster-whisper"
@@ -106,29 +106,13 @@ class WhisperMenuRecogniser:
         self.prompt = ", ".join(phrases) + "." if phrases else ""
 
     def recognise(self, audio: np.ndarray) -> Heard:
-        import ctranslate2
-        from faster_whisper.tokenizer import Tokenizer
-
-        from appliance.stt.whisper import with_noise_floor
+        from appliance.stt.whisper_utterances import decode_short
 
         model = self.whisper._load().model  # the WhisperModel inside the batched pipeline
-        seconds = min(30.0, max(self.context_seconds, len(audio) / SAMPLE_RATE + 1.0))
-        padded = np.zeros(int(seconds * SAMPLE_RATE), np.float32)
-        padded[:len(audio)] = audio[:len(padded)]
-        frames = int(seconds * 100)  # 10 ms hops
-        mel = model.feature_extractor(with_noise_floor(padded))[:, :frames]
-        encoded = model.model.encode(ctranslate2.StorageView.from_array(
-            np.ascontiguousarray(mel[None], dtype=np.float32)), to_cpu=False)
-        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe",
-                              language=self.language or "en")
-        prompt = ([tokenizer.sot_prev, *tokenizer.encode(" " + self.prompt)] if self.prompt else [])
-        prompt += [*tokenizer.sot_sequence, tokenizer.no_timestamps]
-        result = model.model.generate(encoded, [prompt], beam_size=1, max_length=len(prompt) + MAX_TOKENS,
-                                      return_scores=True, return_no_speech_prob=True)[0]
-        text = tokenizer.decode(result.sequences_ids[0]).strip()
-        score = result.scores[0]  # mean log probability of the decoded tokens
+        text, score, no_speech = decode_short(model, audio, self.language, min_seconds=self.context_seconds,
+                                              initial_prompt=self.prompt, max_new_tokens=MAX_TOKENS)
         # Whisper's own silence rule, as the batch guards apply it.
-        if not text or (result.no_speech_prob > NO_SPEECH_PROB and score < LOW_LOGPROB):
+        if not text or (no_speech > NO_SPEECH_PROB and score < LOW_LOGPROB):
             return Heard("", 0.0, self.engine)
         return Heard(text, round(min(1.0, math.exp(score)), 3), self.engine)
 

@@ -69,19 +69,22 @@ class WhisperUtteranceEngine:
         return Final(kept[0].text, utterance.start, utterance.end)
 
 
-def decode_short(model, audio: np.ndarray, language: str | None) -> tuple[str, float, float]:
+def decode_short(model, audio: np.ndarray, language: str | None, *, min_seconds: float = MIN_CONTEXT_SECONDS,
+                 initial_prompt: str = "", max_new_tokens: int | None = None) -> tuple[str, float, float]:
     """(text, mean token log probability, no-speech probability) of one utterance.
 
     Whisper's encoder is trained on 30 s windows and costs the same for three words as for
     30 s (about a second on two cores: most of a live final's delay). CTranslate2 also encodes
     a shorter mel, like whisper.cpp's `audio_ctx`: the utterance plus a second of silence, at
-    least MIN_CONTEXT_SECONDS, decodes the same words several times faster (bench/live.py;
-    appliance/ivr/recognise.py found the same for menu answers).
+    least `min_seconds`, decodes the same words several times faster (bench/live.py;
+    bench/ivr.py found the same for menu answers). `initial_prompt` goes before the
+    transcript as Whisper's previous text (the voice menu's phrases); `max_new_tokens` bounds
+    the decode (default: about 8 tokens a second of audio).
     """
     import ctranslate2
     from faster_whisper.tokenizer import Tokenizer
 
-    seconds = min(30.0, max(MIN_CONTEXT_SECONDS, len(audio) / SAMPLE_RATE + 1.0))
+    seconds = min(30.0, max(min_seconds, len(audio) / SAMPLE_RATE + 1.0))
     padded = np.zeros(int(seconds * SAMPLE_RATE), np.float32)
     padded[:len(audio)] = audio[:len(padded)]
     mel = model.feature_extractor(with_noise_floor(padded))[:, :int(seconds * 100)]  # 10 ms hops
@@ -89,10 +92,12 @@ def decode_short(model, audio: np.ndarray, language: str | None) -> tuple[str, f
         np.ascontiguousarray(mel[None], dtype=np.float32)), to_cpu=False)
     tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe",
                           language=language or "en")
-    prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+    prompt = [tokenizer.sot_prev, *tokenizer.encode(" " + initial_prompt)] if initial_prompt else []
+    prompt += [*tokenizer.sot_sequence, tokenizer.no_timestamps]
     # About 4 tokens a second of speech is plenty; more is a loop running away.
+    new_tokens = int(8 * seconds) + 8 if max_new_tokens is None else max_new_tokens
     result = model.model.generate(encoded, [prompt], beam_size=1, return_scores=True, return_no_speech_prob=True,
-                                  max_length=len(prompt) + int(8 * seconds) + 8)[0]
+                                  max_length=len(prompt) + new_tokens)[0]
     return tokenizer.decode(result.sequences_ids[0]).strip(), result.scores[0], result.no_speech_prob
 
 
