@@ -91,13 +91,17 @@ class Ari:
                             external_host=external_host, format=format, channelId=channel_id,
                             encapsulation="rtp", transport="udp", direction="both")
 
-    def hangup(self, channel_id: str, reason: str = "normal") -> None:
-        """Hang a channel up; one that is already gone is not an error."""
+    def delete(self, path: str, **params) -> None:
+        """DELETE a resource; one that is already gone (404) is not an error: calls hang up,
+        bridges empty and playbacks finish on their own, racing whoever cleans up."""
         try:
-            self.request("DELETE", f"/channels/{channel_id}", reason=reason)
+            self.request("DELETE", path, **params)
         except AriError as exc:
             if exc.status != 404:
                 raise
+
+    def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        self.delete(f"/channels/{channel_id}", reason=reason)
 
     def answer(self, channel_id: str) -> None:
         self.request("POST", f"/channels/{channel_id}/answer")
@@ -115,12 +119,7 @@ class Ari:
         self.request("POST", f"/bridges/{bridge_id}/addChannel", channel=",".join(channel_ids))
 
     def destroy_bridge(self, bridge_id: str) -> None:
-        """Destroy a bridge; one that is already gone is not an error."""
-        try:
-            self.request("DELETE", f"/bridges/{bridge_id}")
-        except AriError as exc:
-            if exc.status != 404:
-                raise
+        self.delete(f"/bridges/{bridge_id}")
 
     def channels(self) -> list:
         return self.request("GET", "/channels") or []
@@ -136,12 +135,7 @@ class Ari:
                      lang=language)
 
     def stop_playback(self, playback_id: str) -> None:
-        """Stop a playback; one that has already finished is not an error."""
-        try:
-            self.request("DELETE", f"/playbacks/{playback_id}")
-        except AriError as exc:
-            if exc.status != 404:
-                raise
+        self.delete(f"/playbacks/{playback_id}")
 
     def ping(self) -> dict:
         return self.request("GET", "/asterisk/info")
