@@ -9,6 +9,7 @@ model is missing the appliance says why once and carries on with the extractive 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,12 +48,7 @@ def choose(settings) -> Choice:
     models = sorted(folder.glob("*.gguf")) if folder.is_dir() else []
     if not models:
         return Choice(None, f"no GGUF model in {folder}; using the extractive summary")
-    try:
-        import importlib.util
-
-        if importlib.util.find_spec("llama_cpp") is None:
-            raise ImportError
-    except ImportError:
+    if importlib.util.find_spec("llama_cpp") is None:
         return Choice(None, "llama-cpp-python is not installed; using the extractive summary")
     return Choice(models[0], None)
 
