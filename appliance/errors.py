@@ -32,3 +32,7 @@ class ConfigError(ApplianceError):
 
 class LegalHold(ApplianceError):
     """The call is under legal hold: nothing deletes it until an admin lifts the hold."""
+
+
+class NotAllowed(ApplianceError):
+    """The user sees the call but their role does not allow this change (an admin grants edits)."""

@@ -59,7 +59,14 @@ def admin_user(store):
 
 @pytest.fixture
 def viewer_user(store):
-    return store.add_user("vic", hashed(VIEWER_PASSWORD), "viewer")
+    """A viewer of every call who may rename speakers (as every viewer was before scopes);
+    tests/test_scopes.py has the scoped ones."""
+    from appliance.store.scopes import entry
+
+    user = store.add_user("vic", hashed(VIEWER_PASSWORD), "viewer")
+    store.set_scope_entries(user.id, [entry("all")])
+    store.set_may_edit(user.id, True)
+    return store.user(user.id)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from appliance.store import fts
 from appliance.store.db import first, write
 from appliance.store.filters import CallFilter, where_clause
 from appliance.store.records import CallSummary
+from appliance.store.scopes import Scope
 
 # j: the call's latest job; t: its newest transcript (of whichever recording has one).
 _FROM = """
@@ -102,26 +103,31 @@ def count_calls(db: Database, where: CallFilter) -> int:
     ).fetchone()[0]
 
 
-def call(db: Database, call_id: int) -> CallSummary:
-    for row in db.query(SUMMARY_QUERY + " WHERE c.id = ?", [call_id]):
+def call(db: Database, call_id: int, scope: Scope) -> CallSummary:
+    """NotFound for a call out of the scope too, so nobody learns that it exists."""
+    conditions, params = scope.where("c")
+    sql = SUMMARY_QUERY + where_clause(["c.id = :call_id", *conditions])
+    for row in db.query(sql, {**params, "call_id": call_id}):
         return summary_from_row(row)
     raise NotFound(f"there is no call {call_id}")
 
 
-def changes_since(db: Database, mark: float, limit: int) -> tuple[float, list[CallSummary]]:
-    """Calls whose job moved or transcript arrived after `mark`, oldest change first.
+def changes_since(db: Database, mark: float, limit: int, scope: Scope) -> tuple[float, list[CallSummary]]:
+    """Calls in the scope whose job moved or transcript arrived after `mark`, oldest change first.
 
     Returns the mark to ask with next time: the last change returned, or `mark` itself when
     nothing changed. With more than `limit` changes, the next call picks up the rest.
     """
+    conditions, params = scope.where("c")
     rows = list(
         db.query(
             _COLUMNS
             + ", ch.changed_at"
             + _FROM
-            + " JOIN call_changes ch ON ch.call_id = c.id WHERE ch.changed_at > ?"
-            " ORDER BY ch.changed_at LIMIT ?",
-            [mark, limit],
+            + " JOIN call_changes ch ON ch.call_id = c.id"
+            + where_clause(["ch.changed_at > :mark", *conditions])
+            + " ORDER BY ch.changed_at LIMIT :limit",
+            {**params, "mark": mark, "limit": limit},
         )
     )
     return (rows[-1]["changed_at"] if rows else mark), [summary_from_row(row) for row in rows]

@@ -1,4 +1,5 @@
-"""The filters the call list and search share: a day range, a phone number, a state, a kind.
+"""The filters the call list and search share: a day range, a phone number, a state, a kind,
+and the user's scope (appliance/store/scopes.py).
 
 Each filter becomes a SQL condition on the call `c` alone, with named parameters, so callers
 append them to their own WHERE clause without joining anything first. Each condition can use
@@ -11,8 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from appliance.store.schema import JOB_STATES, NUMBER_PUNCTUATION, call_day
+
+if TYPE_CHECKING:
+    from appliance.store.scopes import Scope
 
 _START_DAY = call_day("c.")
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -62,6 +67,7 @@ class CallFilter:
     number: str | None = None  # part of the caller's or callee's number, punctuation ignored
     state: str | None = None  # the latest job's state
     kind: str | None = None
+    scope: Scope | None = None  # None: every call (trusted callers only)
 
     def where(self, *, state_per_call: bool = False) -> tuple[list[str], dict]:
         """SQL conditions on `c` (calls) and their parameters.
@@ -91,10 +97,14 @@ class CallFilter:
         if self.kind:
             conditions.append("c.kind = :kind")
             params["kind"] = self.kind
+        if self.scope is not None:
+            scoped, scope_params = self.scope.where("c")
+            conditions += scoped
+            params.update(scope_params)
         return conditions, params
 
     def dates(self) -> CallFilter:
-        """The day range alone."""
+        """The day range alone (search applies the scope itself)."""
         return CallFilter(self.date_from, self.date_to)
 
 

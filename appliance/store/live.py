@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from appliance.store.db import first, read, write
+from appliance.store.scopes import Scope
 
 STATES = ("live", "unavailable", "ended")
 
@@ -97,15 +98,20 @@ def end(db: Database, live_call_id: int, now: float) -> None:
                    " ended_at = ?, seen_at = ? WHERE id = ?", [now, now, live_call_id])
 
 
-def call(db: Database, live_call_id: int) -> LiveCall | None:
-    row = first(db.query(f"{_CALL} WHERE l.id = ?", [live_call_id]))
+def call(db: Database, live_call_id: int, scope: Scope) -> LiveCall | None:
+    """None for a call out of the scope, as for one that does not exist."""
+    conditions, params = scope.live_where("l")
+    row = first(db.query(f"{_CALL} WHERE " + " AND ".join(["l.id = :id", *conditions]),
+                         {**params, "id": live_call_id}))
     return _live_call(row) if row else None
 
 
-def in_progress(db: Database, seen_after: float) -> list[LiveCall]:
-    """Calls not ended whose live service was alive after `seen_after`, newest first."""
+def in_progress(db: Database, seen_after: float, scope: Scope) -> list[LiveCall]:
+    """Calls in the scope not ended whose live service was alive after `seen_after`, newest first."""
+    conditions, params = scope.live_where("l")
     return [_live_call(row) for row in db.query(
-        f"{_CALL} WHERE l.ended_at IS NULL AND l.seen_at > ? ORDER BY l.started_at DESC", [seen_after])]
+        f"{_CALL} WHERE " + " AND ".join(["l.ended_at IS NULL", "l.seen_at > :seen_after", *conditions])
+        + " ORDER BY l.started_at DESC", {**params, "seen_after": seen_after})]
 
 
 def events_since(db: Database, live_call_id: int, after_id: int, limit: int = 500) -> list[LiveEvent]:

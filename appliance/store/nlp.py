@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from appliance.errors import BadQuery
 from appliance.store import webhooks
 from appliance.store.db import write
+from appliance.store.scopes import Scope
 from appliance.store.search import parse_query
 
 
@@ -62,14 +63,16 @@ def insights(db: Database, call_ids: list[int]) -> dict[int, dict]:
     return {call_id: json.loads(data) for call_id, data in rows}
 
 
-def search_insights(db: Database, query: str, limit: int) -> list[int]:
-    """Calls whose keywords or summary match the query (search's syntax), best first."""
+def search_insights(db: Database, query: str, limit: int, scope: Scope) -> list[int]:
+    """Calls in the scope whose keywords or summary match the query (search's syntax), best first."""
     match = parse_query(query)
+    conditions, params = scope.where("c")
     try:
         rows = db.execute(
-            "SELECT rowid FROM insights_fts WHERE insights_fts MATCH ? ORDER BY bm25(insights_fts, 5.0, 1.0)"
-            " LIMIT ?",
-            [match, limit],
+            "SELECT insights_fts.rowid FROM insights_fts JOIN calls c ON c.id = insights_fts.rowid"
+            " WHERE " + " AND ".join(["insights_fts MATCH :match", *conditions])
+            + " ORDER BY bm25(insights_fts, 5.0, 1.0) LIMIT :limit",
+            {**params, "match": match, "limit": limit},
         ).fetchall()
     except sqlite3.OperationalError as exc:
         raise BadQuery(f"The search could not run ({exc}); try fewer or simpler words.") from None

@@ -91,6 +91,7 @@ class User:
     created_at: float
     disabled: bool
     session_version: int = 0  # sessions issued under an older version are void
+    may_edit: bool = False  # may change the calls in scope (admins always may): see store.scopes
 
 
 @dataclass(frozen=True)

@@ -417,4 +417,19 @@ MIGRATIONS: list[tuple[str, ...]] = [
             DELETE FROM menu_interactions WHERE uniqueid = OLD.uniqueid OR linkedid = OLD.linkedid;
         END""",
     ),
+    # Step 10: who sees which call (appliance/store/scopes.py). A user's scope is a set of
+    # entries (extension, number, mailbox, group, all); admins see everything without any.
+    # Users from before keep seeing every call (an explicit 'all' entry an admin can narrow),
+    # but lose the rename they had: edits now need the permission.
+    (
+        """CREATE TABLE user_scopes (
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('all', 'extension', 'number', 'mailbox', 'group')),
+            value TEXT NOT NULL,
+            PRIMARY KEY (user_id, kind, value)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX user_scopes_group ON user_scopes(kind, value)",
+        "ALTER TABLE users ADD COLUMN may_edit INTEGER NOT NULL DEFAULT 0",
+        "INSERT INTO user_scopes (user_id, kind, value) SELECT id, 'all', '' FROM users WHERE role <> 'admin'",
+    ),
 ]

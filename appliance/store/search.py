@@ -110,7 +110,7 @@ class _Search:
 
     match: str
     role: str | None
-    days: tuple[str, ...]  # conditions on the call `c` for the day range, checked per hit
+    days: tuple[str, ...]  # conditions on the call `c` (day range, scope), checked per hit
     params: dict
     low: int | None  # the turn ids the day range allows (None: no bound)
     high: int | None
@@ -137,6 +137,12 @@ def _prepare(db: Database, query: str, role: str | None, where: CallFilter) -> _
         # Does the range hold the turns of other calls too? If not, no hit needs checking.
         if not empty and (turns == high - low + 1 or turns == _turns_between(db, low, high)):
             days = []
+    if where.scope is not None:
+        # The user's scope is checked per hit, on the hit's call, like a day range.
+        scoped, scope_params = where.scope.where("c")
+        days += scoped
+        params.update(scope_params)
+        empty = empty or where.scope.empty
     digits = number_digits(where.number)
     if digits:
         numbers = tuple(

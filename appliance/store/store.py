@@ -3,6 +3,9 @@
 Each method is one transaction or one read. A Store holds one connection; a lock serializes
 its use, so one Store may be shared by threads (a worker's heartbeat thread, web requests).
 Processes each open their own.
+
+A Store sees the calls of its scope (appliance/store/scopes.py): every call, unless opened with
+a user's scope or made with scoped(); the web's is always the logged-in user's.
 """
 
 from __future__ import annotations
@@ -26,16 +29,18 @@ from appliance.store import (
     ops,
     recordings,
     retention,
+    scopes,
     search,
     transcripts,
     users,
     vocabulary,
     webhooks,
 )
-from appliance.errors import LegalHold
+from appliance.errors import LegalHold, NotAllowed, NotFound
 from appliance.store.db import connect
 from appliance.store.filters import CallFilter
 from appliance.store import menu as menu_log
+from appliance.store.scopes import Scope, ScopeEntry
 from appliance.store.search import search_count_is_capped
 from appliance.store.records import (
     ApiToken,
@@ -63,15 +68,22 @@ def _now(now: float | None) -> float:
 
 
 class Store:
-    def __init__(self, db_path: Path | str):
+    def __init__(self, db_path: Path | str, scope: Scope = Scope.ALL):
         self.path = Path(db_path)
+        self.scope = scope
         self._db = connect(self.path)
         self._lock = threading.RLock()
 
     @classmethod
-    def open(cls, settings) -> "Store":
+    def open(cls, settings, scope: Scope = Scope.ALL) -> "Store":
         settings.db_path.parent.mkdir(parents=True, exist_ok=True)
-        return cls(settings.db_path)
+        return cls(settings.db_path, scope)
+
+    def scoped(self, scope: Scope) -> "Store":
+        """This store's connection, seeing only `scope`'s calls (close the original, not this)."""
+        view = object.__new__(Store)
+        view.__dict__.update(self.__dict__, scope=scope)
+        return view
 
     @_serialized
     def close(self) -> None:
@@ -178,7 +190,7 @@ class Store:
         """Newest first. Dates are YYYY-MM-DD, inclusive, UTC, against the call's start;
         `number` is part of the caller's or callee's number, spaces and ()-/. ignored;
         `state` is the latest job's."""
-        where = CallFilter(date_from, date_to, number, state, kind)
+        where = CallFilter(date_from, date_to, number, state, kind, self.scope)
         return calls.calls(self._db, limit, offset, where)
 
     @_serialized
@@ -191,16 +203,33 @@ class Store:
         state: str | None = None,
         kind: str | None = None,
     ) -> int:
-        return calls.count_calls(self._db, CallFilter(date_from, date_to, number, state, kind))
+        return calls.count_calls(self._db, CallFilter(date_from, date_to, number, state, kind, self.scope))
 
     @_serialized
     def call(self, call_id: int) -> CallSummary:
-        return calls.call(self._db, call_id)
+        """NotFound for a missing call and for one out of this store's scope alike."""
+        return calls.call(self._db, call_id, self.scope)
+
+    @_serialized
+    def visible(self, call_id: int) -> bool:
+        return scopes.visible(self._db, self.scope, call_id)
+
+    def _require_visible(self, call_id: int) -> None:
+        if not scopes.visible(self._db, self.scope, call_id):
+            raise NotFound(f"there is no call {call_id}")
+
+    @_serialized
+    def check_edit(self, call_id: int) -> None:
+        """NotFound if the call is out of scope, NotAllowed if the scope may not edit: the first
+        step of every change to a call."""
+        self._require_visible(call_id)
+        if not self.scope.may_edit:
+            raise NotAllowed("your role does not allow changes to calls; an administrator can allow it")
 
     @_serialized
     def changes_since(self, ts: float, limit: int = 500) -> tuple[float, list[CallSummary]]:
         """Calls whose job moved or transcript arrived after `ts`, and the mark to pass next."""
-        return calls.changes_since(self._db, ts, limit)
+        return calls.changes_since(self._db, ts, limit, self.scope)
 
     @_serialized
     def delete_call(self, call_id: int) -> tuple[str, ...]:
@@ -215,14 +244,19 @@ class Store:
 
     @_serialized
     def recording_files(self, call_id: int) -> tuple[str, ...]:
+        self._require_visible(call_id)
         return recordings.recording_files(self._db, call_id)
 
     @_serialized
     def recording_options(self, call_id: int) -> dict:
+        self._require_visible(call_id)
         return recordings.recording_options(self._db, call_id)
 
     @_serialized
     def transcript(self, call_id: int) -> Transcript | None:
+        """None for a call without a transcript, a missing one and one out of scope alike."""
+        if not scopes.visible(self._db, self.scope, call_id):
+            return None
         return transcripts.read_transcript(self._db, call_id)
 
     @_serialized
@@ -231,6 +265,7 @@ class Store:
 
     @_serialized
     def rename_speaker(self, call_id: int, index: int, label: str) -> None:
+        self.check_edit(call_id)
         transcripts.rename_speaker(self._db, call_id, index, label)
 
     # Search
@@ -249,7 +284,7 @@ class Store:
     ) -> list[SearchHit]:
         """One hit per matching turn; filters as in calls(). bm25 ranks the newest
         search.WINDOW (2 000) hits, best first; older hits follow them, newest first."""
-        where = CallFilter(date_from, date_to, number)
+        where = CallFilter(date_from, date_to, number, scope=self.scope)
         return search.search(self._db, query, limit, offset, role, where)
 
     @_serialized
@@ -265,7 +300,8 @@ class Store:
         """Matching turns: exact up to search.SEARCH_COUNT_CAP (10 000); beyond that it stops
         counting and returns SEARCH_COUNT_CAP + 1, for which search_count_is_capped() is true
         ("more than 10 000")."""
-        return search.count_search(self._db, query, role, CallFilter(date_from, date_to, number))
+        where = CallFilter(date_from, date_to, number, scope=self.scope)
+        return search.count_search(self._db, query, role, where)
 
     search_count_is_capped = staticmethod(search_count_is_capped)
 
@@ -308,6 +344,23 @@ class Store:
     @_serialized
     def set_disabled(self, user_id: int, disabled: bool) -> None:
         users.set_disabled(self._db, user_id, disabled)
+
+    @_serialized
+    def set_may_edit(self, user_id: int, may_edit: bool) -> None:
+        users.set_may_edit(self._db, user_id, may_edit)
+
+    @_serialized
+    def scope_entries(self, user_id: int) -> list[ScopeEntry]:
+        return scopes.entries(self._db, user_id)
+
+    @_serialized
+    def set_scope_entries(self, user_id: int, entries: Iterable[ScopeEntry]) -> None:
+        """Replace the user's scope entries (made with scopes.entry())."""
+        scopes.set_entries(self._db, user_id, list(entries))
+
+    @_serialized
+    def scope_for(self, user: User) -> Scope:
+        return scopes.scope_for(self._db, user)
 
     @_serialized
     def count_admins(self) -> int:
@@ -502,14 +555,16 @@ class Store:
 
     @_serialized
     def live_call(self, live_call_id: int) -> "live.LiveCall | None":
-        return live.call(self._db, live_call_id)
+        return live.call(self._db, live_call_id, self.scope)
 
     @_serialized
     def live_in_progress(self, seen_within: float) -> "list[live.LiveCall]":
-        return live.in_progress(self._db, time.time() - seen_within)
+        return live.in_progress(self._db, time.time() - seen_within, self.scope)
 
     @_serialized
     def live_events_since(self, live_call_id: int, after_id: int) -> "list[live.LiveEvent]":
+        if live.call(self._db, live_call_id, self.scope) is None:
+            return []
         return live.events_since(self._db, live_call_id, after_id)
 
     @_serialized
@@ -550,11 +605,11 @@ class Store:
 
     @_serialized
     def insights(self, call_ids: Iterable[int]) -> dict[int, dict]:
-        return nlp.insights(self._db, list(call_ids))
+        return nlp.insights(self._db, scopes.visible_ids(self._db, self.scope, list(call_ids)))
 
     @_serialized
     def search_insights(self, query: str, limit: int = 20) -> list[int]:
-        return nlp.search_insights(self._db, query, limit)
+        return nlp.search_insights(self._db, query, limit, self.scope)
 
     @_serialized
     def webhooks(self) -> list[webhooks.Webhook]:
@@ -604,6 +659,8 @@ class Store:
 
     @_serialized
     def menu_interactions(self, call_id: int) -> list["menu_log.MenuInteraction"]:
+        if not scopes.visible(self._db, self.scope, call_id):
+            return []
         return menu_log.interactions_for_call(self._db, call_id)
 
     @_serialized

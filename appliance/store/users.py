@@ -9,7 +9,8 @@ from appliance.errors import NotFound
 from appliance.store.db import first, write
 from appliance.store.records import ApiToken, User
 
-ROLES = ("admin", "viewer")
+# What each role sees and may do: appliance/store/scopes.py.
+ROLES = ("admin", "supervisor", "agent", "receptionist", "viewer")
 LOCALES = ("en", "de")
 
 
@@ -23,6 +24,7 @@ def _user(row: dict) -> User:
         created_at=row["created_at"],
         disabled=bool(row["disabled"]),
         session_version=row["session_version"],
+        may_edit=bool(row["may_edit"]),
     )
 
 
@@ -124,6 +126,10 @@ def set_locale(db: Database, user_id: int, locale: str) -> None:
 
 def set_disabled(db: Database, user_id: int, disabled: bool) -> None:
     _set(db, user_id, "disabled", int(bool(disabled)))
+
+
+def set_may_edit(db: Database, user_id: int, may_edit: bool) -> None:
+    _set(db, user_id, "may_edit", int(bool(may_edit)))
 
 
 def count_admins(db: Database) -> int:

@@ -66,6 +66,7 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
 
     @app.teardown_appcontext
     def close_store(_exc) -> None:
+        g.pop("scoped_store", None)  # a view of g.store's connection
         store = g.pop("store", None)
         if store is not None:
             store.close()
@@ -90,13 +91,27 @@ def _page_query(args, page: int) -> str:
     return urlencode({**args.to_dict(), "page": page})
 
 
-def get_store() -> Store:
-    """One store connection per request, closed at teardown."""
+def open_store() -> Store:
+    """The request's store connection, seeing every call: for accounts and login only (the
+    user's scope is not known before they are loaded). Closed at teardown."""
     if "store" not in g:
         from flask import current_app
 
         g.store = Store.open(current_app.config["APPLIANCE_SETTINGS"])
     return g.store
+
+
+def get_store() -> Store:
+    """The request's store as the logged-in user sees it: their scope on every call query
+    (no call at all without a login). See appliance/store/scopes.py."""
+    if "scoped_store" not in g:
+        from flask_login import current_user
+
+        from appliance.store.scopes import Scope
+
+        scope = current_user.scope if current_user.is_authenticated else Scope.NONE
+        g.scoped_store = open_store().scoped(scope)
+    return g.scoped_store
 
 
 def settings():

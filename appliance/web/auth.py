@@ -2,11 +2,14 @@
 
 Every route needs a login, enforced once for the whole app (`require_login`), so a new view
 cannot forget it; only the login page and static files are open. Admin-only views carry
-`@admin_required`. Passwords and API tokens are stored hashed.
+`@admin_required`. Which calls a user sees is their scope, applied by the store itself
+(get_store(), appliance/store/scopes.py); `can_edit(user, call)` says whether they may change
+one. Passwords and API tokens are stored hashed.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import time
@@ -21,7 +24,8 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from appliance.errors import NotFound
-from appliance.web import get_store, settings
+from appliance.store.scopes import Scope
+from appliance.web import get_store, open_store, settings
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -53,6 +57,20 @@ class WebUser(UserMixin):
     def locale(self) -> str:
         return self.record.locale
 
+    @functools.cached_property
+    def scope(self) -> Scope:
+        """The calls this user sees, and whether they may edit them (loaded once a request)."""
+        return open_store().scope_for(self.record)
+
+
+def can_edit(user, call) -> bool:
+    """Whether `user` (current_user) may change `call` (a CallSummary or a call id): rename its
+    speakers, edit its transcript. The call must be in their scope and their role allow edits.
+    Check it in the view before a change; the store checks again (Store.check_edit)."""
+    if not getattr(user, "is_authenticated", False) or not user.scope.may_edit:
+        return False
+    return open_store().scoped(user.scope).visible(getattr(call, "id", call))
+
 
 def hash_password(password: str) -> str:
     return generate_password_hash(password)
@@ -77,6 +95,7 @@ def init_app(app) -> None:
     login_manager.session_protection = "strong"
     csrf.init_app(app)
     app.before_request(require_login)
+    app.jinja_env.globals["can_edit"] = lambda call: can_edit(current_user, call)
 
 
 @login_manager.user_loader
@@ -85,7 +104,7 @@ def load_user(session_id: str):
     if not (user_id.isdigit() and version.isdigit()):
         return None
     try:
-        record = get_store().user(int(user_id))
+        record = open_store().user(int(user_id))
     except NotFound:
         return None
     if record.disabled or record.session_version != int(version):
@@ -98,7 +117,7 @@ def load_user_from_token(req):
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    record = get_store().user_by_token_hash(hash_token(header[7:].strip()))
+    record = open_store().user_by_token_hash(hash_token(header[7:].strip()))
     return WebUser(record) if record else None
 
 

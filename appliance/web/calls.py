@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from appliance.errors import ApplianceError, LegalHold, NotFound
+from appliance.errors import ApplianceError, LegalHold, NotAllowed, NotFound
 from appliance.transcript.exports import export
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit
@@ -127,6 +127,8 @@ def rename_speaker(call_id: int, index: int):
             get_store().rename_speaker(call_id, index, label)
         except NotFound:
             abort(404)
+        except NotAllowed:
+            abort(403)
         audit("rename-speaker", f"call {call_id}")
     return redirect(url_for("calls.show", call_id=call_id))
 

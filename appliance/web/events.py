@@ -15,6 +15,7 @@ import time
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from appliance.store import Store
+from appliance.web import get_store
 
 bp = Blueprint("events", __name__)
 POLL_SECONDS = 1.0
@@ -41,10 +42,11 @@ def _start_mark() -> float:
 def stream():
     settings = current_app.config["APPLIANCE_SETTINGS"]
     start = _start_mark()
+    scope = get_store().scope  # the user's: only their calls' changes
 
     @stream_with_context
     def generate():
-        store = Store.open(settings)
+        store = Store.open(settings, scope)
         try:
             mark = start
             started = last_sent = time.monotonic()

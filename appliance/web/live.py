@@ -71,10 +71,11 @@ def stream(live_id: int):
         after = 0
     if get_store().live_call(live_id) is None:
         abort(404)
+    scope = get_store().scope
 
     @stream_with_context
     def generate():
-        store = Store.open(app_settings)
+        store = Store.open(app_settings, scope)
         try:
             mark, last_state = after, None
             started = last_sent = time.monotonic()

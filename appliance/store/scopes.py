@@ -1,0 +1,183 @@
+"""Who sees which call: each user's scope, applied inside the store's own queries.
+
+Roles (users.role) and what they see:
+  admin         every call; the admin pages; may edit.
+  supervisor    the calls of their own entries and of every user who shares a group with them.
+  agent, receptionist, viewer
+                the calls of their own entries only.
+
+Entries (table user_scopes), any number per user:
+  extension E   calls and voice notes with E as caller or callee (not voicemails: see mailbox).
+  number N      calls, voicemails and notes with N as caller or callee (a DID, a customer).
+  mailbox M     voicemails left in mailbox M, voice notes dictated at M (as mail and retention
+                see their owner).
+  group G       member of team G; a supervisor of G sees the extension, number and mailbox
+                entries of every member of G.
+  all           every call, without the admin pages (a data-protection officer, a lead).
+Numbers, extensions and mailboxes compare whole, with " -()/." ignored ("+49 30 123" = "+4930123").
+A user without entries sees no call. Edits (speaker renames, transcript edits) need the user's
+edit permission (users.may_edit; admins always have it) on a call in their scope.
+
+The API, small on purpose:
+  Scope                  frozen: everything, extensions, numbers, mailboxes, may_edit.
+  Scope.ALL / Scope.NONE every call (the worker, CLI, trusted processes) / no call (no user).
+  scope.where("c")       (SQL conditions, named params) on a `calls` row aliased c: append them
+                         to a query's WHERE. [] for ALL; a false condition for an empty scope.
+  scope.live_where("l")  the same for a `live_calls` row.
+  Store(path, scope=...) / store.scoped(scope)
+                         a store whose call reads see that scope only: calls, counts, call,
+                         transcript, audio files, search hits and counts, insights, changes,
+                         live calls. An out-of-scope call is NotFound, as a missing one is, so the
+                         web answers 404 and existence does not leak.
+  store.scope_for(user)  a user's Scope: role, entries and groups resolved.
+  store.visible(call_id) whether the store's scope holds the call.
+  store.check_edit(call_id)
+                         NotFound out of scope, NotAllowed without the edit permission: the first
+                         line of every store method that changes a call.
+  appliance.web.get_store()            the store scoped to the logged-in user.
+  appliance.web.auth.can_edit(user, call)   True if that user may change that call (views, and
+                         the templates' `can_edit(call)`).
+A new store method that reads calls passes self.scope to its query and adds scope.where();
+tests/test_scopes.py walks every route of the web app as a scoped user, so a route that
+forgets shows up there.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from appliance.errors import NotFound
+from appliance.store.db import first, write
+from appliance.store.filters import number_digits
+from appliance.store.records import User
+from appliance.store.schema import digits_sql
+
+KINDS = ("extension", "number", "mailbox", "group", "all")
+_PARTIES = ("extension", "number", "mailbox")  # the kinds that name calls (group names people)
+_MAX_VALUE = 64
+
+
+@dataclass(frozen=True)
+class ScopeEntry:
+    kind: str  # one of KINDS
+    value: str  # digits for extension/number/mailbox, the team's name for group, "" for all
+
+
+@dataclass(frozen=True)
+class Scope:
+    everything: bool = False
+    extensions: frozenset[str] = frozenset()
+    numbers: frozenset[str] = frozenset()
+    mailboxes: frozenset[str] = frozenset()
+    may_edit: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not (self.everything or self.extensions or self.numbers or self.mailboxes)
+
+    def where(self, alias: str = "c") -> tuple[list[str], dict]:
+        if self.everything:
+            return [], {}
+        c, params, parts = alias, {}, []
+
+        def listed(name: str, values: frozenset[str]) -> str:
+            params[f"scope_{name}"] = json.dumps(sorted(values))
+            return f"(SELECT value FROM json_each(:scope_{name}))"
+
+        if self.extensions:
+            ext = listed("extensions", self.extensions)
+            parts.append(f"({c}.kind <> 'voicemail' AND ({c}.caller_digits IN {ext} OR {c}.callee_digits IN {ext}))")
+        if self.numbers:
+            num = listed("numbers", self.numbers)
+            parts.append(f"{c}.caller_digits IN {num} OR {c}.callee_digits IN {num}")
+        if self.mailboxes:
+            box = listed("mailboxes", self.mailboxes)
+            parts.append(f"({c}.kind = 'voicemail' AND {c}.callee_digits IN {box})"
+                         f" OR ({c}.kind = 'note' AND {c}.caller_digits IN {box})")
+        return [f"({' OR '.join(parts)})" if parts else "0"], params
+
+    def live_where(self, alias: str = "l") -> tuple[list[str], dict]:
+        """Calls in progress: no voicemail or note among them, and no digits columns."""
+        if self.everything:
+            return [], {}
+        parties = self.extensions | self.numbers
+        if not parties:
+            return ["0"], {}
+        listed = "(SELECT value FROM json_each(:scope_parties))"
+        caller, callee = digits_sql(f"{alias}.caller"), digits_sql(f"{alias}.callee")
+        return [f"({caller} IN {listed} OR {callee} IN {listed})"], {"scope_parties": json.dumps(sorted(parties))}
+
+
+Scope.ALL = Scope(everything=True, may_edit=True)
+Scope.NONE = Scope()
+
+
+def entry(kind: str, value: str = "") -> ScopeEntry:
+    """An entry as stored: numbers without punctuation, a group's name with single spaces.
+    ValueError for an unknown kind or a value that is empty, too long or has control chars."""
+    if kind not in KINDS:
+        raise ValueError(f"a scope entry is one of {', '.join(KINDS)}, got {kind!r}")
+    if kind == "all":
+        return ScopeEntry("all", "")
+    value = " ".join(value.split()) if kind == "group" else number_digits(value.strip())
+    if not value or len(value) > _MAX_VALUE or not value.isprintable():
+        raise ValueError(f"a {kind} needs 1 to {_MAX_VALUE} printable characters, got {value!r}")
+    return ScopeEntry(kind, value)
+
+
+def entries(db: Database, user_id: int) -> list[ScopeEntry]:
+    return [ScopeEntry(row["kind"], row["value"]) for row in db.query(
+        "SELECT kind, value FROM user_scopes WHERE user_id = ? ORDER BY kind, value", [user_id])]
+
+
+def set_entries(db: Database, user_id: int, new: list[ScopeEntry]) -> None:
+    """Replace the user's entries with these (made by entry())."""
+    with write(db):
+        if first(db.query("SELECT 1 FROM users WHERE id = ?", [user_id])) is None:
+            raise NotFound(f"there is no user {user_id}")
+        db.execute("DELETE FROM user_scopes WHERE user_id = ?", [user_id])
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO user_scopes (user_id, kind, value) VALUES (?, ?, ?)",
+            [(user_id, e.kind, e.value) for e in new])
+
+
+def scope_for(db: Database, user: User) -> Scope:
+    if user.role == "admin":
+        return Scope.ALL
+    own = entries(db, user.id)
+    seen = list(own)
+    groups = [e.value for e in own if e.kind == "group"]
+    if user.role == "supervisor" and groups:
+        # The team's members' parties (not their "all": that is a person's, not a team's).
+        seen += [ScopeEntry(row["kind"], row["value"]) for row in db.query(
+            "SELECT DISTINCT s.kind, s.value FROM user_scopes s WHERE s.kind IN ('extension', 'number', 'mailbox')"
+            " AND s.user_id IN (SELECT g.user_id FROM user_scopes g WHERE g.kind = 'group'"
+            " AND g.value IN (SELECT value FROM json_each(?)))", [json.dumps(groups)])]
+    values = {kind: frozenset(e.value for e in seen if e.kind == kind) for kind in _PARTIES}
+    return Scope(
+        everything=any(e.kind == "all" for e in own),
+        extensions=values["extension"],
+        numbers=values["number"],
+        mailboxes=values["mailbox"],
+        may_edit=user.may_edit,
+    )
+
+
+def visible(db: Database, scope: Scope, call_id: int) -> bool:
+    conditions, params = scope.where("c")
+    sql = " AND ".join(["c.id = :call_id", *conditions])
+    return first(db.query(f"SELECT 1 FROM calls c WHERE {sql}", {**params, "call_id": call_id})) is not None
+
+
+def visible_ids(db: Database, scope: Scope, call_ids: list[int]) -> list[int]:
+    """Those of these calls the scope holds, in the order given."""
+    if scope.everything or not call_ids:
+        return list(call_ids)
+    conditions, params = scope.where("c")
+    held = {row["id"] for row in db.query(
+        "SELECT c.id FROM calls c WHERE c.id IN (SELECT value FROM json_each(:ids)) AND " + " AND ".join(conditions),
+        {**params, "ids": json.dumps(list(call_ids))})}
+    return [call_id for call_id in call_ids if call_id in held]
