@@ -17,6 +17,7 @@ import click
 from appliance.cli_context import settings_of, store_of
 from appliance.config import load_settings
 from appliance.errors import ApplianceError
+from appliance.store.users import ROLES
 from appliance.transcript.model import CallMeta
 
 
@@ -339,25 +340,78 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
 @cli.group()
 def users() -> None:
-    """Web UI accounts (roles: admin, viewer)."""
+    """Web UI accounts: roles admin, supervisor, agent, receptionist, viewer, and what each sees."""
+
+
+def _scope_entries(values: tuple[str, ...]) -> list:
+    """--scope KIND[:VALUE] options as store entries; a readable error for a bad one."""
+    from appliance.store.scopes import entry
+
+    made = []
+    for value in values:
+        kind, _, rest = value.partition(":")
+        try:
+            made.append(entry(kind.strip(), rest))
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--scope") from None
+    return made
+
+
+SCOPE_HELP = ("What the user sees, repeatable: extension:201, number:+4930123, mailbox:1000, "
+              "group:Team A, or all (every call). Without one a non-admin sees no call.")
 
 
 @users.command("add")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["admin", "viewer"]), default="viewer", show_default=True)
+@click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
 @click.option("--locale", type=click.Choice(["en", "de"]), default="en", show_default=True)
+@click.option("--scope", "scope", multiple=True, metavar="KIND[:VALUE]", help=SCOPE_HELP)
+@click.option("--may-edit", is_flag=True, help="May rename speakers and correct transcripts.")
 @click.pass_context
-def users_add(ctx: click.Context, username: str, role: str, locale: str) -> None:
+def users_add(ctx: click.Context, username: str, role: str, locale: str, scope: tuple[str, ...],
+              may_edit: bool) -> None:
     """Add a user with a generated password (printed once)."""
     from appliance.web.auth import hash_password, new_password
 
+    entries = _scope_entries(scope)
     store = store_of(ctx)
     if store.user_by_name(username):
         raise ApplianceError(f"user {username!r} exists; use: appliance users passwd {username}")
     password = new_password()
-    store.add_user(username, hash_password(password), role, locale)
+    user = store.add_user(username, hash_password(password), role, locale)
+    store.set_scope_entries(user.id, entries)
+    store.set_may_edit(user.id, may_edit)
     store.audit(None, "user-add", f"user {username}", f"{role} (command line)")
     click.echo(f"user {username} ({role}) created; password: {password}")
+
+
+@users.command("scope")
+@click.argument("username")
+@click.option("--scope", "scope", multiple=True, metavar="KIND[:VALUE]", help=SCOPE_HELP)
+@click.option("--may-edit/--no-edit", default=None, help="Change the edit permission.")
+@click.pass_context
+def users_scope(ctx: click.Context, username: str, scope: tuple[str, ...], may_edit: bool | None) -> None:
+    """Replace what a user sees (the --scope options given), or show it without options."""
+    store = store_of(ctx)
+    user = store.user_by_name(username)
+    if user is None:
+        raise ApplianceError(f"no user {username!r}; add one with: appliance users add {username}")
+    if scope:
+        store.set_scope_entries(user.id, _scope_entries(scope))
+        store.audit(None, "user-scope", f"user {username}", ", ".join(scope) + " (command line)")
+    if may_edit is not None:
+        store.set_may_edit(user.id, may_edit)
+        store.audit(None, "user-edit-permission", f"user {username}", f"{may_edit} (command line)")
+    click.echo(_scope_line(store, store.user(user.id)))
+
+
+def _scope_line(store, user) -> str:
+    shown = ", ".join(f"{e.kind}:{e.value}" if e.value else e.kind for e in store.scope_entries(user.id))
+    if user.role == "admin":
+        shown = "all (admin)"
+    edit = "  may edit" if user.may_edit or user.role == "admin" else ""
+    disabled = "  (disabled)" if user.disabled else ""
+    return f"{user.username:20s} {user.role:12s} {user.locale}  sees: {shown or 'nothing'}{edit}{disabled}"
 
 
 @users.command("passwd")
@@ -380,8 +434,9 @@ def users_passwd(ctx: click.Context, username: str) -> None:
 @users.command("list")
 @click.pass_context
 def users_list(ctx: click.Context) -> None:
-    for user in store_of(ctx).users():
-        click.echo(f"{user.username:20s} {user.role:7s} {user.locale}{'  (disabled)' if user.disabled else ''}")
+    store = store_of(ctx)
+    for user in store.users():
+        click.echo(_scope_line(store, user))
 
 
 @cli.command()

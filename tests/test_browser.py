@@ -138,7 +138,7 @@ def stack(chromium, tmp_path_factory, models_dir):
     url = f"http://127.0.0.1:{free_port()}"
     stack = Stack(url=url, env=env, data_dir=data, work_dir=work, passwords={}, call_id=0, bad_job_id=0)
     for name, role in (("admin", "admin"), ("viewer", "viewer"), ("greta", "viewer")):
-        printed = stack.cli("users", "add", name, "--role", role)
+        printed = stack.cli("users", "add", name, "--role", role, "--scope", "all", "--may-edit")
         stack.passwords[name] = re.search(r"password: (\S+)", printed)[1]
 
     recording = democall.write_stereo_wav(democall.mix_call(), work / "call.wav")

@@ -217,7 +217,7 @@ def web(box):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     password = re.search(r"password: (\S+)", subprocess.run(
-        [str(APPLIANCE), "users", "add", "supervisor", "--role", "viewer"], env=box.env, capture_output=True,
+        [str(APPLIANCE), "users", "add", "supervisor", "--role", "supervisor", "--scope", "all"], env=box.env, capture_output=True,
         text=True, check=True).stdout)[1]
     box.start("serve", "serve", "--host", "127.0.0.1", "--port", str(port))
     box.url = f"http://127.0.0.1:{port}"
