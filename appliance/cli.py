@@ -345,16 +345,12 @@ def users() -> None:
 
 def _scope_entries(values: tuple[str, ...]) -> list:
     """--scope KIND[:VALUE] options as store entries; a readable error for a bad one."""
-    from appliance.store.scopes import entry
+    from appliance.store.scopes import parse_entries
 
-    made = []
-    for value in values:
-        kind, _, rest = value.partition(":")
-        try:
-            made.append(entry(kind.strip(), rest))
-        except ValueError as error:
-            raise click.BadParameter(str(error), param_hint="--scope") from None
-    return made
+    try:
+        return parse_entries("\n".join(values))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--scope") from None
 
 
 SCOPE_HELP = ("What the user sees, repeatable: extension:201, number:+4930123, mailbox:1000, "
@@ -406,7 +402,9 @@ def users_scope(ctx: click.Context, username: str, scope: tuple[str, ...], may_e
 
 
 def _scope_line(store, user) -> str:
-    shown = ", ".join(f"{e.kind}:{e.value}" if e.value else e.kind for e in store.scope_entries(user.id))
+    from appliance.store.scopes import describe
+
+    shown = describe(store.scope_entries(user.id))
     if user.role == "admin":
         shown = "all (admin)"
     edit = "  may edit" if user.may_edit or user.role == "admin" else ""

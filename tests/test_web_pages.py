@@ -420,8 +420,8 @@ def test_a_taken_user_name_is_refused(admin_client, store):
 
 
 def test_the_last_admin_cannot_be_demoted_or_disabled(admin_client, admin_user, store):
-    for action in ("make-viewer", "disable"):
-        post(admin_client, f"/admin/users/{admin_user.id}", {"action": action})
+    for form in ({"action": "access", "role": "viewer", "scope": "all"}, {"action": "disable"}):
+        post(admin_client, f"/admin/users/{admin_user.id}", form)
         assert "The last administrator cannot be demoted or disabled." in html(admin_client.get("/admin/users"))
     assert store.user(admin_user.id).role == "admin" and not store.user(admin_user.id).disabled
     assert post(admin_client, f"/admin/users/{admin_user.id}", {"action": "explode"}).status_code == 400

@@ -168,7 +168,7 @@ ADMIN_ONLY = [
     ("POST", "/jobs/{job}/retry", {}),
     ("GET", "/admin/users", {}),
     ("POST", "/admin/users", {"username": "mallory", "role": "admin"}),
-    ("POST", "/admin/users/{viewer}", {"action": "make-admin"}),
+    ("POST", "/admin/users/{viewer}", {"action": "access", "role": "admin"}),
     ("GET", "/admin/audit", {}),
     ("GET", "/calls/{call}/delete", {}),
     ("POST", "/calls/{call}/delete", {}),
@@ -475,3 +475,26 @@ def test_users_add_prints_a_password_once_that_logs_in(tmp_path, settings, model
     assert again.returncode == 1
     assert password not in again.stdout + again.stderr
     assert login(app.test_client(), "root-admin", password).status_code == 302
+
+
+def test_users_add_and_scope_give_a_role_what_it_sees_from_the_command_line(settings, store):
+    from click.testing import CliRunner
+
+    from appliance.cli import cli
+
+    env = {"APPLIANCE_CONFIG": "/dev/null", "APPLIANCE_DATA_DIR": str(settings.data_dir)}
+    runner = CliRunner()
+    added = runner.invoke(cli, ["users", "add", "desk", "--role", "receptionist", "--scope", "mailbox:300",
+                                "--scope", "nummer:+49 30 123"], env=env)
+    assert added.exit_code == 0, added.output
+    desk = store.user_by_name("desk")
+    assert desk.role == "receptionist" and not desk.may_edit
+    assert [(e.kind, e.value) for e in store.scope_entries(desk.id)] == [("mailbox", "300"), ("number", "+4930123")]
+
+    changed = runner.invoke(cli, ["users", "scope", "desk", "--scope", "group:Front desk", "--may-edit"], env=env)
+    assert changed.exit_code == 0 and "sees: group:Front desk  may edit" in changed.output
+    listed = runner.invoke(cli, ["users", "list"], env=env).output
+    assert "desk" in listed and "receptionist" in listed
+
+    bad = runner.invoke(cli, ["users", "add", "eve", "--scope", "planet:mars"], env=env)
+    assert bad.exit_code == 2 and "planet" in bad.output and store.user_by_name("eve") is None

@@ -5,8 +5,10 @@ pipeline and the store), so turns, words, both search indexes, insights, exports
 only ever see the mask. Numbers are found as digit runs (appliance.nlp.numbers), so
 "4111 1111 1111 1111", "4 1 1 1 ..." and "four one one one ..." are all seen.
 
-Checksums keep false alarms down: a card number is masked only when its Luhn check holds, an
-IBAN only when its mod-97 check does. A look-alike that fails its checksum is left alone
+Checksums keep false alarms down: a card number is masked when its Luhn check holds, an IBAN
+when its mod-97 check does. Speech recognition mishears a digit now and then, which fails the
+checksum, so a card-sized run right after the words of a card ("card number", "Visa",
+"Kreditkarte") is masked without it. Any other look-alike that fails its checksum is left alone
 unless it also looks like a phone number (7 to 15 digits, not after "order"/"ticket" ...).
 """
 
@@ -39,8 +41,15 @@ _REFERENCE_BEFORE = re.compile(
 _IBAN_HEAD = re.compile(r"\b[A-Z]\s?[A-Z]\s?\d\s?\d\s*$", re.IGNORECASE)
 # 12.05.2025, 1/5/2025, 2025-05-12: dates, whose digits would pass for a phone number.
 _DATE = re.compile(r"\d{1,2}[./]\d{1,2}[./]\d{2,4}|\d{4}-\d{1,2}-\d{1,2}")
+# "… my card number is", "Visa ending", "Kreditkartennummer lautet": a card follows.
+_CARD_BEFORE = re.compile(
+    r"(?:card|visa|mastercard|amex|american express|maestro|kreditkart\w*|karten\w*|\w*karte)\W+(?:\w+\W+){0,4}$",
+    re.IGNORECASE,
+)
 PHONE_DIGITS = (7, 15)
 CARD_DIGITS = (13, 19)
+# A misheard card loses or gains a digit now and then: the range the card words widen to.
+SPOKEN_CARD_DIGITS = (12, 20)
 # Issuer ranges in use: Amex/Diners 3, Visa 4, Mastercard 2 and 5, Discover/UnionPay 6.
 CARD_FIRST_DIGITS = "23456"
 
@@ -95,6 +104,10 @@ def _cards(text: str):
             if CARD_DIGITS[0] <= len(digits) <= CARD_DIGITS[1] and digits[0] in CARD_FIRST_DIGITS and luhn_valid(digits):
                 yield Span(part.start, part.end, "card")
                 break
+        else:
+            if (SPOKEN_CARD_DIGITS[0] <= len(run.digits) <= SPOKEN_CARD_DIGITS[1]
+                    and _CARD_BEFORE.search(text[max(0, run.start - 60): run.start])):
+                yield Span(run.start, run.end, "card")
 
 
 def _phones(text: str):

@@ -45,6 +45,7 @@ forgets shows up there.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -126,6 +127,27 @@ def entry(kind: str, value: str = "") -> ScopeEntry:
     if not value or len(value) > _MAX_VALUE or not value.isprintable():
         raise ValueError(f"a {kind} needs 1 to {_MAX_VALUE} printable characters, got {value!r}")
     return ScopeEntry(kind, value)
+
+
+# German names of the kinds, as an admin on the German users page types them.
+_KIND_ALIASES = {"nebenstelle": "extension", "nummer": "number", "rufnummer": "number", "postfach": "mailbox",
+                 "gruppe": "group", "team": "group", "alle": "all"}
+
+
+def parse_entries(text: str) -> list[ScopeEntry]:
+    """Entries written as "KIND:VALUE" (or "all"), separated by commas or new lines:
+    "extension:201, mailbox:1000, group:Team A". ValueError names the first bad one."""
+    made = []
+    for item in filter(None, (part.strip() for part in re.split(r"[,\n]", text))):
+        kind, _, value = item.partition(":")
+        kind = kind.strip().casefold()
+        made.append(entry(_KIND_ALIASES.get(kind, kind), value))
+    return made
+
+
+def describe(scope_entries: list[ScopeEntry]) -> str:
+    """The entries as parse_entries reads them back."""
+    return ", ".join(f"{e.kind}:{e.value}" if e.value else e.kind for e in scope_entries)
 
 
 def entries(db: Database, user_id: int) -> list[ScopeEntry]:

@@ -10,13 +10,19 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from appliance.errors import NotFound
+from appliance.store import ROLES, scopes
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit, hash_password, hash_token, new_api_token, new_password
 from appliance.web.i18n import LANGUAGES
 
 bp = Blueprint("admin", __name__)
-ROLES = ("viewer", "admin")
 AUDIT_PAGE = 100
+
+
+def _access_form() -> tuple[str, list, bool]:
+    """Role, scope entries and edit permission from the users page's form; ValueError names a bad entry."""
+    role = request.form.get("role") if request.form.get("role") in ROLES else "viewer"
+    return role, scopes.parse_entries(request.form.get("scope") or ""), request.form.get("may_edit") == "on"
 
 
 @bp.route("/admin/users", methods=["GET", "POST"])
@@ -26,16 +32,23 @@ def users():
     new = None
     if request.method == "POST":
         username = (request.form.get("username") or "").strip()
-        role = request.form.get("role") if request.form.get("role") in ROLES else "viewer"
         locale = request.form.get("locale") if request.form.get("locale") in LANGUAGES else "en"
-        if not username or store.user_by_name(username):
-            flash(_("Choose a user name that is not taken."), "error")
+        try:
+            role, entries, may_edit = _access_form()
+        except ValueError as error:
+            flash(_("This scope cannot be used: %(reason)s", reason=str(error)), "error")
         else:
-            password = new_password()
-            store.add_user(username, hash_password(password), role, locale)
-            audit("user-add", f"user {username}", role)
-            new = (username, password)  # shown once, never stored in clear
-    return render_template("users.html", users=store.users(), roles=ROLES, new=new)
+            if not username or store.user_by_name(username):
+                flash(_("Choose a user name that is not taken."), "error")
+            else:
+                password = new_password()
+                user = store.add_user(username, hash_password(password), role, locale)
+                store.set_scope_entries(user.id, entries)
+                store.set_may_edit(user.id, may_edit)
+                audit("user-add", f"user {username}", f"{role}; sees {scopes.describe(entries) or 'nothing'}")
+                new = (username, password)  # shown once, never stored in clear
+    rows = [(user, scopes.describe(store.scope_entries(user.id))) for user in store.users()]
+    return render_template("users.html", rows=rows, roles=ROLES, new=new)
 
 
 @bp.route("/admin/users/<int:user_id>", methods=["POST"])
@@ -48,13 +61,21 @@ def update_user(user_id: int):
         abort(404)
     action = request.form.get("action")
     last_admin = user.role == "admin" and store.count_admins() == 1
-    if action in ("make-viewer", "disable") and last_admin:
+    demoted = action == "access" and request.form.get("role") != "admin"
+    if (demoted or action == "disable") and last_admin:
         flash(_("The last administrator cannot be demoted or disabled."), "error")
         return redirect(url_for("admin.users"))
-    if action == "make-admin":
-        store.set_role(user_id, "admin")
-    elif action == "make-viewer":
-        store.set_role(user_id, "viewer")
+    detail = ""
+    if action == "access":
+        try:
+            role, entries, may_edit = _access_form()
+        except ValueError as error:
+            flash(_("This scope cannot be used: %(reason)s", reason=str(error)), "error")
+            return redirect(url_for("admin.users"))
+        store.set_role(user_id, role)
+        store.set_scope_entries(user_id, entries)
+        store.set_may_edit(user_id, may_edit)
+        detail = f"{role}; sees {scopes.describe(entries) or 'nothing'}; {'may' if may_edit else 'may not'} edit"
     elif action == "disable":
         store.set_disabled(user_id, True)
     elif action == "enable":
@@ -65,7 +86,7 @@ def update_user(user_id: int):
         flash(_("New password for %(name)s: %(password)s (shown once)", name=user.username, password=password), "info")
     else:
         abort(400)
-    audit(f"user-{action}", f"user {user.username}")
+    audit(f"user-{action}", f"user {user.username}", detail or None)
     return redirect(url_for("admin.users"))
 
 
