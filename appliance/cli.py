@@ -338,6 +338,20 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     waitress.serve(create_app(settings=settings), host=host, port=port, threads=24, ident="appliance")
 
 
+@cli.command("import-freepbx")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Files of this day and later (default: the last freepbx_scan_days days).")
+@click.pass_context
+def import_freepbx(ctx: click.Context, since: datetime | None) -> None:
+    """Import the recordings of FreePBX's monitor tree (setting freepbx_monitor_dir) once each."""
+    from appliance.jobs.freepbx import import_tree
+
+    settings = settings_of(ctx)
+    if settings.freepbx_monitor_dir is None or not settings.freepbx_monitor_dir.is_dir():
+        raise ApplianceError("set freepbx_monitor_dir to FreePBX's recording folder (/var/spool/asterisk/monitor)")
+    queued = import_tree(store_of(ctx), settings, since.date() if since else None)
+    click.echo(f"{len(queued)} recording(s) queued")
+
+
 @cli.group()
 def users() -> None:
     """Web UI accounts: roles admin, supervisor, agent, receptionist, viewer, and what each sees."""

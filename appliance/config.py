@@ -15,6 +15,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from appliance.errors import ConfigError
 
@@ -85,6 +86,12 @@ class Settings:
     # Voice menus, one TOML table each ([menus.NAME]); keys in appliance/ivr/menu.py.
     menus: Mapping[str, Mapping] = field(default_factory=dict)
     voicemail_dir: Path = Path("/var/spool/asterisk/voicemail")
+    # A FreePBX on this box (or its monitor tree mounted here): its recordings are imported
+    # (appliance/jobs/freepbx.py). Files of the last freepbx_scan_days days are looked at; the
+    # names' local times are in freepbx_timezone (empty: this box's zone).
+    freepbx_monitor_dir: Path | None = None
+    freepbx_scan_days: float = 3.0
+    freepbx_timezone: str = ""
 
     # Mail: voicemail and voice-note transcripts go to their owner through this relay only.
     mail_relay: str = "localhost:25"
@@ -159,6 +166,11 @@ class Settings:
             value = getattr(self, name)
             object.__setattr__(self, name, Path(value) if value is not None else default)
         object.__setattr__(self, "models_manifest", Path(self.models_manifest))
+        if self.freepbx_timezone:
+            try:
+                ZoneInfo(self.freepbx_timezone)
+            except (ValueError, ZoneInfoNotFoundError):
+                raise ConfigError(f"setting 'freepbx_timezone': unknown time zone {self.freepbx_timezone!r}") from None
 
     def language_for(self, *numbers: str | None) -> str:
         """The language for a call: the first number that matches a pattern, else the site's."""

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from appliance.asterisk.voicemail import scan_mailboxes
+from appliance.jobs.freepbx import import_tree as import_freepbx
 from appliance.jobs.spool import sweep
 from appliance.mail import deliver_pending
 from appliance.nlp.stage import add_scheduler_jobs as add_nlp_jobs
@@ -48,6 +49,12 @@ def start_scheduler(settings) -> BackgroundScheduler:
         # At once too, so a restart picks up what arrived while the worker was down.
         next_run_time=datetime.now(timezone.utc), **common,
     )
+    if settings.freepbx_monitor_dir is not None:
+        scheduler.add_job(
+            _with_store(settings, lambda store: import_freepbx(store, settings)), "interval",
+            seconds=settings.sweep_interval_seconds, id="freepbx-import",
+            next_run_time=datetime.now(timezone.utc), **common,
+        )
     scheduler.add_job(
         _with_store(settings, lambda store: scan_mailboxes(store, settings)), "interval",
         seconds=settings.sweep_interval_seconds, id="voicemail-scan",

@@ -28,55 +28,76 @@ def _meta_fields(meta: CallMeta) -> dict:
 def enqueue_recording(
     db: Database, meta: CallMeta, paths: Sequence[Path | str], options: dict | None, now: float
 ) -> EnqueueResult:
+    with write(db):
+        return _enqueue(db, meta, paths, options, now)
+
+
+def was_imported(db: Database, system: str, source: str) -> bool:
+    return first(db.query("SELECT 1 FROM imported_sources WHERE system = ? AND source = ?", [system, source])) is not None
+
+
+def enqueue_import(
+    db: Database, system: str, source: str, meta: CallMeta, paths: Sequence[Path | str], options: dict | None,
+    now: float,
+) -> EnqueueResult:
+    """Queue a copy of another system's recording and remember its source, in one transaction."""
+    with write(db):
+        result = _enqueue(db, meta, paths, options, now)
+        db.execute("INSERT OR IGNORE INTO imported_sources (system, source, call_id, imported_at) VALUES (?, ?, ?, ?)",
+                   [system, source, result.call_id, now])
+        return result
+
+
+def _enqueue(db: Database, meta: CallMeta, paths: Sequence[Path | str], options: dict | None, now: float
+             ) -> EnqueueResult:
     # abspath, not resolve(): a spool path reached through a symlink stays the path we were given.
     files = [os.path.abspath(os.fspath(path)) for path in paths]
     if not files or len(set(files)) != len(files):
         raise ValueError(f"a recording needs one or more distinct files, got {files!r}")
     fields = _meta_fields(meta)
-    with write(db):
-        known = first(
-            db.query(
-                "SELECT r.id, r.call_id, j.id AS job_id FROM recording_files f"
-                " JOIN recordings r ON r.id = f.recording_id JOIN jobs j ON j.recording_id = r.id"
-                f" WHERE f.path IN ({', '.join('?' * len(files))}) LIMIT 1",
-                files,
-            )
+    known = first(
+        db.query(
+            "SELECT r.id, r.call_id, j.id AS job_id FROM recording_files f"
+            " JOIN recordings r ON r.id = f.recording_id JOIN jobs j ON j.recording_id = r.id"
+            f" WHERE f.path IN ({', '.join('?' * len(files))}) LIMIT 1",
+            files,
         )
-        if known:
-            # The hook's ticket and the spool sweep may both report one file; the second
-            # report may carry the metadata the first lacked.
-            _fill_call(db, known["call_id"], fields)
-            return EnqueueResult(known["call_id"], known["id"], known["job_id"], created=False)
+    )
+    if known:
+        # The hook's ticket and the spool sweep may both report one file; the second
+        # report may carry the metadata the first lacked.
+        _fill_call(db, known["call_id"], fields)
+        return EnqueueResult(known["call_id"], known["id"], known["job_id"], created=False)
 
-        call = first(db.query("SELECT id FROM calls WHERE uniqueid = ?", [fields["uniqueid"]]))
-        if call:
-            call_id = call["id"]
-            _fill_call(db, call_id, fields)
-        else:
-            call_id = db["calls"].insert({**fields, "created_at": now}).last_pk
-        recording_id = (
-            db["recordings"]
-            .insert({"call_id": call_id, "options": json.dumps(options or {}), "created_at": now})
-            .last_pk
+    call = first(db.query("SELECT id FROM calls WHERE uniqueid = ?", [fields["uniqueid"]]))
+    if call:
+        call_id = call["id"]
+        _fill_call(db, call_id, fields)
+    else:
+        call_id = db["calls"].insert({**fields, "created_at": now}).last_pk
+    recording_id = (
+        db["recordings"]
+        .insert({"call_id": call_id, "options": json.dumps(options or {}), "created_at": now})
+        .last_pk
+    )
+    db["recording_files"].insert_all(
+        {"recording_id": recording_id, "position": position, "path": path}
+        for position, path in enumerate(files)
+    )
+    job_id = (
+        db["jobs"]
+        .insert(
+            {
+                "recording_id": recording_id,
+                "state": "queued",
+                "not_before": now,
+                "created_at": now,
+                "updated_at": now,
+            }
         )
-        db["recording_files"].insert_all(
-            {"recording_id": recording_id, "position": position, "path": path}
-            for position, path in enumerate(files)
-        )
-        job_id = (
-            db["jobs"]
-            .insert(
-                {
-                    "recording_id": recording_id,
-                    "state": "queued",
-                    "not_before": now,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-            .last_pk
-        )
-        return EnqueueResult(call_id, recording_id, job_id, created=True)
+        .last_pk
+    )
+    return EnqueueResult(call_id, recording_id, job_id, created=True)
 
 
 def _fill_call(db: Database, call_id: int, fields: dict) -> None:

@@ -432,4 +432,16 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE users ADD COLUMN may_edit INTEGER NOT NULL DEFAULT 0",
         "INSERT INTO user_scopes (user_id, kind, value) SELECT id, 'all', '' FROM users WHERE role <> 'admin'",
     ),
+    # Step 11: recordings imported from another system's tree (FreePBX's monitor folder), by
+    # source path: a file is imported once, even after its call was deleted here. No foreign
+    # key on purpose: the row outlives the call.
+    (
+        """CREATE TABLE imported_sources (
+            system TEXT NOT NULL,
+            source TEXT NOT NULL,
+            call_id INTEGER,
+            imported_at REAL NOT NULL,
+            PRIMARY KEY (system, source)
+        ) WITHOUT ROWID""",
+    ),
 ]

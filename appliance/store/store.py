@@ -104,6 +104,16 @@ class Store:
         return intake.enqueue_recording(self._db, meta, paths, options, time.time())
 
     @_serialized
+    def enqueue_import(self, system: str, source: str, meta: CallMeta, paths: Sequence[Path | str],
+                       options: dict | None = None) -> EnqueueResult:
+        """enqueue_recording for a copy of another system's file, remembering `source` as imported."""
+        return intake.enqueue_import(self._db, system, source, meta, paths, options, time.time())
+
+    @_serialized
+    def was_imported(self, system: str, source: str) -> bool:
+        return intake.was_imported(self._db, system, source)
+
+    @_serialized
     def known_paths(self) -> set[str]:
         return intake.known_paths(self._db)
 

@@ -1,0 +1,119 @@
+"""FreePBX's recordings: its monitor tree read as it is, each finished file copied in and queued once.
+
+FreePBX records every call into `/var/spool/asterisk/monitor/YYYY/MM/DD/` under a name that
+carries the call's metadata, `<kind>-<to>-<from>-<YYYYMMDD>-<HHMMSS>-<uniqueid>.<ext>`:
+
+  in-200-+4930123456-20261202-091502-1733130902.123.wav     an inbound call to 200
+  out-+4930999-201-...       a call extension 201 placed       q-400-...   a queue call
+  exten-201-202-... / internal-201-202-...  extension 202 called 201   rg-600-...  a ring group
+  external-... / ondemand-... / force-...   as FreePBX names its other recording reasons
+
+The tree is the PBX's: nothing there is changed or deleted. A finished file (unchanged for
+`spool_settle_seconds`) is copied atomically into `data_dir/imports/freepbx/` (retention and
+erasure act on the copy) and queued; the store remembers the source, so a file is imported
+once even after its call was deleted here. Names that do not parse are imported too, with the
+file name as the uniqueid: a recording is never ignored for its name.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from appliance.jobs.copying import atomic_copy
+from appliance.jobs.spool import AUDIO_SUFFIX
+from appliance.store import Store
+from appliance.transcript.model import CallMeta
+
+log = logging.getLogger(__name__)
+
+SOURCE = "freepbx"
+# kind -> direction; the name's first party is the one called, the second the one calling.
+KINDS = {"in": "inbound", "q": "inbound", "rg": "inbound", "external": "inbound", "out": "outbound",
+         "exten": "internal", "internal": "internal", "ondemand": None, "force": None}
+_NAME = re.compile(
+    r"^(?P<kind>" + "|".join(KINDS) + r")-(?P<to>[^-]*)-(?P<from>.*)-(?P<day>\d{8})-(?P<time>\d{6})"
+    r"-(?P<uniqueid>\d+\.\d+)$"
+)
+# Asterisk's uniqueid starts with the epoch of the channel's creation; trusted when it lies
+# within a day of the name's local date and time (a PBX clock and zone we do not know).
+_EPOCH_SLACK = timedelta(days=1)
+
+
+def parse_name(stem: str, zone: ZoneInfo | timezone = timezone.utc) -> CallMeta | None:
+    """The call a FreePBX recording name describes, or None for a name FreePBX did not make."""
+    match = _NAME.match(stem)
+    if not match:
+        return None
+    try:
+        local = datetime.strptime(match["day"] + match["time"], "%Y%m%d%H%M%S").replace(tzinfo=zone)
+    except ValueError:
+        return None
+    started = local
+    epoch = datetime.fromtimestamp(int(match["uniqueid"].split(".")[0]), timezone.utc)
+    if abs(epoch - local) <= _EPOCH_SLACK:
+        started = epoch
+    return CallMeta(
+        uniqueid=match["uniqueid"],
+        caller=match["from"] or None,
+        callee=match["to"] or None,
+        direction=KINDS[match["kind"]],
+        started_at=started.astimezone(timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def _zone(settings) -> ZoneInfo | timezone:
+    if settings.freepbx_timezone:
+        return ZoneInfo(settings.freepbx_timezone)
+    return datetime.now().astimezone().tzinfo  # the box's own zone, as FreePBX on it writes names
+
+
+def _day_folders(root: Path, since: date) -> list[Path]:
+    """YYYY/MM/DD folders from `since` on; FreePBX's tree without dates is read whole."""
+    days = []
+    for folder in sorted(root.glob("[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]")):
+        try:
+            day = date(int(folder.parent.parent.name), int(folder.parent.name), int(folder.name))
+        except ValueError:
+            continue
+        if day >= since:
+            days.append(folder)
+    return days or ([root] if not any(root.glob("[0-9][0-9][0-9][0-9]")) else [])
+
+
+def finished_recordings(root: Path, since: date, settle_seconds: float, now: float) -> list[Path]:
+    """Audio files of the tree from `since` on that have not changed for the settle time."""
+    found = []
+    for folder in _day_folders(root, since):
+        for path in sorted(folder.iterdir()):
+            if (path.is_file() and not path.name.startswith(".") and AUDIO_SUFFIX.match(path.suffix)
+                    and now - path.stat().st_mtime >= settle_seconds):
+                found.append(path)
+    return found
+
+
+def import_tree(store: Store, settings, since: date | None = None, now: float | None = None) -> list[int]:
+    """Import what is new in the monitor tree; the ids of the calls it queued."""
+    root = settings.freepbx_monitor_dir
+    if root is None or not root.is_dir():
+        return []
+    now = time.time() if now is None else now
+    since = since or (datetime.fromtimestamp(now, timezone.utc) - timedelta(days=settings.freepbx_scan_days)).date()
+    zone = _zone(settings)
+    queued = []
+    for path in finished_recordings(root, since, settings.spool_settle_seconds, now):
+        source = str(path.resolve())
+        if store.was_imported(SOURCE, source):
+            continue
+        relative = path.resolve().relative_to(root.resolve())
+        copy = atomic_copy(path, settings.data_dir / "imports" / SOURCE / relative)
+        meta = parse_name(path.stem, zone) or CallMeta(uniqueid=f"{SOURCE}-{path.stem}")
+        result = store.enqueue_import(SOURCE, source, meta, [copy], {})
+        if result.created:
+            log.info("freepbx: queued job %d", result.job_id)
+            queued.append(result.call_id)
+    return queued
