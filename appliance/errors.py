@@ -22,6 +22,10 @@ class BadQuery(ApplianceError):
     """A search query the full-text index cannot parse."""
 
 
+class QueryTooCostly(BadQuery):
+    """A search that would cost too much: too long, too many words, or too short a prefix."""
+
+
 class NotFound(ApplianceError):
     """A call, job or model that does not exist."""
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from appliance.errors import BadQuery
+from appliance.errors import BadQuery, QueryTooCostly
 from appliance.store import fts
 from appliance.store.filters import CallFilter, number_digits, where_clause
 from appliance.store.records import SearchHit
@@ -49,6 +49,12 @@ _TOKEN = re.compile(r'"([^"]*)"(\*?)|([^\s"]+)')
 # Letters and digits only: "_" and punctuation separate words for FTS5's unicode61 as well.
 _WORD = re.compile(r"[^\W_]+")
 _OPERATORS = ("AND", "OR", "NOT")
+# FTS5's cost grows with the square of the number of terms (each term's positions are matched
+# and marked against the others': 32 terms take 40 ms, 1 000 take 15 s), so the terms and the
+# text they come from are bounded; a one-letter prefix reads nearly the whole index.
+MAX_QUERY_CHARS = 500
+MAX_TERMS = 32
+MIN_PREFIX = 2
 
 
 def parse_query(query: str) -> str:
@@ -57,6 +63,8 @@ def parse_query(query: str) -> str:
     Each term becomes a quoted FTS5 string of its words, so "30-1234" turns into the phrase
     "30 1234", which is how the same number was tokenized when it was stored.
     """
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryTooCostly(f"The search is too long: at most {MAX_QUERY_CHARS} characters.")
     if query.count('"') % 2:
         raise BadQuery('The search has an unbalanced quote ("): close the phrase or remove it.')
     parts: list[str] = []
@@ -67,8 +75,17 @@ def parse_query(query: str) -> str:
         if bare:
             phrase, star = bare, "*" if bare.endswith("*") else ""
         words = _WORD.findall(phrase)
+        if star and len("".join(words)) < MIN_PREFIX:
+            raise QueryTooCostly(
+                f"A prefix search (word*) needs at least {MIN_PREFIX} letters before the *."
+            )
         if words:
             parts.append(f'"{" ".join(words)}"{star}')
+    if not any(part in _OPERATORS for part in parts):
+        # Terms joined by AND alone: a repeated one finds nothing more, and costs as much again.
+        parts = list(dict.fromkeys(parts))
+    if sum(part not in _OPERATORS for part in parts) > MAX_TERMS:
+        raise QueryTooCostly(f"The search has too many words: at most {MAX_TERMS}.")
     if not parts:
         raise BadQuery('Nothing to search for: type a word, a number or a "phrase".')
     for i, part in enumerate(parts):

@@ -12,6 +12,7 @@ from appliance.ops import erasure, health, retention
 from appliance.store.retention import RetentionPolicy
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit
+from appliance.web.search import query_error
 
 bp = Blueprint("ops", __name__)
 
@@ -120,7 +121,9 @@ def erase():
     if number or words:
         try:
             found = erasure.find(store, number, words)
-        except (BadQuery, ApplianceError) as exc:
+        except BadQuery as exc:
+            error = query_error(exc)
+        except ApplianceError as exc:
             error = str(exc)
     if request.method == "POST" and found is not None:
         if request.form.get("confirm") != "yes":
