@@ -12,11 +12,13 @@ import fcntl
 import os
 import re
 import shutil
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile
 
@@ -29,6 +31,7 @@ TEST_DIALPLAN = Path(__file__).parent / "asterisk" / "extensions_local.conf"
 # Not the defaults, so a test Asterisk never collides with a real one on the machine.
 PORTS = {"asterisk_ami_port": 15038, "asterisk_http_port": 18088, "sip_bind": "127.0.0.1:15060",
          "sip_media_address": "127.0.0.1"}
+SIP = PORTS["sip_bind"]  # Asterisk's pjsip transport in the test root (host:port)
 SPOOL_INSIDE = Path("/var/spool/appliance-test")
 SOUNDS_INSIDE = Path("/usr/share/asterisk/sounds/appliance-test")
 
@@ -144,3 +147,43 @@ def start_asterisk(settings) -> Asterisk:
         time.sleep(0.5)
     asterisk.stop()
     unavailable("Asterisk did not finish booting within 60 s")
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def baresip_phone(folder: Path, number: str, password: str, voice: Path, seconds_after: float,
+                  seconds_before: float = 0.5, answers: bool = False) -> Path:
+    """A baresip configuration for phone `number` that says `voice` after `seconds_before`,
+    then stays silent for `seconds_after` (baresip hangs up when its source file ends).
+    A phone that `answers` registers with Asterisk and picks up every call at once."""
+    if not shutil.which("baresip"):
+        unavailable("baresip is not installed (bin/install --test installs it)")
+    folder.mkdir(parents=True, exist_ok=True)
+    samples = democall.read_voice(voice)  # 8 kHz mono: what baresip's PCMU stream wants
+    rate = democall.CALL_RATE
+    padded = np.concatenate([np.zeros(int(seconds_before * rate), np.float32), samples,
+                             np.zeros(int(seconds_after * rate), np.float32)])
+    source = folder / "caller.wav"
+    soundfile.write(str(source), democall.to_int16(padded), rate, subtype="PCM_16")
+    # No stdio module: the tests give baresip no terminal (it refuses stdin from /dev/null);
+    # -e commands reach the menu module without it. baresip 1.0 has no file player: what the
+    # phone hears is played nowhere (it is in Asterisk's recording anyway).
+    (folder / "config").write_text(
+        "poll_method\tepoll\n"
+        f"sip_listen\t127.0.0.1:{free_udp_port()}\n"
+        f"audio_source\taufile,{source}\n"
+        f"audio_alert\taufile,{source}\n"
+        "audio_player\taufile,/dev/null\n"
+        "module_path\t/usr/lib/baresip/modules\n"
+        "module\tg711.so\n"
+        "module\taufile.so\n"
+        "module_app\taccount.so\n"
+        "module_app\tmenu.so\n"
+    )
+    account = ";answermode=auto;regint=60" if answers else ";regint=0"
+    (folder / "accounts").write_text(f"<sip:{number}@{SIP}>;auth_pass={password}{account}\n")
+    return folder

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -20,21 +19,18 @@ import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
-import soundfile
 
 from appliance import democall
 from appliance.asterisk.ari import Ari
 from appliance.asterisk.install import HOOK, load_secrets
 from appliance.config import load_settings
 from appliance.store import Store
-from asterisk_harness import PORTS, ROOT, by_role, settings_overrides, start_asterisk, unavailable, wait_for
+from asterisk_harness import SIP, ROOT, baresip_phone, by_role, settings_overrides, start_asterisk, wait_for
 
 pytestmark = pytest.mark.model
 
 APPLIANCE = Path(sys.executable).with_name("appliance")
-SIP = PORTS["sip_bind"]  # Asterisk's pjsip transport in the test root (host:port)
 # Small, so the test need not wait long for a recording Asterisk left in spool/recording/.
 ABANDONED_SECONDS = 5.0
 AUSTEN = democall.LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0870.wav"  # "... john dashwood ..."
@@ -106,46 +102,9 @@ def done_call(store, **match):
                  if c.state == "done" and all(getattr(c, k) == v for k, v in match.items())), None)
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 # --- a real SIP phone ----------------------------------------------------------------------------
 
-def baresip_phone(folder: Path, number: str, password: str, voice: Path, seconds_after: float) -> Path:
-    """A baresip configuration for phone `number` that says `voice`, then stays silent for
-    `seconds_after` (baresip hangs up when its source file ends)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    samples = democall.read_voice(voice)  # 8 kHz mono: what baresip's PCMU stream wants
-    rate = democall.CALL_RATE
-    padded = np.concatenate([np.zeros(rate // 2, np.float32), samples,
-                             np.zeros(int(seconds_after * rate), np.float32)])
-    source = folder / "caller.wav"
-    soundfile.write(str(source), democall.to_int16(padded), rate, subtype="PCM_16")
-    # No stdio module: the tests give baresip no terminal (it refuses stdin from /dev/null);
-    # -e commands reach the menu module without it. baresip 1.0 has no file player: what the
-    # phone hears is played nowhere (it is in Asterisk's recording anyway).
-    (folder / "config").write_text(
-        "poll_method\tepoll\n"
-        f"sip_listen\t127.0.0.1:{free_udp_port()}\n"
-        f"audio_source\taufile,{source}\n"
-        f"audio_alert\taufile,{source}\n"
-        "audio_player\taufile,/dev/null\n"
-        "module_path\t/usr/lib/baresip/modules\n"
-        "module\tg711.so\n"
-        "module\taufile.so\n"
-        "module_app\taccount.so\n"
-        "module_app\tmenu.so\n"
-    )
-    (folder / "accounts").write_text(f"<sip:{number}@{SIP}>;auth_pass={password};regint=0\n")
-    return folder
-
-
 def test_a_call_from_a_real_sip_phone_is_transcribed_with_the_phone_as_caller(lab, tmp_path):
-    if not shutil.which("baresip"):
-        unavailable("baresip is not installed (bin/install --test installs it)")
     settings, asterisk = lab.settings, lab.asterisk
     # Extension 8XX (tests/asterisk/extensions_local.conf, reachable from the phones' context)
     # records like any internal call, listens for 10 s, then says its prompt.

@@ -1,0 +1,145 @@
+"""Every leg of a call recorded once and whole, through a real Asterisk 22 and real SIP phones:
+a voice menu that puts the caller through to a phone (the dialplan records a second time
+there), and a call that nobody answers and that ends in a mailbox.
+
+Asterisk runs in its test root (tests/asterisk_harness.py), the phones are baresip, the worker
+an `appliance worker` subprocess on the host; the voice menu service is not running, so the
+dialplan's menu takes keys.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from appliance import democall
+from appliance.asterisk.ari import Ari
+from appliance.asterisk.install import load_secrets
+from appliance.config import load_settings
+from appliance.store import Store
+from asterisk_harness import ROOT, SIP, baresip_phone, by_role, settings_overrides, start_asterisk, wait_for
+
+pytestmark = pytest.mark.model
+
+APPLIANCE = Path(sys.executable).with_name("appliance")
+AUSTEN = democall.LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0870.wav"  # "... john dashwood ..."
+REPRESENTATIVES = democall.ASTERISK_SOUNDS / "queue-periodic-announce.wav"  # "... representatives ..."
+CONFIG = """
+[phones]
+100 = "Reception"
+101 = "Office"
+102 = "Store"
+
+[mailboxes.102]
+name = "Store"
+
+[menus.front]
+prompt = "vm-enter-num-to-call"
+language = "en"
+operator = "100@test-menu-dest"
+misses = 2
+listen_seconds = 3
+
+[menus.front.choices.office]
+destination = "101@from-phones"
+dtmf = "1"
+phrases = { en = ["office"] }
+"""
+
+
+@pytest.fixture(scope="module")
+def pbx(tmp_path_factory, models_dir):
+    data = tmp_path_factory.mktemp("legs")
+    overrides = {**settings_overrides(ROOT), "data_dir": data, "models_dir": models_dir,
+                 "sweep_interval_seconds": 1.0, "spool_settle_seconds": 1.0, "poll_interval_seconds": 0.2,
+                 "mail_relay": "127.0.0.1:9"}
+    config = data / "appliance.toml"
+    config.write_text(CONFIG)
+    settings = load_settings(config, environ={}, **overrides)
+    asterisk = start_asterisk(settings)
+    env = {**os.environ, "APPLIANCE_CONFIG": str(config),
+           **{f"APPLIANCE_{k.upper()}": str(v) for k, v in overrides.items()}}
+    with open(data / "worker.log", "w") as log:
+        worker = subprocess.Popen([str(APPLIANCE), "-v", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield SimpleNamespace(settings=settings, asterisk=asterisk, passwords=load_secrets(settings)["phones"])
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+        asterisk.stop()
+
+
+def spool_files(pbx) -> set[str]:
+    return {p.name for p in pbx.asterisk.spool.rglob("*") if p.is_file()}
+
+
+def calls_since(store, before: set[int]) -> list:
+    return [c for c in store.calls(limit=200) if c.id not in before]
+
+
+def test_a_menu_choice_put_through_to_a_phone_is_one_recording_with_both_parties_words(pbx, tmp_path):
+    pbx.asterisk.add_sound("through-austen", AUSTEN)
+    phone = baresip_phone(tmp_path / "office", "101", pbx.passwords["101"]["password"], REPRESENTATIVES,
+                          seconds_after=12, answers=True)
+    office = subprocess.Popen(["baresip", "-f", str(phone), "-t", "90"], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(lambda: "101/sip:" in pbx.asterisk.rx("pjsip show contacts"), "phone 101 to register")
+        with Store.open(pbx.settings) as store:
+            before = {c.id for c in store.calls(limit=200)}
+        spooled = spool_files(pbx)
+        channel = Ari.from_settings(pbx.settings).originate(
+            "Local/through-austen@test-through-caller", context="test-menu-entry", extension="front",
+            caller_id='"Caller" <+15550123>')
+
+        with Store.open(pbx.settings) as store:
+            call = wait_for(lambda: next((c for c in calls_since(store, before) if c.state == "done"), None),
+                            "the call put through to be transcribed")
+            time.sleep(3 * pbx.settings.sweep_interval_seconds)  # room for a second recording to show
+            calls = calls_since(store, before)
+            transcript = store.transcript(call.id)
+            recordings = store.recording_files(call.id)
+    finally:
+        office.terminate()
+        output = office.communicate(timeout=30)[0]
+
+    assert "Call established" in output or "answer" in output.lower(), output[-2000:]
+    assert [(c.uniqueid, c.callee, c.kind) for c in calls] == [(channel["id"], "front", "call")]
+    assert len(recordings) == 1 and Path(recordings[0]).name == f"{channel['id']}.raw"
+    new = spool_files(pbx) - spooled
+    assert sorted(n for n in new if not n.startswith("reached-")) == [f"{channel['id']}.json",
+                                                                       f"{channel['id']}.raw"]
+    roles = by_role(transcript)
+    assert "dashwood" in roles["caller"] and "representatives" not in roles["caller"], roles
+    assert "representatives" in roles["callee"] and "dashwood" not in roles["callee"], roles
+    # The menu leg and the phone's leg in one file, the phone's words once (not twice into it).
+    assert "enter the number" in roles["callee"] and roles["callee"].count("currently busy") == 1, roles
+
+
+def test_a_call_nobody_answers_is_stored_once_as_the_voicemail_it_left(pbx, tmp_path):
+    # Phone 102 is configured but no device is registered: Dial fails, the mailbox takes the
+    # call. The caller speaks once the greeting and the beep are over.
+    phone = baresip_phone(tmp_path / "reception", "100", pbx.passwords["100"]["password"], AUSTEN,
+                          seconds_before=12, seconds_after=2)
+    with Store.open(pbx.settings) as store:
+        before = {c.id for c in store.calls(limit=200)}
+    spooled = spool_files(pbx)
+    result = subprocess.run(["baresip", "-f", str(phone), "-e", f"/dial sip:102@{SIP}", "-t", "40"],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert "Call established" in result.stdout, result.stdout[-3000:]
+
+    with Store.open(pbx.settings) as store:
+        message = wait_for(lambda: next((c for c in calls_since(store, before)
+                                         if c.kind == "voicemail" and c.state == "done"), None),
+                           "the voicemail to be transcribed")
+        time.sleep(3 * pbx.settings.sweep_interval_seconds)  # room for a call recording to show
+        calls = calls_since(store, before)
+        text = " ".join(t.text for t in store.transcript(message.id).turns).lower()
+
+    assert [(c.kind, c.callee) for c in calls] == [("voicemail", "102")]
+    assert "dashwood" in text
+    assert spool_files(pbx) - spooled == set(), "no call recording, no ticket, nothing left in recording/"
