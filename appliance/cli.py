@@ -326,16 +326,14 @@ def vocab_remove(ctx: click.Context, term: str) -> None:
 @click.option("--port", type=int, help="Port (default: setting web_port).")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Serve the web UI on the LAN (production WSGI server)."""
-    import waitress
-
+    """Serve the web UI on the LAN (production server: uvicorn, pages in a thread pool)."""
     from appliance.web import create_app
+    from appliance.web.server import serve as run_server
 
     settings = settings_of(ctx)
     host, port = host or settings.web_host, port or settings.web_port
     click.echo(f"web UI on http://{host}:{port}/")
-    # Threads: page views are short, but every open page holds one event stream.
-    waitress.serve(create_app(settings=settings), host=host, port=port, threads=24, ident="appliance")
+    run_server(create_app(settings=settings), settings, host, port)
 
 
 @cli.command("import-freepbx")

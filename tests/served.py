@@ -89,6 +89,15 @@ class Browser:
             self.take_token(token_from or "/login")
         return self.request("POST", path, {**(data or {}), "csrf_token": self.csrf}, **kwargs)
 
+    def open_stream(self, path: str, timeout: float = 10) -> tuple[int, socket.socket, bytes]:
+        """A long-lived GET (an event stream) left open: its status, its socket (close it) and
+        what arrived with the head. Read more with read_until()."""
+        sock = socket.create_connection((self.host, self.port), timeout=timeout)
+        cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nCookie: {cookie}\r\n\r\n".encode())
+        seen = read_until(sock, b"\r\n\r\n")
+        return int(seen.split(b" ", 2)[1]), sock, seen
+
     def take_token(self, path: str) -> str:
         match = _CSRF.search(self.get(path).text)
         assert match, f"no CSRF token on {path}"
@@ -130,6 +139,16 @@ class Served:
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+
+def read_until(sock: socket.socket, marker: bytes, seen: bytes = b"") -> bytes:
+    """Read from `sock` until `marker` has arrived (the socket's timeout bounds the wait)."""
+    while marker not in seen:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError(f"connection closed before {marker!r}; got {seen[-500:]!r}")
+        seen += chunk
+    return seen
 
 
 def _free_port() -> int:

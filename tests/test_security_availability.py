@@ -4,11 +4,12 @@ it can give one request, and connections that would tie up the request threads."
 from __future__ import annotations
 
 import json
+import socket
 import urllib.parse
 
 import pytest
 
-from served import served  # noqa: F401 (the fixture)
+from served import read_until, served  # noqa: F401 (the fixture)
 
 
 HEALTH = (200, 503)  # /healthz answered (503: no Asterisk or worker in this test)
@@ -56,3 +57,96 @@ def test_the_command_line_refuses_a_search_beyond_the_limits_in_one_line(served)
     done = served.cli("search", "the " * 10000, check=False)
     assert done.returncode != 0
     assert "too long" in done.stderr and "Traceback" not in done.stderr
+
+
+# --- event streams hold no request thread ------------------------------------------------------
+
+
+def _close(sockets) -> None:
+    for sock in sockets:
+        sock.close()
+
+
+def test_thirty_streams_of_one_user_leave_pages_answering_and_the_cap_answers_429(served):
+    vic = served.login("vic")
+    statuses, sockets = [], []
+    try:
+        for _ in range(30):
+            status, sock, _head = vic.open_stream("/events")
+            statuses.append(status)
+            sockets.append(sock)
+        assert statuses == [200] * 20 + [429] * 10
+        # More streams than the old server had threads are open: pages still answer.
+        assert vic.get("/healthz").status in HEALTH
+        assert served.browser().get("/login").status == 200
+        assert vic.get(_search("/search", "invoice")).status == 200
+        # Another user's streams are not counted against this one's.
+        status, sock, _head = served.login("agent").open_stream("/events")
+        sockets.append(sock)
+        assert status == 200
+    finally:
+        _close(sockets)
+    # Closed streams are given back: the user may open new ones (the server notices the close
+    # at once; the poll is the bound of the wait, not a timing assertion).
+    for _ in range(100):
+        status, sock, _head = vic.open_stream("/events")
+        sock.close()
+        if status == 200:
+            break
+    assert status == 200
+
+
+def test_a_stream_sends_the_changes_of_the_users_own_calls_only(served):
+    status, sock, seen = served.login("agent").open_stream("/events?since=0")
+    try:
+        assert status == 200
+        seen = read_until(sock, b'"id": %d,' % served.own_call, seen)
+        # Both calls changed before `since=0`: one poll sends the replay together. Whatever
+        # else comes within a few seconds, the other call is not in it.
+        sock.settimeout(3)
+        try:
+            while chunk := sock.recv(65536):
+                seen += chunk
+        except TimeoutError:
+            pass
+        assert b'"id": %d,' % served.other_call not in seen
+    finally:
+        sock.close()
+    status, sock, seen = served.login("vic").open_stream("/events?since=0")
+    try:
+        read_until(sock, b'"id": %d,' % served.other_call, seen)
+    finally:
+        sock.close()
+
+
+def test_a_hundred_and_ten_idle_connections_do_not_stop_the_login_page(served):
+    idle = []
+    try:
+        for n in range(110):
+            sock = socket.create_connection((served.host, served.port), timeout=10)
+            if n % 2:
+                sock.sendall(b"GET /login HTTP/1.1\r\nHost: x\r\n")  # a head never finished
+            idle.append(sock)
+        assert served.browser().get("/login").status == 200
+        assert served.browser().get("/healthz").status in HEALTH
+    finally:
+        _close(idle)
+
+
+def test_request_bodies_that_never_arrive_hold_no_page_thread(served):
+    slow = []
+    try:
+        for _ in range(40):  # more than the page threads
+            sock = socket.create_connection((served.host, served.port), timeout=10)
+            sock.sendall(b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                         b"Content-Length: 1000\r\n\r\nusername=adm")
+            slow.append(sock)
+        assert served.browser().get("/login").status == 200
+    finally:
+        _close(slow)
+
+
+def test_a_body_larger_than_the_limit_is_refused_with_413(served):
+    answer = served.browser().request("POST", "/login", body=b"x" * (2 << 20),
+                                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.status == 413

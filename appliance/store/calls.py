@@ -133,6 +133,11 @@ def changes_since(db: Database, mark: float, limit: int, scope: Scope) -> tuple[
     return (rows[-1]["changed_at"] if rows else mark), [summary_from_row(row) for row in rows]
 
 
+def latest_change(db: Database) -> float:
+    """The mark of the newest change of any call (0 without one): the feed's position."""
+    return first(db.query("SELECT COALESCE(max(changed_at), 0) AS mark FROM call_changes"))["mark"]
+
+
 def delete_call(db: Database, call_id: int, now: float) -> tuple[str, ...]:
     """Delete the call and all derived from it; returns its recording files, to remove after.
 

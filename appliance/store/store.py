@@ -242,6 +242,11 @@ class Store:
         return calls.changes_since(self._db, ts, limit, self.scope)
 
     @_serialized
+    def latest_change(self) -> float:
+        """The feed's position for every scope: no call changed after it (mark of changes_since)."""
+        return calls.latest_change(self._db)
+
+    @_serialized
     def delete_call(self, call_id: int) -> tuple[str, ...]:
         """Delete the call and all derived from it; remove the returned files afterwards.
         LegalHold if the call is under legal hold."""

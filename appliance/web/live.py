@@ -9,26 +9,29 @@ says so and the page moves to the call's normal page: the final transcript repla
 
 from __future__ import annotations
 
-import json
 import time
+from collections.abc import Callable
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, stream_with_context, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from appliance.store import Store
-from appliance.web import get_store, settings
+from appliance.web import get_store, streams
 
 bp = Blueprint("live", __name__)
-POLL_SECONDS = 0.25  # one indexed query; partial text should feel immediate
-STREAM_SECONDS = 300
-KEEPALIVE_SECONDS = 15
 # The live service touches its calls every few seconds; silent longer means it stopped.
 STALE_SECONDS = 20.0
 
 
-def live_state(call) -> dict:
+def call_urls() -> Callable[[int], str]:
+    """The call page's address by call id, built without a request (the hub's poller has none)."""
+    urls = current_app.url_map.bind("", script_name=request.script_root or "/")
+    return lambda call_id: urls.build("calls.show", {"call_id": call_id})
+
+
+def live_state(call, call_url: Callable[[int], str]) -> dict:
     stale = call.state == "live" and time.time() - call.seen_at > STALE_SECONDS
     return {"state": "stopped" if stale else call.state, "reason": call.reason,
-            "call_url": url_for("calls.show", call_id=call.call_id) if call.call_id else None}
+            "call_url": call_url(call.call_id) if call.call_id else None}
 
 
 def calls_in_progress() -> list:
@@ -52,7 +55,7 @@ def show(live_id: int):
     # Partials are whole provisional texts: only each party's latest one is shown.
     latest = {e.role: e.id for e in events if not e.final}
     events = [e for e in events if e.final or latest[e.role] == e.id]
-    return render_template("live.html", call=call, state=live_state(call), events=events,
+    return render_template("live.html", call=call, state=live_state(call, call_urls()), events=events,
                            last_id=max((e.id for e in events), default=0))
 
 
@@ -62,43 +65,34 @@ def in_progress():
     return render_template("_live_calls.html")
 
 
+class LiveFeed(streams.Feed):
+    poll_seconds = 0.25  # one indexed query per live call and scope; partial text should feel immediate
+    retry_ms = 1000
+
+    def poll(self, store: Store, sub: streams.Subscription) -> list[str]:
+        chunks = []
+        for event in store.live_events_since(sub.live_id, int(sub.mark)):
+            sub.mark = event.id
+            data = {"role": event.role, "final": event.final, "text": event.text, "start": event.start}
+            chunks.append(streams.sse("text", data, event.id))
+        call = store.live_call(sub.live_id)
+        state = live_state(call, sub.call_url) if call else {"state": "gone", "reason": None, "call_url": None}
+        if state != sub.last_state:
+            chunks.append(streams.sse("state", state))
+            sub.last_state = state
+        sub.done = call is None or bool(state["call_url"])
+        return chunks
+
+
+FEED = LiveFeed()
+
+
 @bp.route("/live/<int:live_id>/events")
 def stream(live_id: int):
-    app_settings = settings()
     try:
         after = int(request.headers.get("Last-Event-ID") or request.args.get("after") or 0)
     except ValueError:
         after = 0
     if get_store().live_call(live_id) is None:
         abort(404)
-    scope = get_store().scope
-
-    @stream_with_context
-    def generate():
-        store = Store.open(app_settings, scope)
-        try:
-            mark, last_state = after, None
-            started = last_sent = time.monotonic()
-            yield "retry: 1000\n\n"
-            while time.monotonic() - started < STREAM_SECONDS:
-                for event in store.live_events_since(live_id, mark):
-                    mark = event.id
-                    data = {"role": event.role, "final": event.final, "text": event.text, "start": event.start}
-                    yield f"id: {event.id}\nevent: text\ndata: {json.dumps(data)}\n\n"
-                    last_sent = time.monotonic()
-                call = store.live_call(live_id)
-                state = live_state(call) if call else {"state": "gone", "reason": None, "call_url": None}
-                if state != last_state:
-                    yield f"event: state\ndata: {json.dumps(state)}\n\n"
-                    last_state, last_sent = state, time.monotonic()
-                if time.monotonic() - last_sent > KEEPALIVE_SECONDS:
-                    yield ": keepalive\n\n"
-                    last_sent = time.monotonic()
-                if call is None or state["call_url"]:
-                    return
-                time.sleep(POLL_SECONDS)
-        finally:
-            store.close()
-
-    return Response(generate(), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return streams.subscribe(FEED, after, live_id=live_id, call_url=call_urls())

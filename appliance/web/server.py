@@ -1,0 +1,137 @@
+"""`appliance serve`: the web UI on an ASGI server built for many long-lived connections.
+
+uvicorn holds the connections in one event loop: an idle or slow connection costs a socket, not
+a thread. Pages are the Flask app, run by a bounded pool of threads (a2wsgi); a request's body
+is read whole in the loop before it gets a thread, so a slow upload cannot hold one. An event
+stream goes through Flask like a page (login, scope, headers), then the view hands it to the hub
+(appliance/web/hub.py) and its thread is free again: a stream never holds one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+
+from appliance.web.hub import Hub
+from appliance.web.streams import HUB_KEY, SUBSCRIPTION_KEY
+
+PAGE_THREADS = 16  # Flask requests at once; streams hold none
+BODY_SECONDS = 30  # a request body must arrive within this, or the request is dropped
+CONNECTIONS = 4096  # open connections and requests at once; beyond, uvicorn answers 503
+FILES = 8192  # file descriptors: a socket each, and the database's
+STREAM_PATHS = ("/events", "/live/")  # a stream's view may hand it to the hub
+
+
+class App:
+    """The ASGI application: Flask through a thread pool, streams handed on to the hub."""
+
+    def __init__(self, flask_app, settings, threads: int = PAGE_THREADS):
+        from a2wsgi import WSGIMiddleware
+
+        self.hub = Hub(settings)
+        self.wsgi = WSGIMiddleware(flask_app, workers=threads)
+        self.max_body = flask_app.config["MAX_CONTENT_LENGTH"]
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return  # no websockets
+        try:
+            receive = await asyncio.wait_for(self._read_body(receive), BODY_SECONDS)
+        except asyncio.TimeoutError:
+            await _plain(send, 408, b"The request body did not arrive in time.\n")
+            return
+        except _TooLarge:
+            await _plain(send, 413, b"The request body is too large.\n")
+            return
+        if receive is None:
+            return  # the client left before its request was complete
+        if not scope["path"].startswith(STREAM_PATHS):
+            await self.wsgi(scope, receive, send)
+            return
+        scope[HUB_KEY] = self.hub
+        held = []
+
+        async def hold_the_end(message) -> None:
+            # A view that handed its stream on: its response stays open for the hub.
+            if message["type"] == "http.response.body" and not message.get("more_body") \
+                    and SUBSCRIPTION_KEY in scope:
+                held.append(message)
+                return
+            await send(message)
+
+        await self.wsgi(scope, receive, hold_the_end)
+        sub = scope.get(SUBSCRIPTION_KEY)
+        if sub is not None:
+            await self.hub.run(sub, send, receive)
+
+    async def _read_body(self, receive):
+        """The whole request body, read here; a receive() that hands it to the thread at once."""
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_body:
+                raise _TooLarge
+            more = message.get("more_body", False)
+        return _replay([{"type": "http.request", "body": b"".join(chunks), "more_body": False}],
+                       then=receive)
+
+    async def _lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.hub.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _replay(messages: list, then):
+    """A receive() that returns these messages first, then waits on `then` (a disconnect)."""
+    async def receive():
+        if messages:
+            return messages.pop(0)
+        return await then()
+
+    return receive
+
+
+async def _plain(send, status: int, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def serve(flask_app, settings, host: str, port: int) -> None:
+    import uvicorn
+
+    # Every connection is a file descriptor: allow as many as the system lets this process have.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = FILES if hard == resource.RLIM_INFINITY else min(hard, FILES)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    # No access log (paths carry searches and numbers); no proxy headers (the client's address
+    # is the socket's, as the login throttle needs it).
+    app = App(flask_app, settings)
+    config = uvicorn.Config(app, host=host, port=port, lifespan="on", http="h11", loop="asyncio",
+                            limit_concurrency=CONNECTIONS, timeout_keep_alive=5,
+                            timeout_graceful_shutdown=5, proxy_headers=False, server_header=False,
+                            access_log=False, log_level="warning")
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets=None) -> None:
+            app.hub.end_all()  # open streams would hold the shutdown until its timeout
+            await super().shutdown(sockets)
+
+    Server(config).run()
