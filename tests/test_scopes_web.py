@@ -32,6 +32,7 @@ ROUTES = {
     "/": "list",
     "/calls/<int:call_id>": "call",
     "/calls/<int:call_id>/audio": "call",
+    "/calls/<int:call_id>/conversation": "call",
     "/calls/<int:call_id>/export/<fmt>": "call",
     "/calls/<int:call_id>/speakers/<int:index>": "call",
     "/calls/<int:call_id>/delete": "admin",

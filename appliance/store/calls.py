@@ -112,6 +112,15 @@ def call(db: Database, call_id: int, scope: Scope) -> CallSummary:
     raise NotFound(f"there is no call {call_id}")
 
 
+def conversation(db: Database, call_id: int, scope: Scope) -> list[CallSummary]:
+    """The legs of the call's conversation (the calls sharing its Asterisk linkedid: a transfer, a
+    queue, a menu then an agent) that the scope holds, the call among them; [] without a linkedid."""
+    conditions, params = scope.where("c")
+    sql = SUMMARY_QUERY + where_clause([
+        "c.linkedid = (SELECT linkedid FROM calls WHERE id = :call_id AND linkedid <> '')", *conditions])
+    return [summary_from_row(row) for row in db.query(sql + " ORDER BY c.id", {**params, "call_id": call_id})]
+
+
 def changes_since(db: Database, mark: float, limit: int, scope: Scope) -> tuple[float, list[CallSummary]]:
     """Calls in the scope whose job moved or transcript arrived after `mark`, oldest change first.
 

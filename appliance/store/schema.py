@@ -444,4 +444,6 @@ MIGRATIONS: list[tuple[str, ...]] = [
             PRIMARY KEY (system, source)
         ) WITHOUT ROWID""",
     ),
+    # Step 12: the legs of one conversation are found by linkedid (appliance/store/calls.py).
+    ("CREATE INDEX calls_linkedid ON calls(linkedid) WHERE linkedid IS NOT NULL",),
 ]

@@ -221,6 +221,12 @@ class Store:
         return calls.call(self._db, call_id, self.scope)
 
     @_serialized
+    def conversation(self, call_id: int) -> list[CallSummary]:
+        """The legs sharing the call's linkedid that this store's scope holds, oldest first by id."""
+        self._require_visible(call_id)
+        return calls.conversation(self._db, call_id, self.scope)
+
+    @_serialized
     def visible(self, call_id: int) -> bool:
         return scopes.visible(self._db, self.scope, call_id)
 

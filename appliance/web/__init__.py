@@ -48,14 +48,15 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
-    from appliance.web import admin, api, auth, calls, crm, events, i18n, jobs, live, menu, ops, search
+    from appliance.web import admin, api, auth, calls, conversations, crm, events, i18n, jobs, live, menu, ops, search
 
     auth.init_app(app)
     i18n.init_app(app)
     app.jinja_env.filters.update(pagequery=_page_query, basename=lambda path: Path(path).name)
     # ops: health, retention, legal hold, erasure; crm: webhooks, date-range export, keywords and
-    # summaries; menu: the voice menu's tries on the call page.
-    for blueprint in (auth.bp, calls.bp, search.bp, jobs.bp, admin.bp, api.bp, events.bp, ops.bp, crm.bp, menu.bp):
+    # summaries; menu: the voice menu's tries on the call page; conversations: linked legs.
+    for blueprint in (auth.bp, calls.bp, search.bp, jobs.bp, admin.bp, api.bp, events.bp, ops.bp, crm.bp, menu.bp,
+                      conversations.bp):
         app.register_blueprint(blueprint)
     live.init_app(app)  # calls in progress (live transcription)
 
