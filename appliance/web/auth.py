@@ -14,6 +14,7 @@ import hashlib
 import secrets
 import time
 from functools import wraps
+from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -154,10 +155,26 @@ class LoginForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    # Only local paths: an open redirect would let a phishing link borrow our login page.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("calls.index")
+    """`target` if it is a path on this site, else the call list: an open redirect would let a
+    phishing link borrow our login page. Browsers drop tabs and newlines inside a URL, read "\\"
+    as "/" and some servers decode %2F, so each decoded form must pass, and anything but
+    printable ASCII (a fullwidth "／" becomes "/" after NFKC) is refused outright."""
+    home = url_for("calls.index")
+    if not target:
+        return home
+    form = target
+    for _ in range(3):  # the value and up to two percent-decodings of it
+        if not _local_path(form):
+            return home
+        form = unquote(form)
+    return target if _local_path(form) else home
+
+
+def _local_path(target: str) -> bool:
+    if not all(" " < ch < "\x7f" for ch in target) or "\\" in target:
+        return False
+    parts = urlsplit(target)
+    return target.startswith("/") and not target.startswith("//") and not (parts.scheme or parts.netloc)
 
 
 def _throttled(keys: list[str]) -> bool:
