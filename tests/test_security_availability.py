@@ -150,3 +150,25 @@ def test_a_body_larger_than_the_limit_is_refused_with_413(served):
     answer = served.browser().request("POST", "/login", body=b"x" * (2 << 20),
                                       headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert answer.status == 413
+
+
+def test_a_live_call_streams_its_text_through_the_hub_to_its_scope_only(served):
+    with served.store() as store:
+        own = store.live_start("load-live-own", caller="201", callee="+4930111", direction="outbound")
+        other = store.live_start("load-live-other", caller="202", callee="+4930222", direction="outbound")
+        for live in (own, other):
+            store.live_event(live, "caller", final=True, text="good morning", start=0.0, end=1.0)
+    agent = served.login("agent")
+    status, refused, _head = agent.open_stream(f"/live/{other}/events")
+    refused.close()
+    assert status == 404
+    status, sock, seen = agent.open_stream(f"/live/{own}/events?after=0")
+    try:
+        assert status == 200
+        seen = read_until(sock, b"event: state", seen)
+        assert b'"text": "good morning"' in seen and b"event: text" in seen
+        with served.store() as store:
+            store.live_event(own, "callee", final=False, text="hello there")
+        read_until(sock, b'"text": "hello there"', seen)  # the shared poller sent it on
+    finally:
+        sock.close()

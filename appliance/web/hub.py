@@ -10,7 +10,6 @@ reader's queue fills and its stream ends; the browser reconnects with Last-Event
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -52,7 +51,6 @@ class Hub:
         self.counts = StreamCounts()
         self._streams: set[_Stream] = set()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="streams")
-        self._store: Store | None = None  # opened and used in the executor's one thread only
         self._poller: asyncio.Task | None = None
         self._due: dict[int, float] = {}  # next poll time per feed (by id)
 
@@ -111,11 +109,15 @@ class Hub:
 
     def _poll(self, streams: list[_Stream]) -> list[tuple[_Stream, list[str]]]:
         """In the executor's thread: what is new for each stream, one store query per group."""
-        if self._store is None:
-            self._store = Store.open(self.settings)
+        # A connection per round, as a page has one per request: one held open between rounds
+        # would keep SQLite from closing the file handles of the pages' closed connections.
+        with Store.open(self.settings) as store:
+            return self._poll_in(store, streams)
+
+    def _poll_in(self, store: Store, streams: list[_Stream]) -> list[tuple[_Stream, list[str]]]:
         latest = {}
         for feed in {id(s.sub.feed): s.sub.feed for s in streams}.values():
-            latest[id(feed)] = feed.latest(self._store)
+            latest[id(feed)] = feed.latest(store)
         groups: dict[tuple, list[_Stream]] = defaultdict(list)
         for stream in streams:
             sub, position = stream.sub, latest[id(stream.sub.feed)]
@@ -129,7 +131,7 @@ class Hub:
         results = []
         for members in groups.values():
             first = members[0].sub
-            chunks = first.feed.poll(self._store.scoped(first.scope), first)
+            chunks = first.feed.poll(store.scoped(first.scope), first)
             for stream in members:
                 stream.sub.follow(first)
                 results.append((stream, chunks))
@@ -141,12 +143,6 @@ class Hub:
             stream.put([], True)
 
     def close(self) -> None:
-        def close_store():
-            if self._store is not None:
-                self._store.close()
-
-        with contextlib.suppress(RuntimeError):
-            self._executor.submit(close_store).result()
         self._executor.shutdown()
 
 
