@@ -12,7 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-from flask import Flask, g
+from flask import Flask, g, jsonify, request
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 
 from appliance.config import get_settings
 from appliance.store import Store
@@ -49,7 +51,10 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
         app.config.update(test_config)
 
     from appliance.web import admin, api, auth, calls, conversations, crm, events, i18n, jobs, live, menu, ops, search
+    from appliance.web.inputs import AsciiIntConverter
 
+    # Before any route is added: every <int:...> in the app is ASCII digits of a bounded length.
+    app.url_map.converters["int"] = AsciiIntConverter
     auth.init_app(app)
     i18n.init_app(app)
     app.jinja_env.filters.update(pagequery=_page_query, basename=lambda path: Path(path).name)
@@ -82,7 +87,17 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        # Call pages, audio, exports and API answers must not stay in a shared or browser cache.
+        if current_user.is_authenticated or request.path.startswith("/api/"):
+            response.headers["Cache-Control"] = "no-store"
         return response
+
+    @app.errorhandler(HTTPException)
+    def api_errors_as_json(error: HTTPException):
+        # A script on /api reads JSON, even for a 404, 405 or 500; pages keep their HTML errors.
+        if not request.path.startswith("/api/"):
+            return error
+        return jsonify(error=error.name.lower()), error.code
 
     return app
 

@@ -14,6 +14,7 @@ from appliance.store import ROLES, scopes
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit, hash_password, hash_token, new_api_token, new_password
 from appliance.web.i18n import LANGUAGES
+from appliance.web.inputs import form_int, page_number
 
 bp = Blueprint("admin", __name__)
 AUDIT_PAGE = 100
@@ -94,7 +95,7 @@ def update_user(user_id: int):
 @admin_required
 def audit_log():
     store = get_store()
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_number()
     action = request.args.get("action") or None
     entries = store.audit_log(limit=AUDIT_PAGE, offset=(page - 1) * AUDIT_PAGE, action=action)
     return render_template("audit.html", entries=entries, page=page, action=action,
@@ -148,7 +149,10 @@ def account():
             store.add_api_token(user_id, name, hash_token(token))
             audit("token-add", f"user {current_user.username}", name)
         elif action == "revoke":
-            store.revoke_api_token(user_id, request.form.get("token_id", type=int))
+            try:
+                store.revoke_api_token(user_id, form_int("token_id"))
+            except NotFound:
+                abort(404)  # not one of this user's tokens
             audit("token-revoke", f"user {current_user.username}")
         else:
             abort(400)

@@ -13,7 +13,8 @@ from flask import Blueprint, abort, jsonify, request
 from appliance.errors import BadQuery, NotFound
 from appliance.web import get_store
 from appliance.web.auth import audit, csrf
-from appliance.web.calls import CALL_STATES, list_filters, page_number
+from appliance.web.calls import CALL_STATES, list_filters
+from appliance.web.inputs import page_number
 from appliance.web.search import search_filters
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -58,8 +59,3 @@ def search():
         return jsonify(error=str(exc)), 400
     audit("search", None, "api")
     return jsonify(hits=[{**dataclasses.asdict(h), "snippet": h.marked("[", "]")} for h in hits])
-
-
-@bp.errorhandler(404)
-def not_found(_error):
-    return jsonify(error="not found"), 404

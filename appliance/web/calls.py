@@ -14,6 +14,7 @@ from appliance.errors import ApplianceError, LegalHold, NotAllowed, NotFound
 from appliance.transcript.exports import export
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit
+from appliance.web.inputs import page_number
 from appliance.web.playback import cache_path, playable_file
 
 bp = Blueprint("calls", __name__)
@@ -45,10 +46,6 @@ def list_filters() -> dict:
         "date_to": _date(args.get("to")),
         "number": (args.get("number") or "").strip() or None,
     }
-
-
-def page_number() -> int:
-    return max(1, request.args.get("page", 1, type=int) or 1)
 
 
 @bp.route("/")

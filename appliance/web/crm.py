@@ -4,7 +4,6 @@ the call list, call page and search use."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import secrets
@@ -16,6 +15,8 @@ from appliance.errors import BadQuery, NotFound
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit
 from appliance.web.calls import list_filters
+from appliance.web.csvcells import csv_bytes
+from appliance.web.inputs import form_int
 from appliance.webhooks.payload import DEFAULT_FIELDS, FIELDS
 
 bp = Blueprint("crm", __name__)
@@ -48,7 +49,7 @@ def webhooks():
     if request.method == "POST":
         from appliance.webhooks.delivery import WebhookRefused, check_lan_url
 
-        webhook_id = request.form.get("id", type=int)
+        webhook_id = form_int("id")
         try:
             url = check_lan_url(request.form.get("url") or "")
         except WebhookRefused as exc:
@@ -132,12 +133,9 @@ def export_range(fmt: str):
         body = json.dumps(rows, ensure_ascii=False, indent=1).encode()
         mimetype = "application/json"
     else:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(CSV_COLUMNS)
-        for call, insights in _range_rows():
-            writer.writerow([call.id, call.started_at, call.caller, call.callee, call.direction, call.kind,
-                             call.duration, call.language, call.state, "; ".join(call.speakers),
-                             "; ".join(insights.get("keywords", [])), _summary_text(insights)])
-        body, mimetype = out.getvalue().encode("utf-8-sig"), "text/csv; charset=utf-8"
+        rows = ([call.id, call.started_at, call.caller, call.callee, call.direction, call.kind,
+                 call.duration, call.language, call.state, "; ".join(call.speakers),
+                 "; ".join(insights.get("keywords", [])), _summary_text(insights)]
+                for call, insights in _range_rows())
+        body, mimetype = csv_bytes(CSV_COLUMNS, rows), "text/csv; charset=utf-8"
     return send_file(io.BytesIO(body), mimetype=mimetype, as_attachment=True, download_name=name)

@@ -16,6 +16,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 
 from appliance.store import Store
 from appliance.web import get_store, streams
+from appliance.web.inputs import bounded_int
 
 bp = Blueprint("live", __name__)
 # The live service touches its calls every few seconds; silent longer means it stopped.
@@ -89,10 +90,7 @@ FEED = LiveFeed()
 
 @bp.route("/live/<int:live_id>/events")
 def stream(live_id: int):
-    try:
-        after = int(request.headers.get("Last-Event-ID") or request.args.get("after") or 0)
-    except ValueError:
-        after = 0
+    after = bounded_int(request.headers.get("Last-Event-ID") or request.args.get("after"), 0)
     if get_store().live_call(live_id) is None:
         abort(404)
     return streams.subscribe(FEED, after, live_id=live_id, call_url=call_urls())

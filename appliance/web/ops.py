@@ -12,6 +12,7 @@ from appliance.ops import erasure, health, retention
 from appliance.store.retention import RetentionPolicy
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit
+from appliance.web.inputs import bounded_int, form_int
 from appliance.web.search import query_error
 
 bp = Blueprint("ops", __name__)
@@ -67,7 +68,7 @@ def retention_policies():
     if request.method == "POST":
         if request.form.get("action") == "delete":
             try:
-                store.delete_retention_policy(request.form.get("policy_id", type=int) or 0)
+                store.delete_retention_policy(form_int("policy_id") or 0)
             except NotFound:
                 abort(404)
             audit("retention-policy-delete", f"policy {request.form.get('policy_id')}")
@@ -130,7 +131,7 @@ def erase():
             flash(_("Tick the box to confirm the erasure."), "error")
         else:
             # Exactly the calls the admin saw: one that arrived since is shown next time.
-            shown = {int(i) for i in request.form.getlist("call") if i.isdigit()}
+            shown = {bounded_int(i) for i in request.form.getlist("call")} - {None}
             result = erasure.erase(store, settings(), found, current_user.username, only=shown)
             flash(_("%(n)s call(s) erased; %(held)s under legal hold kept.",
                     n=len(result.deleted), held=len(result.held)), "info")

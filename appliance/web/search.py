@@ -12,7 +12,8 @@ from appliance.errors import BadQuery, QueryTooCostly
 from appliance.store import search as store_search
 from appliance.web import get_store
 from appliance.web.auth import audit
-from appliance.web.calls import list_filters, page_number
+from appliance.web.calls import list_filters
+from appliance.web.inputs import page_number
 
 bp = Blueprint("search", __name__)
 PAGE_SIZE = 20
