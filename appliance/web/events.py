@@ -8,6 +8,7 @@ and a reconnecting browser sends the last one back (Last-Event-ID).
 
 from __future__ import annotations
 
+import math
 import time
 
 from flask import Blueprint, request
@@ -42,9 +43,11 @@ FEED = CallsFeed()
 def _start_mark() -> float:
     for value in (request.headers.get("Last-Event-ID"), request.args.get("since")):
         try:
-            return float(value)
+            mark = float(value)
         except (TypeError, ValueError):
             continue
+        if math.isfinite(mark):  # "nan" and "1e999" parse too
+            return mark
     return time.time()
 
 

@@ -56,9 +56,10 @@ def _days(name: str) -> int | None:
     value = (request.form.get(name) or "").strip()
     if not value:
         return None
-    if not value.isdigit():
+    days = bounded_int(value)
+    if days is None or days > 36500:
         raise ApplianceError(_("Days must be a whole number."))
-    return int(value)
+    return days
 
 
 @bp.route("/admin/retention", methods=["GET", "POST"])
