@@ -386,10 +386,11 @@ def users_add(ctx: click.Context, username: str, role: str, locale: str, scope: 
     if store.user_by_name(username):
         raise ApplianceError(f"user {username!r} exists; use: appliance users passwd {username}")
     password = new_password()
-    user = store.add_user(username, hash_password(password), role, locale)
-    store.set_scope_entries(user.id, entries)
-    store.set_may_edit(user.id, may_edit)
-    store.audit(None, "user-add", f"user {username}", f"{role} (command line)")
+    hashed = hash_password(password)
+    with store.audited(None, "user-add", f"user {username}", f"{role} (command line)"):
+        user = store.add_user(username, hashed, role, locale)
+        store.set_scope_entries(user.id, entries)
+        store.set_may_edit(user.id, may_edit)
     click.echo(f"user {username} ({role}) created; password: {password}")
 
 
@@ -405,11 +406,11 @@ def users_scope(ctx: click.Context, username: str, scope: tuple[str, ...], may_e
     if user is None:
         raise ApplianceError(f"no user {username!r}; add one with: appliance users add {username}")
     if scope:
-        store.set_scope_entries(user.id, _scope_entries(scope))
-        store.audit(None, "user-scope", f"user {username}", ", ".join(scope) + " (command line)")
+        with store.audited(None, "user-scope", f"user {username}", ", ".join(scope) + " (command line)"):
+            store.set_scope_entries(user.id, _scope_entries(scope))
     if may_edit is not None:
-        store.set_may_edit(user.id, may_edit)
-        store.audit(None, "user-edit-permission", f"user {username}", f"{may_edit} (command line)")
+        with store.audited(None, "user-edit-permission", f"user {username}", f"{may_edit} (command line)"):
+            store.set_may_edit(user.id, may_edit)
     click.echo(_scope_line(store, store.user(user.id)))
 
 
@@ -436,8 +437,9 @@ def users_passwd(ctx: click.Context, username: str) -> None:
     if user is None:
         raise ApplianceError(f"no user {username!r}; add one with: appliance users add {username}")
     password = new_password()
-    store.set_password(user.id, hash_password(password))
-    store.audit(None, "user-reset-password", f"user {username}", "command line")
+    hashed = hash_password(password)
+    with store.audited(None, "user-reset-password", f"user {username}", "command line"):
+        store.set_password(user.id, hashed)
     click.echo(f"new password for {username}: {password}")
 
 

@@ -1,4 +1,4 @@
-"""The operations commands: backup, restore, retention, erase, hold, health."""
+"""The operations commands: backup, restore, retention, erase, hold, health, audit verify."""
 
 from __future__ import annotations
 
@@ -116,4 +116,22 @@ def health(ctx: click.Context) -> None:
         ctx.exit(1)
 
 
-COMMANDS = (backup, restore, retention, hold, erase, health)
+@click.group("audit")
+def audit_group() -> None:
+    """The audit log."""
+
+
+@audit_group.command("verify")
+@click.pass_context
+def audit_verify(ctx: click.Context) -> None:
+    """Walk the audit log's hash chain: "ok, N entries", or the first row that was changed,
+    removed or put out of order (exit 1)."""
+    check = store_of(ctx).verify_audit()
+    if check.broken_id is not None:
+        click.echo(f"broken at entry {check.broken_id}: changed, or a row before it removed or "
+                   f"reordered ({check.entries} entries before it hold)", err=True)
+        ctx.exit(1)
+    click.echo(f"ok, {check.entries} entries")
+
+
+COMMANDS = (backup, restore, retention, hold, erase, health, audit_group)

@@ -62,13 +62,13 @@ def erase(store, settings, found: Found, actor: str | None, only: set[int] | Non
         if only is not None and call.id not in only:
             continue
         try:
-            paths = store.delete_call(call.id)
+            with store.audited(actor, "erase", f"call {call.id}", "erasure request"):
+                paths = store.delete_call(call.id)
         except LegalHold:
             result.held.append(call.id)
             continue
         except NotFound:
             continue
-        store.audit(actor, "erase", f"call {call.id}", "erasure request")
         files = call_files(settings, call.id, paths) + _voicemail_original(settings, call)
         result.files_left += [str(p) for p in remove(files)]
         result.deleted.append(call.id)

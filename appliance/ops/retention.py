@@ -107,11 +107,11 @@ def _apply(store, settings, policy, call: AgedCall, now: float, run: RetentionRu
     age = now - call.started
     if policy.transcript_days is not None and age >= policy.transcript_days * DAY:
         try:
-            paths = store.delete_call(call.id)
+            with store.audited(None, "retention-delete", f"call {call.id}",
+                               f"policy {policy.name}: older than {policy.transcript_days} days", now=now):
+                paths = store.delete_call(call.id)
         except (NotFound, LegalHold):
             return  # deleted, or put on hold, since it was read
-        store.audit(None, "retention-delete", f"call {call.id}",
-                    f"policy {policy.name}: older than {policy.transcript_days} days", now=now)
         run.calls_deleted += 1
     elif call.has_audio and policy.audio_days is not None and age >= policy.audio_days * DAY:
         paths = store.delete_audio(call.id, None, f"policy {policy.name}: audio older than {policy.audio_days} days", now=now)

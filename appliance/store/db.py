@@ -77,7 +77,10 @@ def migrate(conn: sqlite3.Connection) -> None:
         _check_not_newer(version, path)
         for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
             for statement in step:
-                conn.execute(statement)
+                if callable(statement):
+                    statement(conn)
+                else:
+                    conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number}")
         conn.execute("COMMIT")
     except BaseException:
@@ -87,7 +90,14 @@ def migrate(conn: sqlite3.Connection) -> None:
 
 @contextmanager
 def write(db: Database) -> Iterator[Database]:
-    """One write transaction holding the database's write lock from its first statement."""
+    """One write transaction holding the database's write lock from its first statement.
+
+    Inside another write it joins that one (Store.audited wraps a change and its audit row),
+    so both commit or roll back together.
+    """
+    if db.conn.in_transaction:
+        yield db
+        return
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         yield db

@@ -111,3 +111,23 @@ class AuditEntry:
     action: str
     target: str | None
     detail: str | None
+    hash: str | None = None  # the chain (appliance/store/chain.py)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which audit entries to show or export; None matches any."""
+
+    actor: str | None = None
+    action: str | None = None
+    since: float | None = None  # unix seconds, inclusive
+    until: float | None = None  # unix seconds, exclusive
+    target: str | None = None  # e.g. "call 12"
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """What `appliance audit verify` found: the first row whose hash does not hold, if any."""
+
+    entries: int
+    broken_id: int | None = None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from appliance.errors import NotFound
+from appliance.store.audit import audit
 from appliance.store.db import first, write
 
 
@@ -129,10 +130,7 @@ def delete_audio(db: Database, call_id: int, actor: str | None, detail: str, now
             return ()
         db.execute(f"UPDATE recordings SET audio_deleted_at = :now WHERE id IN ({recordings})",
                    {"call": call_id, "now": now})
-        db.execute(
-            "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
-            [now, actor, "retention-audio", f"call {call_id}", detail],
-        )
+        audit(db, actor, "retention-audio", f"call {call_id}", detail, now)
         return paths
 
 

@@ -1,8 +1,14 @@
 """The schema as an ordered list of migration steps; step N brings `PRAGMA user_version` to N.
 
 Never edit a released step: append a new one. Our own timestamps are unix floats (UTC seconds);
-`calls.started_at` keeps the ISO 8601 text Asterisk (or an import) gave us.
+`calls.started_at` keeps the ISO 8601 text Asterisk (or an import) gave us. A step is SQL
+statements, or a function of the connection where SQL alone cannot do it.
 """
+
+import sqlite3
+from collections.abc import Callable
+
+from appliance.store.chain import chain_existing
 
 JOB_STATES = ("queued", "running", "done", "failed", "quarantined")
 
@@ -50,7 +56,7 @@ def _call_numbers_trigger(event: str) -> str:
               callee_digits = {digits_sql("NEW.callee")} WHERE id = NEW.id;{inserts}
         END"""
 
-MIGRATIONS: list[tuple[str, ...]] = [
+MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
     (
         """CREATE TABLE calls (
             id INTEGER PRIMARY KEY,
@@ -446,4 +452,17 @@ MIGRATIONS: list[tuple[str, ...]] = [
     ),
     # Step 12: the legs of one conversation are found by linkedid (appliance/store/calls.py).
     ("CREATE INDEX calls_linkedid ON calls(linkedid) WHERE linkedid IS NOT NULL",),
+    # Step 13: the audit log becomes evidence (appliance/store/chain.py): every row carries a
+    # hash chained to the row before (older rows are hashed here, in order), and SQLite
+    # itself refuses to change or remove a row, whatever code or tool asks.
+    (
+        "ALTER TABLE audit_log ADD COLUMN hash TEXT",
+        chain_existing,
+        """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN
+            SELECT RAISE(ABORT, 'the audit log is append-only');
+        END""",
+        """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN
+            SELECT RAISE(ABORT, 'the audit log is append-only');
+        END""",
+    ),
 ]

@@ -10,11 +10,12 @@ a user's scope or made with scoped(); the web's is always the logged-in user's.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from appliance.store import (
@@ -37,7 +38,7 @@ from appliance.store import (
     webhooks,
 )
 from appliance.errors import LegalHold, NotAllowed, NotFound
-from appliance.store.db import connect
+from appliance.store.db import connect, write
 from appliance.store.filters import CallFilter
 from appliance.store import menu as menu_log
 from appliance.store.scopes import Scope, ScopeEntry
@@ -45,7 +46,9 @@ from appliance.store.search import search_count_is_capped
 from appliance.store.records import (
     ApiToken,
     AuditEntry,
+    AuditFilter,
     CallSummary,
+    ChainCheck,
     EnqueueResult,
     Job,
     SearchHit,
@@ -430,19 +433,29 @@ class Store:
     ) -> None:
         audit.audit(self._db, actor, action, target, detail, _now(now))
 
-    @_serialized
-    def audit_log(
-        self,
-        limit: int = 100,
-        offset: int = 0,
-        action: str | None = None,
-        actor: str | None = None,
-    ) -> list[AuditEntry]:
-        return audit.audit_log(self._db, limit, offset, action, actor)
+    @contextlib.contextmanager
+    def audited(
+        self, actor: str | None, action: str, target: str | None = None, detail: str | None = None,
+        now: float | None = None,
+    ) -> Iterator[None]:
+        """The store calls inside, and their audit entry, as one transaction: the entry is
+        written when the block ends without an error, and a crash loses both or neither."""
+        with self._lock, write(self._db):
+            yield
+            audit.audit(self._db, actor, action, target, detail, _now(now))
 
     @_serialized
-    def audit_count(self, action: str | None = None, actor: str | None = None) -> int:
-        return audit.audit_count(self._db, action, actor)
+    def audit_log(self, limit: int | None = 100, offset: int = 0, **wanted) -> list[AuditEntry]:
+        """Newest first, filtered by AuditFilter's fields (actor, action, since, until, target)."""
+        return audit.audit_log(self._db, limit, offset, AuditFilter(**wanted))
+
+    @_serialized
+    def audit_count(self, **wanted) -> int:
+        return audit.audit_count(self._db, AuditFilter(**wanted))
+
+    @_serialized
+    def verify_audit(self) -> ChainCheck:
+        return audit.verify_chain(self._db)
 
     # Mail about voicemails and voice notes
 

@@ -12,7 +12,7 @@ from flask_login import current_user
 from appliance.errors import NotFound
 from appliance.store import ROLES, scopes
 from appliance.web import get_store, settings
-from appliance.web.auth import admin_required, audit, hash_password, hash_token, new_api_token, new_password
+from appliance.web.auth import admin_required, audit, audited, hash_password, hash_token, new_api_token, new_password
 from appliance.web.i18n import LANGUAGES
 from appliance.web.inputs import form_int, page_number
 
@@ -43,10 +43,11 @@ def users():
                 flash(_("Choose a user name that is not taken."), "error")
             else:
                 password = new_password()
-                user = store.add_user(username, hash_password(password), role, locale)
-                store.set_scope_entries(user.id, entries)
-                store.set_may_edit(user.id, may_edit)
-                audit("user-add", f"user {username}", f"{role}; sees {scopes.describe(entries) or 'nothing'}")
+                hashed = hash_password(password)  # before the transaction: slow, no lock needed
+                with audited("user-add", f"user {username}", f"{role}; sees {scopes.describe(entries) or 'nothing'}"):
+                    user = store.add_user(username, hashed, role, locale)
+                    store.set_scope_entries(user.id, entries)
+                    store.set_may_edit(user.id, may_edit)
                 new = (username, password)  # shown once, never stored in clear
     rows = [(user, scopes.describe(store.scope_entries(user.id))) for user in store.users()]
     return render_template("users.html", rows=rows, roles=ROLES, new=new)
@@ -66,28 +67,30 @@ def update_user(user_id: int):
     if (demoted or action == "disable") and last_admin:
         flash(_("The last administrator cannot be demoted or disabled."), "error")
         return redirect(url_for("admin.users"))
-    detail = ""
+    if action not in ("access", "disable", "enable", "reset-password"):
+        abort(400)
+    detail = None
     if action == "access":
         try:
             role, entries, may_edit = _access_form()
         except ValueError as error:
             flash(_("This scope cannot be used: %(reason)s", reason=str(error)), "error")
             return redirect(url_for("admin.users"))
-        store.set_role(user_id, role)
-        store.set_scope_entries(user_id, entries)
-        store.set_may_edit(user_id, may_edit)
         detail = f"{role}; sees {scopes.describe(entries) or 'nothing'}; {'may' if may_edit else 'may not'} edit"
-    elif action == "disable":
-        store.set_disabled(user_id, True)
-    elif action == "enable":
-        store.set_disabled(user_id, False)
-    elif action == "reset-password":
-        password = new_password()
-        store.set_password(user_id, hash_password(password))
+    # Hashed before the transaction: the slow hash need not hold the write lock.
+    password = new_password()
+    hashed = hash_password(password) if action == "reset-password" else None
+    with audited(f"user-{action}", f"user {user.username}", detail):
+        if action == "access":
+            store.set_role(user_id, role)
+            store.set_scope_entries(user_id, entries)
+            store.set_may_edit(user_id, may_edit)
+        elif action == "reset-password":
+            store.set_password(user_id, hashed)
+        else:
+            store.set_disabled(user_id, action == "disable")
+    if action == "reset-password":
         flash(_("New password for %(name)s: %(password)s (shown once)", name=user.username, password=password), "info")
-    else:
-        abort(400)
-    audit(f"user-{action}", f"user {user.username}", detail or None)
     return redirect(url_for("admin.users"))
 
 
@@ -146,14 +149,14 @@ def account():
         elif action == "token":
             token = new_api_token()
             name = (request.form.get("name") or "API").strip()[:60]
-            store.add_api_token(user_id, name, hash_token(token))
-            audit("token-add", f"user {current_user.username}", name)
+            with audited("token-add", f"user {current_user.username}", name):
+                store.add_api_token(user_id, name, hash_token(token))
         elif action == "revoke":
             try:
-                store.revoke_api_token(user_id, form_int("token_id"))
+                with audited("token-revoke", f"user {current_user.username}"):
+                    store.revoke_api_token(user_id, form_int("token_id"))
             except NotFound:
                 abort(404)  # not one of this user's tokens
-            audit("token-revoke", f"user {current_user.username}")
         else:
             abort(400)
         if token is None:

@@ -144,9 +144,17 @@ def admin_required(view):
     return wrapper
 
 
+def _actor() -> str | None:
+    return current_user.username if current_user.is_authenticated else None
+
+
 def audit(action: str, target: str | None = None, detail: str | None = None) -> None:
-    actor = current_user.username if current_user.is_authenticated else None
-    get_store().audit(actor, action, target, detail)
+    get_store().audit(_actor(), action, target, detail)
+
+
+def audited(action: str, target: str | None = None, detail: str | None = None):
+    """A block of store changes and their audit entry as one transaction (Store.audited)."""
+    return get_store().audited(_actor(), action, target, detail)
 
 
 class LoginForm(FlaskForm):

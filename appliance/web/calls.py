@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from appliance.errors import ApplianceError, LegalHold, NotAllowed, NotFound
 from appliance.transcript.exports import export
 from appliance.web import get_store, settings
-from appliance.web.auth import admin_required, audit
+from appliance.web.auth import admin_required, audit, audited
 from appliance.web.inputs import page_number
 from appliance.web.playback import cache_path, playable_file
 
@@ -121,12 +121,12 @@ def rename_speaker(call_id: int, index: int):
         flash(_("A speaker needs a name."), "error")
     else:
         try:
-            get_store().rename_speaker(call_id, index, label)
+            with audited("rename-speaker", f"call {call_id}"):
+                get_store().rename_speaker(call_id, index, label)
         except NotFound:
             abort(404)
         except NotAllowed:
             abort(403)
-        audit("rename-speaker", f"call {call_id}")
     return redirect(url_for("calls.show", call_id=call_id))
 
 
@@ -137,7 +137,8 @@ def delete(call_id: int):
     if request.method == "GET":
         return render_template("delete.html", call=call)
     try:
-        files = get_store().delete_call(call_id)
+        with audited("delete", f"call {call_id}"):
+            files = get_store().delete_call(call_id)
     except LegalHold as exc:
         flash(str(exc), "error")
         return redirect(url_for("calls.show", call_id=call_id))
@@ -148,7 +149,6 @@ def delete(call_id: int):
             Path(path).unlink(missing_ok=True)
         except OSError:
             pass  # already gone or not ours to delete; the rows are gone either way
-    audit("delete", f"call {call_id}")
     flash(_("The call and its recording were deleted."), "info")
     return redirect(url_for("calls.index"))
 
