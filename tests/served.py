@@ -59,6 +59,7 @@ class Browser:
     port: int
     cookies: dict[str, str] = field(default_factory=dict)
     csrf: str = ""
+    source: str | None = None  # the address it connects from (any of 127.0.0.0/8), else the default
 
     def request(self, method: str, path: str, body: bytes | dict | None = None, headers: dict | None = None,
                 timeout: float = 30) -> Answer:
@@ -68,7 +69,8 @@ class Browser:
             sent.setdefault("Content-Type", "application/x-www-form-urlencoded")
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout,
+                                                source_address=(self.source, 0) if self.source else None)
         try:
             connection.request(method, path, body=body, headers=sent)
             response = connection.getresponse()
@@ -118,8 +120,9 @@ class Served:
     other_call: int = 0
     passwords: dict = field(default_factory=lambda: dict(PASSWORDS))
 
-    def browser(self) -> Browser:
-        return Browser(self.host, self.port)
+    def browser(self, source: str | None = None) -> Browser:
+        """A fresh user agent, from `source` (another loopback address: another client) if given."""
+        return Browser(self.host, self.port, source=source)
 
     def login(self, username: str, password: str | None = None) -> Browser:
         browser = self.browser()

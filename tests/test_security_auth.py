@@ -8,6 +8,7 @@ import urllib.parse
 import pytest
 
 from served import served  # noqa: F401 (the fixture)
+from web_helpers import admin_user, app, client, login, viewer_user  # noqa: F401 (fixtures)
 
 # Targets that browsers or servers have been known to read as another site.
 FOREIGN_NEXT = [
@@ -40,3 +41,84 @@ def test_after_login_a_local_next_is_kept(served, target):
     answer = _login_to(served, target)
     assert answer.status == 302
     assert answer.headers["Location"] == target
+
+
+# --- guessing passwords ----------------------------------------------------------------------
+
+
+def _account(served, name: str, password: str) -> None:
+    from appliance.web.auth import hash_password
+
+    with served.store() as store:
+        store.add_user(name, hash_password(password), "viewer")
+
+
+def _try(served, source: str, username: str, password: str) -> int:
+    browser = served.browser(source)
+    browser.take_token("/login")
+    return browser.request("POST", "/login", {"username": username, "password": password,
+                                              "csrf_token": browser.csrf}).status
+
+
+def test_guesses_from_one_address_do_not_lock_the_owner_out_whatever_the_spelling(served):
+    _account(served, "straße", "owner-pass-1")
+    # Five guesses at one account, spelt five ways that are all the same name.
+    for spelling in ("straße", "STRASSE", "ſtrasse", "Strasse", "ＳＴＲＡＳＳＥ"):
+        assert _try(served, "127.0.0.2", spelling, "guess") == 401
+    assert _try(served, "127.0.0.2", "strasse", "guess") == 429
+    assert _try(served, "127.0.0.2", "straße", "owner-pass-1") == 429  # not even right from there
+    # The owner at their own address logs in all the same.
+    assert _try(served, "127.0.0.3", "STRASSE", "owner-pass-1") == 302
+
+
+def test_logging_in_to_ones_own_account_does_not_reset_the_guesses_at_others(served):
+    # One address sprays guesses over many names (a few each), then logs into its own account.
+    names = [f"spray{n}" for n in range(19)]
+    for name in names:
+        assert _try(served, "127.0.0.4", name, "guess") == 401
+    assert _try(served, "127.0.0.4", "agent", served.passwords["agent"]) == 302
+    assert _try(served, "127.0.0.4", "spray19", "guess") == 401  # the 20th guess from there
+    assert _try(served, "127.0.0.4", "spray20", "guess") == 429
+    assert _try(served, "127.0.0.5", "spray20", "guess") == 401  # another address is not held
+
+
+def test_forty_parallel_guesses_get_five_password_checks(served):
+    from concurrent.futures import ThreadPoolExecutor
+
+    _account(served, "racer", "racer-pass-1")
+    browsers = [served.browser("127.0.0.6") for _ in range(40)]
+    for browser in browsers:
+        browser.take_token("/login")
+
+    def guess(browser):
+        return browser.request("POST", "/login", {"username": "racer", "password": "guess",
+                                                  "csrf_token": browser.csrf}).status
+
+    with ThreadPoolExecutor(40) as pool:
+        answers = list(pool.map(guess, browsers))
+    assert sorted(answers) == [401] * 5 + [429] * 35
+    with served.store() as store:
+        entries = store.audit_log(limit=1000)
+    assert sum(e.action == "login-failed" and e.actor == "racer" for e in entries) == 5
+
+
+def test_an_unknown_or_disabled_name_costs_the_same_password_check(client, admin_user, viewer_user, store,
+                                                                     monkeypatch):
+    from appliance.web import auth
+
+    checked = []
+    real = auth.check_password_hash
+    monkeypatch.setattr(auth, "check_password_hash", lambda stored, given: checked.append(stored) or real(stored, given))
+    store.set_disabled(viewer_user.id, True)
+    for name in ("nobody", "vic", "ada"):
+        assert login(client, name, "guess").status_code == 401
+    method = admin_user.password_hash.rsplit("$", 2)[0]  # e.g. scrypt:32768:8:1
+    assert [stored.rsplit("$", 2)[0] for stored in checked] == [method] * 3
+    assert checked[0] != admin_user.password_hash
+
+
+@pytest.mark.parametrize(("failures", "seconds"), [(0, 0.0), (4, 0.0), (5, 0.1), (6, 0.2), (8, 0.8), (50, 2.0)])
+def test_the_owners_delay_grows_with_every_addresses_failures_and_is_capped(failures, seconds):
+    from appliance.web.auth import slowdown
+
+    assert slowdown(failures, 5) == pytest.approx(seconds)

@@ -115,21 +115,32 @@ def test_a_token_needs_a_known_user_and_a_name(store):
         store.add_api_token(alice.id, "  ", "h")
 
 
-def test_login_failures_are_counted_per_key_within_the_window(store):
+def test_login_attempts_are_counted_per_key_within_the_window(store):
+    limits = {"pair:alice|10.0.0.5": 3, "user:alice": None}
     for at in (100.0, 200.0, 300.0):
-        store.record_login_failure("user:alice", now=at)
-    store.record_login_failure("ip:10.0.0.5", now=300.0)
+        assert store.begin_login_attempt(limits, since=0, now=at) is not None
+    assert store.login_failures_since("pair:alice|10.0.0.5", 0) == 3
+    assert store.login_failures_since("pair:alice|10.0.0.5", 200.0) == 2  # the window includes its start
+    assert store.login_failures_since("pair:alice|10.0.0.5", 301.0) == 0
+    # At the limit nothing more is counted, not even under the keys without a limit.
+    assert store.begin_login_attempt(limits, since=0, now=400.0) is None
     assert store.login_failures_since("user:alice", 0) == 3
-    assert store.login_failures_since("user:alice", 200.0) == 2  # the window includes its start
-    assert store.login_failures_since("user:alice", 301.0) == 0
-    assert store.login_failures_since("user:bob", 0) == 0
+    # A later window starts afresh, and tells each key's count so far.
+    rows, counts = store.begin_login_attempt(limits, since=250.0, now=500.0)
+    assert counts == {"pair:alice|10.0.0.5": 1, "user:alice": 1}
 
-    store.clear_login_failures("user:alice")
-    assert store.login_failures_since("user:alice", 0) == 0
-    assert store.login_failures_since("ip:10.0.0.5", 0) == 1
+
+def test_a_forgiven_attempt_uncounts_its_rows_and_its_pair_only(store):
+    first, _ = store.begin_login_attempt({"pair:a|x": 5, "ip:x": 20}, since=0, now=100.0)
+    store.begin_login_attempt({"pair:b|x": 5, "ip:x": 20}, since=0, now=100.0)
+    rows, _ = store.begin_login_attempt({"pair:a|x": 5, "ip:x": 20}, since=0, now=100.0)
+    store.forgive_login_attempt(rows, "pair:a|x")
+    assert store.login_failures_since("pair:a|x", 0) == 0
+    assert store.login_failures_since("pair:b|x", 0) == 1
+    assert store.login_failures_since("ip:x", 0) == 2  # the guesses at others stay counted
 
 
 def test_failures_older_than_a_day_are_forgotten_when_new_ones_come(store):
-    store.record_login_failure("ip:10.0.0.5", now=1000.0)
-    store.record_login_failure("ip:10.0.0.6", now=1000.0 + 25 * 3600)
+    store.begin_login_attempt({"ip:10.0.0.5": None}, since=0, now=1000.0)
+    store.begin_login_attempt({"ip:10.0.0.6": None}, since=0, now=1000.0 + 25 * 3600)
     assert store.login_failures_since("ip:10.0.0.5", 0) == 0

@@ -13,7 +13,7 @@ from appliance.store.records import (
 from appliance.store.schema import JOB_STATES
 from appliance.store.search import SEARCH_COUNT_CAP, SPEAKER_ROLES, search_count_is_capped
 from appliance.store.store import Store
-from appliance.store.users import LOCALES, ROLES
+from appliance.store.users import LOCALES, ROLES, name_key
 
 __all__ = [
     "ApiToken",
@@ -29,5 +29,6 @@ __all__ = [
     "SearchHit",
     "Store",
     "User",
+    "name_key",
     "search_count_is_capped",
 ]

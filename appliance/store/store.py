@@ -409,16 +409,18 @@ class Store:
     # Login throttling
 
     @_serialized
-    def record_login_failure(self, key: str, now: float | None = None) -> None:
-        logins.record_failure(self._db, key, _now(now))
+    def begin_login_attempt(
+        self, limits: dict[str, int | None], since: float, now: float | None = None
+    ) -> tuple[list[int], dict[str, int]] | None:
+        return logins.begin_attempt(self._db, limits, since, _now(now))
+
+    @_serialized
+    def forgive_login_attempt(self, rows: list[int], key: str | None = None) -> None:
+        logins.forgive(self._db, rows, key)
 
     @_serialized
     def login_failures_since(self, key: str, since: float) -> int:
         return logins.failures_since(self._db, key, since)
-
-    @_serialized
-    def clear_login_failures(self, key: str) -> None:
-        logins.clear_failures(self._db, key)
 
     # Audit log
 

@@ -3,6 +3,8 @@ either in the clear, and looks a token up by its hash alone."""
 
 from __future__ import annotations
 
+import unicodedata
+
 from sqlite_utils import Database
 
 from appliance.errors import NotFound
@@ -38,8 +40,10 @@ def _token(row: dict) -> ApiToken:
     )
 
 
-def _name_key(username: str) -> str:
-    return username.strip().casefold()
+def name_key(username: str) -> str:
+    """What makes two user names one: "STRASSE", "straße" and "ſtrasse" are the same account,
+    for logins and their throttle alike (NFKC folds compatibility forms, casefold the case)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username.strip()).casefold())
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> str:
@@ -57,14 +61,14 @@ def add_user(
     _check(role, ROLES, "role")
     _check(locale, LOCALES, "locale")
     with write(db):
-        if first(db.query("SELECT 1 FROM users WHERE name_key = ?", [_name_key(username)])):
+        if first(db.query("SELECT 1 FROM users WHERE name_key = ?", [name_key(username)])):
             raise ValueError(f"there is already a user named {username!r} (in some letter case)")
         user_id = (
             db["users"]
             .insert(
                 {
                     "username": username,
-                    "name_key": _name_key(username),
+                    "name_key": name_key(username),
                     "password_hash": password_hash,
                     "role": role,
                     "locale": locale,
@@ -85,7 +89,7 @@ def user(db: Database, user_id: int) -> User:
 
 
 def user_by_name(db: Database, username: str) -> User | None:
-    row = first(db.query("SELECT * FROM users WHERE name_key = ?", [_name_key(username)]))
+    row = first(db.query("SELECT * FROM users WHERE name_key = ?", [name_key(username)]))
     return None if row is None else _user(row)
 
 

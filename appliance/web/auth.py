@@ -25,6 +25,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from appliance.errors import NotFound
+from appliance.store import name_key
 from appliance.store.scopes import Scope
 from appliance.web import get_store, open_store, settings
 
@@ -185,10 +186,33 @@ def _local_path(target: str) -> bool:
     return target.startswith("/") and not target.startswith("//") and not (parts.scheme or parts.netloc)
 
 
-def _throttled(keys: list[str]) -> bool:
-    since = time.time() - THROTTLE_WINDOW
-    limit = settings().login_attempts_per_15_minutes
-    return any(get_store().login_failures_since(key, since) >= limit for key in keys)
+# A wrong guess costs the guesser, not the account's owner: one address gets `limit` guesses
+# per account (and ADDRESS_FACTOR times that over all accounts) in the window, then 429; the
+# owner elsewhere can still log in, only slowed by a delay that grows with the account's
+# failures from every address, capped so that it cannot hold a page thread for long.
+ADDRESS_FACTOR = 4
+DELAY_FIRST_SECONDS = 0.1
+DELAY_CAP_SECONDS = 2.0
+
+
+def slowdown(account_failures: int, limit: int) -> float:
+    """Seconds to wait before checking a password, after `account_failures` from anywhere."""
+    if account_failures < limit:
+        return 0.0
+    return min(DELAY_FIRST_SECONDS * 2 ** (account_failures - limit), DELAY_CAP_SECONDS)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # A hash of the same kind and cost as a real one, checked for unknown or disabled names so
+    # that the answer takes as long and does not tell which names exist.
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def password_matches(record, password: str) -> bool:
+    known = record is not None and not record.disabled
+    matches = check_password_hash(record.password_hash if known else _dummy_hash(), password)
+    return known and matches
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -197,22 +221,25 @@ def login():
     if form.validate_on_submit():
         store = get_store()
         username = form.username.data.strip()
-        keys = [f"user:{username.lower()}", f"ip:{request.remote_addr}"]
-        if _throttled(keys):
+        account = name_key(username)
+        limit = settings().login_attempts_per_15_minutes
+        pair = f"pair:{account}|{request.remote_addr}"
+        limits = {pair: limit, f"ip:{request.remote_addr}": limit * ADDRESS_FACTOR, f"user:{account}": None}
+        attempt = store.begin_login_attempt(limits, since=time.time() - THROTTLE_WINDOW)
+        if attempt is None:
             store.audit(username, "login-throttled")
             flash(_("Too many failed logins. Wait a few minutes and try again."), "error")
             return render_template("login.html", form=form), 429
+        rows, counts = attempt
+        time.sleep(slowdown(counts[f"user:{account}"], limit))
         record = store.user_by_name(username)
-        if record and not record.disabled and check_password_hash(record.password_hash, form.password.data):
-            for key in keys:
-                store.clear_login_failures(key)
+        if password_matches(record, form.password.data):
+            store.forgive_login_attempt(rows, pair)
             session.clear()
             login_user(WebUser(record))
             session.permanent = True
             store.audit(record.username, "login")
             return redirect(_safe_next(request.args.get("next")))
-        for key in keys:
-            store.record_login_failure(key)
         store.audit(username, "login-failed")
         flash(_("Wrong user name or password."), "error")
         return render_template("login.html", form=form), 401
