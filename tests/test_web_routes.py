@@ -76,6 +76,9 @@ def test_only_the_login_page_static_files_and_healthz_are_open_without_a_login(a
             elif path.startswith(("/api/", "/events")):
                 assert response.status_code == 401, (method, path)
                 assert response.get_json() == {"error": "login required"}
+            elif path.startswith("/worker/"):
+                # Remote workers log in with a per-job token instead (tests/test_remote_jobs.py).
+                assert response.status_code == 401 and "error" in response.get_json(), (method, path)
             else:
                 assert response.status_code == 302, (method, path, response.status_code)
                 assert response.headers["Location"].startswith("/login"), (method, path)

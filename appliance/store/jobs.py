@@ -127,23 +127,45 @@ def _owned(db: Database, job_id: int, worker_id: str) -> dict | None:
     )
 
 
+def _complete(db: Database, job_id: int, recording_id: int, transcript: Transcript, now: float) -> bool:
+    """Store the job's transcript and mark it done, unless its recording has one already.
+    Call inside write()."""
+    # The UNIQUE(recording_id) constraint would also stop a second transcript; checking
+    # first keeps that error for real bugs.
+    if first(db.query("SELECT 1 FROM transcripts WHERE recording_id = ?", [recording_id])):
+        return False
+    insert_transcript(db, recording_id, transcript, now)
+    db.execute(
+        "UPDATE jobs SET state = 'done', progress = 1.0, error = NULL, lease_owner = NULL,"
+        " lease_expires = NULL, updated_at = ? WHERE id = ?",
+        [now, job_id],
+    )
+    return True
+
+
 def finish(db: Database, job_id: int, worker_id: str, transcript: Transcript, now: float) -> bool:
     with write(db):
         owned = _owned(db, job_id, worker_id)
-        if owned is None:
-            return False
-        recording_id = owned["recording_id"]
-        # The UNIQUE(recording_id) constraint would also stop a second transcript; checking
-        # first keeps that error for real bugs.
-        if first(db.query("SELECT 1 FROM transcripts WHERE recording_id = ?", [recording_id])):
-            return False
-        insert_transcript(db, recording_id, transcript, now)
-        db.execute(
-            "UPDATE jobs SET state = 'done', progress = 1.0, error = NULL, lease_owner = NULL,"
-            " lease_expires = NULL, updated_at = ? WHERE id = ?",
-            [now, job_id],
-        )
-        return True
+        return owned is not None and _complete(db, job_id, owned["recording_id"], transcript, now)
+
+
+def store_result(db: Database, job_id: int, transcript: Transcript, now: float) -> str:
+    """A remote worker's result, keyed by job id: "stored" for the first, "duplicate" for any
+    later one (a redelivered job, a worker whose lease ran out and was handed on), "deleted"
+    when the job went with its call meanwhile. Whoever delivers first wins; the job's current
+    holder then finds it done."""
+    with write(db):
+        row = first(db.query("SELECT recording_id FROM jobs WHERE id = ?", [job_id]))
+        if row is None:
+            return "deleted"
+        return "stored" if _complete(db, job_id, row["recording_id"], transcript, now) else "duplicate"
+
+
+def held(db: Database, job_id: int, holder: str, now: float) -> Job | None:
+    """The job if `holder` runs it now under a lease that has not run out, else None."""
+    row = first(db.query(_JOB + " WHERE j.id = ? AND j.state = 'running' AND j.lease_owner = ?"
+                         " AND j.lease_expires >= ?", [job_id, holder, now]))
+    return _job(row) if row is not None else None
 
 
 def fail(

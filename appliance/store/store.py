@@ -144,6 +144,14 @@ class Store:
         return jobs.finish(self._db, job_id, worker_id, transcript, time.time())
 
     @_serialized
+    def store_result(self, job_id: int, transcript: Transcript) -> str:
+        return jobs.store_result(self._db, job_id, transcript, time.time())
+
+    @_serialized
+    def held_job(self, job_id: int, holder: str, now: float | None = None) -> Job | None:
+        return jobs.held(self._db, job_id, holder, _now(now))
+
+    @_serialized
     def fail_job(
         self,
         job_id: int,

@@ -50,7 +50,9 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
-    from appliance.web import admin, api, auth, calls, conversations, crm, events, i18n, jobs, live, menu, ops, search
+    from appliance.web import (
+        admin, api, auth, calls, conversations, crm, events, i18n, jobs, live, menu, ops, search, worker,
+    )
     from appliance.web.inputs import AsciiIntConverter
 
     # Before any route is added: every <int:...> in the app is ASCII digits of a bounded length.
@@ -59,9 +61,10 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
     i18n.init_app(app)
     app.jinja_env.filters.update(pagequery=_page_query, basename=lambda path: Path(path).name)
     # ops: health, retention, legal hold, erasure; crm: webhooks, date-range export, keywords and
-    # summaries; menu: the voice menu's tries on the call page; conversations: linked legs.
+    # summaries; menu: the voice menu's tries on the call page; conversations: linked legs;
+    # worker: remote transcription workers.
     for blueprint in (auth.bp, calls.bp, search.bp, jobs.bp, admin.bp, api.bp, events.bp, ops.bp, crm.bp, menu.bp,
-                      conversations.bp):
+                      conversations.bp, worker.bp):
         app.register_blueprint(blueprint)
     live.init_app(app)  # calls in progress (live transcription)
 

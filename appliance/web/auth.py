@@ -34,6 +34,7 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 
 OPEN_ENDPOINTS = {"auth.login", "static", "ops.healthz"}  # /healthz: no data, for monitoring
+OPEN_BLUEPRINTS = {"worker"}  # remote workers: a per-job token on every request instead
 THROTTLE_WINDOW = 15 * 60
 
 
@@ -128,7 +129,9 @@ def wants_json() -> bool:
 
 
 def require_login():
-    if request.endpoint in OPEN_ENDPOINTS or current_user.is_authenticated:
+    if request.endpoint in OPEN_ENDPOINTS or request.blueprint in OPEN_BLUEPRINTS:
+        return None
+    if current_user.is_authenticated:
         return None
     if wants_json() or request.endpoint is None:
         return ({"error": "login required"}, 401)

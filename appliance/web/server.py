@@ -14,6 +14,7 @@ import resource
 
 from appliance.web.hub import Hub
 from appliance.web.streams import HUB_KEY, SUBSCRIPTION_KEY
+from appliance.web.worker import MAX_RESULT_BYTES, WORKER_PATH
 
 PAGE_THREADS = 16  # Flask requests at once; streams hold none
 BODY_SECONDS = 30  # a request body must arrive within this, or the request is dropped
@@ -39,7 +40,9 @@ class App:
         if scope["type"] != "http":
             return  # no websockets
         try:
-            receive = await asyncio.wait_for(self._read_body(receive), BODY_SECONDS)
+            # Remote workers post a long call's words; everything else stays under the UI's limit.
+            limit = MAX_RESULT_BYTES if scope["path"].startswith(WORKER_PATH) else self.max_body
+            receive = await asyncio.wait_for(self._read_body(receive, limit), BODY_SECONDS)
         except asyncio.TimeoutError:
             await _plain(send, 408, b"The request body did not arrive in time.\n")
             return
@@ -67,7 +70,7 @@ class App:
         if sub is not None:
             await self.hub.run(sub, send, receive)
 
-    async def _read_body(self, receive):
+    async def _read_body(self, receive, limit: int):
         """The whole request body, read here; a receive() that hands it to the thread at once."""
         chunks, size, more = [], 0, True
         while more:
@@ -76,7 +79,7 @@ class App:
                 return None
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
-            if size > self.max_body:
+            if size > limit:
                 raise _TooLarge
             more = message.get("more_body", False)
         return _replay([{"type": "http.request", "body": b"".join(chunks), "more_body": False}],
