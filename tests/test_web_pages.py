@@ -128,11 +128,11 @@ def test_a_call_without_a_recording_file_is_not_found(admin_client, store, tmp_p
 def test_one_playback_is_one_listen_entry_however_many_ranges(admin_client, store, tmp_path):
     call_id = wav_call(store, tmp_path).call_id
     for byte_range in ("bytes=0-", "bytes=4000-", "bytes=8000-8999", "bytes=12000-"):
-        with admin_client.get(f"/calls/{call_id}/audio", headers={"Range": byte_range}) as response:
+        with admin_client.get(f"/calls/{call_id}/audio?play=p1", headers={"Range": byte_range}) as response:
             assert response.status_code == 206
     listens = audit_actions(store, "listen")
     assert [(e.actor, e.target) for e in listens] == [("ada", f"call {call_id}")]
-    with admin_client.get(f"/calls/{call_id}/audio") as response:  # played again from the start
+    with admin_client.get(f"/calls/{call_id}/audio?play=p2") as response:  # the page opened again
         assert response.status_code == 200
     assert len(audit_actions(store, "listen")) == 2
 
@@ -227,7 +227,7 @@ def test_a_call_page_shows_speakers_turns_player_and_exports(viewer_client, stor
     for _, line in LINES:
         assert line in text
     assert page.count('class="who">Caller<') == 2 and page.count('class="who">Agent<') == 1
-    assert f'src="/calls/{call_id}/audio"' in page
+    assert f'src="/calls/{call_id}/audio?play=' in page and 'preload="none"' in page
     for fmt in ("txt", "srt", "vtt", "json", "docx"):
         assert f'href="/calls/{call_id}/export/{fmt}"' in page
     assert [(e.actor, e.target) for e in audit_actions(store, "view")] == [("vic", f"call {call_id}")]

@@ -4,20 +4,32 @@ from __future__ import annotations
 
 import io
 import math
+import secrets
 from datetime import date
 from pathlib import Path
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+import soundfile
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from appliance.errors import ApplianceError, LegalHold, NotAllowed, NotFound
 from appliance.transcript.exports import export
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit, audited
 from appliance.web.inputs import page_number
+from appliance.web.listens import Listens, seconds
 from appliance.web.playback import cache_path, playable_file
+from appliance.web.ranges import ByteRange, Unsatisfiable, byte_range
 
 bp = Blueprint("calls", __name__)
+_listens = Listens()  # this web process's playback sessions
+
+
+@bp.app_template_global()
+def player_src(call_id: int) -> str:
+    """A player's audio URL, with a playback session key of its own (appliance/web/listens.py)."""
+    return url_for("calls.audio", call_id=call_id, play=secrets.token_urlsafe(9))
 PAGE_SIZE = 25
 CALL_STATES = ("queued", "running", "done", "failed", "quarantined")
 CALL_KINDS = ("call", "voicemail", "note")
@@ -88,10 +100,36 @@ def audio(call_id: int):
         abort(404)
     except (ApplianceError, OSError):
         abort(410)  # the recording is unreadable or gone (quarantined, erased)
-    # Browsers fetch audio in many ranges; one "listen" entry per playback start.
-    if request.headers.get("Range", "bytes=0-").startswith("bytes=0-"):
-        audit("listen", f"call {call_id}")
-    return send_file(path, mimetype="audio/wav", conditional=True, max_age=0)
+    size = path.stat().st_size
+    try:
+        wanted = byte_range(request.headers.get("Range"), size)
+    except Unsatisfiable:
+        return Response(status=416, headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"})
+    served = wanted or ByteRange(0, size - 1)
+    if request.method != "HEAD" and size and _listens.new_ranges(
+            current_user.username, call_id, request.args.get("play"), served):
+        start, end = seconds(soundfile.info(str(path)), size, served)
+        key = request.args.get("play", "")[:16] or "none"
+        audit("listen", f"call {call_id}",
+              f"session {key}: bytes {served.start}-{served.end} of {size} ({start:.1f}-{end:.1f} s)")
+    return _file_part(path, served, size, partial=wanted is not None)
+
+
+def _file_part(path: Path, served: ByteRange, size: int, partial: bool) -> Response:
+    """The bytes of `served`, streamed; 206 with Content-Range when a range was asked for."""
+    def chunks():
+        with path.open("rb") as file:
+            file.seek(served.start)
+            left = served.length
+            while left > 0 and (chunk := file.read(min(left, 64 * 1024))):
+                left -= len(chunk)
+                yield chunk
+
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(served.length if size else 0)}
+    if partial:
+        headers["Content-Range"] = f"bytes {served.start}-{served.end}/{size}"
+    return Response(chunks() if size else b"", status=206 if partial else 200, mimetype="audio/wav",
+                    headers=headers, direct_passthrough=True)
 
 
 @bp.route("/calls/<int:call_id>/export/<fmt>")

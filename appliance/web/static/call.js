@@ -41,7 +41,9 @@
       highlight();
       if (current) current.scrollIntoView({ block: "center" });
     };
-    if (player.readyState >= 1) show(); else player.addEventListener("loadedmetadata", show, { once: true });
+    // preload="none" (opening a page is not listening): before the first play the position
+    // is kept as where playback will start.
+    show();
   }
 
   // A call still being transcribed reloads itself when its transcript is stored.

@@ -1,0 +1,111 @@
+"""Issue 15, the audit log tells the truth: against a real `appliance serve` (tests/served.py).
+
+What a person got is what the log says: opening a page is not listening, every byte of audio
+sent is in a "listen" entry (once per playback, with the ranges), every export and download
+is logged; the log can be filtered and exported but not changed, and tampering with the
+database file is found by `appliance audit verify`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from served import served  # noqa: F401 - the module-scoped fixture
+
+
+def entries(served, action: str, target: str | None = None) -> list:
+    with served.store() as store:
+        return store.audit_log(limit=None, action=action, target=target)
+
+
+def audio(browser, call_id: int, play: str | None, byte_range: str | bytes | None = None, method: str = "GET"):
+    query = f"?play={play}" if play else ""
+    headers = {"Range": byte_range} if byte_range is not None else {}
+    return browser.request(method, f"/calls/{call_id}/audio{query}", headers=headers)
+
+
+def test_opening_a_call_page_is_not_listening(served):
+    vic = served.login("vic")
+    before = len(entries(served, "listen"))
+    page = vic.get(f"/calls/{served.own_call}")
+    assert page.status == 200
+    # The player fetches nothing until play is pressed, and the page writes no listen entry.
+    assert 'preload="none"' in page.text and f"/calls/{served.own_call}/audio?play=" in page.text
+    assert len(entries(served, "listen")) == before
+    assert audio(vic, served.own_call, "x", method="HEAD").status in (200, 206)
+    assert len(entries(served, "listen")) == before
+
+
+@pytest.mark.parametrize("byte_range", ["bytes= 0-", "bytes=1-", "bytes=0-99", "BYTES=-100", "bytes=5-, "])
+def test_every_range_that_sends_audio_is_logged_with_what_it_sent(served, byte_range):
+    vic = served.login("vic")
+    before = len(entries(served, "listen", f"call {served.own_call}"))
+    answer = audio(vic, served.own_call, None, byte_range)  # a download outside any page
+    assert answer.status == 206 and answer.body
+    start, end = answer.headers["Content-Range"].split()[1].split("/")[0].split("-")
+    assert int(end) - int(start) + 1 == len(answer.body)
+    (entry, *_) = entries(served, "listen", f"call {served.own_call}")
+    assert len(entries(served, "listen", f"call {served.own_call}")) == before + 1
+    assert entry.actor == "vic" and f"bytes {start}-{end} of " in entry.detail and " s)" in entry.detail
+
+
+def test_a_download_without_range_is_logged_each_time(served):
+    vic = served.login("vic")
+    before = len(entries(served, "listen"))
+    for _ in range(2):
+        answer = audio(vic, served.own_call, None)
+        assert answer.status == 200 and answer.body.startswith(b"RIFF")
+    assert len(entries(served, "listen")) == before + 2
+
+
+def test_one_playback_is_one_entry_and_a_seek_to_new_bytes_another(served):
+    vic = served.login("vic")
+    target = f"call {served.own_call}"
+    before = len(entries(served, "listen", target))
+    for byte_range in ("bytes=0-999", "bytes=0-499", "bytes=100-999"):  # re-buffering, one session
+        assert audio(vic, served.own_call, "s1", byte_range).status == 206
+    assert len(entries(served, "listen", target)) == before + 1
+    assert audio(vic, served.own_call, "s1", "bytes=2000-").status == 206  # bytes not sent yet
+    assert audio(vic, served.own_call, "s1", "bytes=3000-").status == 206  # covered by that one
+    logged = entries(served, "listen", target)
+    assert len(logged) == before + 2 and "bytes 2000-" in logged[0].detail
+    # Another user on the same session key is another person listening.
+    assert audio(served.login("admin"), served.own_call, "s1", "bytes=0-999").status == 206
+    assert entries(served, "listen", target)[0].actor == "admin"
+
+
+@pytest.mark.parametrize("byte_range", [
+    "bytes=0-1,5-9",  # several ranges: refused, not quietly the whole file
+    "bytes=abc", "bytes=5-1", "bytes=-0", "bytes=99999999999-", "items=0-", "bytes", "bytes=١-".encode(),  # an Arabic-Indic digit, sent as UTF-8
+   
+    "bytes=0 - 5", "bytes=" + "9" * 5000 + "-",
+])
+def test_a_range_that_cannot_be_served_as_asked_is_416_and_sends_nothing(served, byte_range):
+    vic = served.login("vic")
+    before = len(entries(served, "listen"))
+    answer = audio(vic, served.own_call, "bad", byte_range)
+    assert answer.status == 416 and answer.body == b""
+    assert answer.headers["Content-Range"].startswith("bytes */")
+    assert len(entries(served, "listen")) == before
+
+
+@pytest.mark.parametrize("fmt", ["txt", "srt", "vtt", "json", "docx"])
+def test_every_export_format_is_logged(served, fmt):
+    vic = served.login("vic")
+    before = len(entries(served, "export"))
+    assert vic.get(f"/calls/{served.own_call}/export/{fmt}").status == 200
+    (entry, *_) = entries(served, "export")
+    assert len(entries(served, "export")) == before + 1
+    assert (entry.actor, entry.target, entry.detail) == ("vic", f"call {served.own_call}", fmt)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_every_range_export_is_logged(served, fmt):
+    vic = served.login("vic")
+    before = len(entries(served, "export-range"))
+    assert vic.get(f"/calls/export.{fmt}").status == 200
+    assert len(entries(served, "export-range")) == before + 1
