@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from urllib.parse import quote
 
 import pytest
 
@@ -109,3 +110,72 @@ def test_every_range_export_is_logged(served, fmt):
     before = len(entries(served, "export-range"))
     assert vic.get(f"/calls/export.{fmt}").status == 200
     assert len(entries(served, "export-range")) == before + 1
+
+
+# --- the audit page -----------------------------------------------------------------------------
+
+
+def test_the_audit_page_filters_by_user_action_date_and_call(served):
+    vic = served.login("vic")
+    vic.get(f"/calls/{served.other_call}/export/txt")
+    vic.get(f"/calls/{served.own_call}/export/vtt")
+    admin = served.login("admin")
+    page = admin.get(f"/admin/audit?user=vic&action=export&call={served.other_call}&from=2000-01-01&to=2999-12-31")
+    assert page.status == 200
+    rows = page.text.count("data-entry=")
+    assert rows >= 1 and f"call {served.other_call}" in page.text and f"call {served.own_call}<" not in page.text
+    assert admin.get("/admin/audit?user=vic&to=2000-01-01").text.count("data-entry=") == 0
+    for bad in ("from=2024-13-01", "to=yesterday", "from=" + quote("２０２４-01-01"), "call=1e9", "call=" + "9" * 40):
+        answer = admin.get(f"/admin/audit?{bad}")
+        assert answer.status == 400, bad
+
+
+def test_the_audit_page_is_for_admins_only(served):
+    for path in ("/admin/audit", "/admin/audit/export.csv", "/admin/audit/export.json"):
+        assert served.login("vic").get(path).status == 403
+        assert served.browser().get(path).status in (302, 401)
+
+
+def test_the_filtered_log_exports_as_csv_and_json_with_formulas_defused(served):
+    hostile = "=HYPERLINK(\"http://evil.example\",\"x\")"
+    served.browser().post("/login", {"username": hostile, "password": "wrong"}, token_from="/login")
+    admin = served.login("admin")
+    exported = admin.get("/admin/audit/export.csv?action=login-failed")
+    assert exported.status == 200 and exported.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(exported.body.decode("utf-8-sig"))))
+    assert rows[0] == ["id", "at", "user", "action", "target", "detail", "hash"]
+    assert {row[3] for row in rows[1:]} == {"login-failed"}
+    cells = [cell for row in rows[1:] for cell in row]
+    assert "'" + hostile in cells and hostile not in cells
+    as_json = json.loads(admin.get("/admin/audit/export.json?action=login-failed").body)
+    assert hostile in {entry["user"] for entry in as_json} and all(len(e["hash"]) == 64 for e in as_json)
+    # Exporting the log is itself in the log.
+    assert [e.detail for e in entries(served, "audit-export")][:2] == ["json action=login-failed",
+                                                                       "csv action=login-failed"]
+
+
+def test_no_route_changes_or_deletes_an_entry(served):
+    admin = served.login("admin")
+    (entry, *_) = entries(served, "login")
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        for path in ("/admin/audit", f"/admin/audit/{entry.id}", "/admin/audit/export.csv"):
+            answer = admin.request(method, path, {"csrf_token": admin.csrf, "action": "delete"})
+            assert answer.status in (404, 405), (method, path, answer.status)
+    with served.store() as store:
+        assert store.audit_log(limit=None)[-1].id == 1
+        assert store.verify_audit().broken_id is None
+
+
+def test_verify_finds_a_row_changed_in_the_database_file(served):
+    import sqlite3
+
+    ok = served.cli("audit", "verify")
+    assert ok.returncode == 0 and ok.stdout.startswith("ok, ")
+    (entry, *_) = entries(served, "login")
+    conn = sqlite3.connect(served.data_dir / "appliance.db")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("UPDATE audit_log SET actor = 'nobody' WHERE id = ?", [entry.id])
+    conn.executescript(f"DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'nobody' WHERE id = {entry.id};")
+    conn.close()
+    broken = served.cli("audit", "verify", check=False)
+    assert broken.returncode == 1 and f"broken at entry {entry.id}" in broken.stderr

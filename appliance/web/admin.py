@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import json
+import re
 import threading
 import time
+from datetime import date, datetime, timezone
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,10 +18,14 @@ from appliance.store import ROLES, scopes
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit, audited, hash_password, hash_token, new_api_token, new_password
 from appliance.web.i18n import LANGUAGES
-from appliance.web.inputs import form_int, page_number
+from appliance.web.csvcells import csv_bytes
+from appliance.web.inputs import bounded_int, form_int, page_number
 
 bp = Blueprint("admin", __name__)
 AUDIT_PAGE = 100
+AUDIT_COLUMNS = ("id", "at", "user", "action", "target", "detail", "hash")
+DAY = 86400
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _access_form() -> tuple[str, list, bool]:
@@ -97,12 +105,58 @@ def update_user(user_id: int):
 @bp.route("/admin/audit")
 @admin_required
 def audit_log():
-    store = get_store()
+    store, wanted, query = get_store(), *_audit_filter()
     page = page_number()
-    action = request.args.get("action") or None
-    entries = store.audit_log(limit=AUDIT_PAGE, offset=(page - 1) * AUDIT_PAGE, action=action)
-    return render_template("audit.html", entries=entries, page=page, action=action,
-                           more=store.audit_count(action=action) > page * AUDIT_PAGE)
+    entries = store.audit_log(limit=AUDIT_PAGE, offset=(page - 1) * AUDIT_PAGE, **wanted)
+    return render_template("audit.html", entries=entries, page=page, query=query,
+                           more=store.audit_count(**wanted) > page * AUDIT_PAGE)
+
+
+@bp.route("/admin/audit/export.<fmt>")
+@admin_required
+def audit_export(fmt: str):
+    """The filtered log as a file; exporting it is itself an entry. No route changes an entry."""
+    if fmt not in ("csv", "json"):
+        abort(404)
+    wanted, query = _audit_filter()
+    audit("audit-export", None, f"{fmt} {' '.join(f'{k}={v}' for k, v in query.items())}".strip())
+    rows = [[e.id, datetime.fromtimestamp(e.at, timezone.utc).isoformat(), e.actor, e.action, e.target,
+             e.detail, e.hash] for e in get_store().audit_log(limit=None, **wanted)]
+    if fmt == "json":
+        body = json.dumps([dict(zip(AUDIT_COLUMNS, row)) for row in rows], ensure_ascii=False, indent=1).encode()
+        mimetype = "application/json"
+    else:
+        body, mimetype = csv_bytes(AUDIT_COLUMNS, rows), "text/csv; charset=utf-8"
+    return send_file(io.BytesIO(body), mimetype=mimetype, as_attachment=True, download_name=f"audit-log.{fmt}")
+
+
+def _audit_filter() -> tuple[dict, dict]:
+    """The store's filter from the query string (user, action, from, to, call) and the
+    arguments it came from, for links; a date or call that is not one is a 400."""
+    args = request.args
+    query = {name: args[name].strip() for name in ("user", "action", "from", "to", "call")
+             if (args.get(name) or "").strip()}
+    since, until = (_day_start(query.get(name), name) for name in ("from", "to"))
+    call = bounded_int(query.get("call"))
+    if "call" in query and call is None:
+        abort(400, description=_("A call is given by its number."))
+    return {
+        "actor": query.get("user"), "action": query.get("action"),
+        "since": since, "until": None if until is None else until + DAY,
+        "target": None if call is None else f"call {call}",
+    }, query
+
+
+def _day_start(value: str | None, name: str) -> float | None:
+    """The UTC midnight starting a YYYY-MM-DD day, as unix seconds."""
+    if value is None:
+        return None
+    try:
+        if not _ISO_DAY.fullmatch(value):
+            raise ValueError(value)
+        return datetime.combine(date.fromisoformat(value), datetime.min.time(), timezone.utc).timestamp()
+    except ValueError:
+        abort(400, description=_("A date is written YYYY-MM-DD."))
 
 
 # One self-test at a time per web process; its stages appear on the page as they pass.
