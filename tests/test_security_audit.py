@@ -179,3 +179,19 @@ def test_verify_finds_a_row_changed_in_the_database_file(served):
     conn.close()
     broken = served.cli("audit", "verify", check=False)
     assert broken.returncode == 1 and f"broken at entry {entry.id}" in broken.stderr
+
+
+def test_a_change_and_its_entry_come_together_and_a_refused_one_leaves_none(served):
+    admin = served.login("admin")
+    call = served.other_call
+    before = len(entries(served, "hold", f"call {call}"))
+    assert admin.post(f"/calls/{call}/hold", {"hold": "1"}).status == 302
+    assert admin.post(f"/calls/{call}/hold", {"hold": "0"}).status == 302
+    with served.store() as store:
+        assert not store.legal_hold(call)
+    assert len(entries(served, "hold", f"call {call}")) == before + 1
+    assert entries(served, "hold-off", f"call {call}")[0].actor == "admin"
+    # Refused changes (nothing there to change) write no entry claiming they happened.
+    assert admin.post("/calls/999999/hold", {"hold": "1"}).status == 404
+    assert admin.post("/admin/retention", {"action": "delete", "policy_id": "999999"}).status == 404
+    assert entries(served, "hold", "call 999999") == [] and entries(served, "retention-policy-delete") == []

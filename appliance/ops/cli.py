@@ -71,8 +71,8 @@ def retention_run(ctx: click.Context) -> None:
 def hold(ctx: click.Context, call_id: int, off: bool) -> None:
     """Put a call under legal hold (never deleted), or lift the hold."""
     store = store_of(ctx)
-    store.set_legal_hold(call_id, not off)
-    store.audit(None, "hold-off" if off else "hold", f"call {call_id}", "command line")
+    with store.audited(None, "hold-off" if off else "hold", f"call {call_id}", "command line"):
+        store.set_legal_hold(call_id, not off)
     click.echo(f"call {call_id}: legal hold {'lifted' if off else 'set'}")
 
 

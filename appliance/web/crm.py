@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 
 from appliance.errors import BadQuery, NotFound
 from appliance.web import get_store, settings
-from appliance.web.auth import admin_required, audit
+from appliance.web.auth import admin_required, audit, audited
 from appliance.web.calls import list_filters
 from appliance.web.csvcells import csv_bytes
 from appliance.web.inputs import form_int
@@ -62,10 +62,10 @@ def webhooks():
         fields = [f for f in request.form.getlist("fields") if f in FIELDS]
         name = (request.form.get("name") or url).strip()[:80]
         try:
-            store.save_webhook(webhook_id, name, url, secret, fields, request.form.get("enabled") == "on")
+            with audited("webhook-save", f"webhook {name}"):
+                store.save_webhook(webhook_id, name, url, secret, fields, request.form.get("enabled") == "on")
         except NotFound:
             abort(404)
-        audit("webhook-save", f"webhook {name}")
         flash(_("Webhook saved."), "info")
         return redirect(url_for("crm.webhooks"))
     return render_template("webhooks.html", webhooks=store.webhooks(), deliveries=store.deliveries(100),
@@ -92,8 +92,8 @@ def test(webhook_id: int):
 @bp.route("/admin/webhooks/<int:webhook_id>/delete", methods=["POST"])
 @admin_required
 def delete(webhook_id: int):
-    get_store().delete_webhook(webhook_id)
-    audit("webhook-delete", f"webhook {webhook_id}")
+    with audited("webhook-delete", f"webhook {webhook_id}"):
+        get_store().delete_webhook(webhook_id)
     return redirect(url_for("crm.webhooks"))
 
 

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from appliance.errors import NotFound
 from appliance.web import get_store
-from appliance.web.auth import admin_required, audit
+from appliance.web.auth import admin_required, audited
 
 bp = Blueprint("jobs", __name__)
 
@@ -29,9 +29,9 @@ def index():
 @admin_required
 def retry(job_id: int):
     try:
-        get_store().retry_job(job_id)
+        with audited("retry", f"job {job_id}"):
+            get_store().retry_job(job_id)
     except NotFound:
         abort(404)
-    audit("retry", f"job {job_id}")
     flash(_("Job %(id)s is queued again.", id=job_id), "info")
     return redirect(url_for("jobs.index"))

@@ -11,7 +11,7 @@ from appliance.errors import ApplianceError, BadQuery, ConfigError, NotFound
 from appliance.ops import erasure, health, retention
 from appliance.store.retention import RetentionPolicy
 from appliance.web import get_store, settings
-from appliance.web.auth import admin_required, audit
+from appliance.web.auth import admin_required, audit, audited
 from appliance.web.inputs import bounded_int, form_int
 from appliance.web.search import query_error
 
@@ -68,11 +68,12 @@ def retention_policies():
     store = get_store()
     if request.method == "POST":
         if request.form.get("action") == "delete":
+            policy_id = form_int("policy_id") or 0
             try:
-                store.delete_retention_policy(form_int("policy_id") or 0)
+                with audited("retention-policy-delete", f"policy {policy_id}"):
+                    store.delete_retention_policy(policy_id)
             except NotFound:
                 abort(404)
-            audit("retention-policy-delete", f"policy {request.form.get('policy_id')}")
             return redirect(url_for("ops.retention_policies"))
         direction = request.form.get("direction") or None
         try:
@@ -87,9 +88,9 @@ def retention_policies():
         except ApplianceError as exc:
             flash(str(exc), "error")
             return redirect(url_for("ops.retention_policies"))
-        policy_id = store.add_retention_policy(policy)
-        audit("retention-policy-add", f"policy {policy_id}",
-              f"audio {policy.audio_days} days, transcript {policy.transcript_days} days")
+        with audited("retention-policy-add", f"policy {policy.name}",
+                     f"audio {policy.audio_days} days, transcript {policy.transcript_days} days"):
+            store.add_retention_policy(policy)
         return redirect(url_for("ops.retention_policies"))
     try:
         from_file = [retention.policy_from_settings(n, t) for n, t in settings().retention.items()]
@@ -105,10 +106,10 @@ def retention_policies():
 def hold(call_id: int):
     on = request.form.get("hold") == "1"
     try:
-        get_store().set_legal_hold(call_id, on)
+        with audited("hold" if on else "hold-off", f"call {call_id}"):
+            get_store().set_legal_hold(call_id, on)
     except NotFound:
         abort(404)
-    audit("hold" if on else "hold-off", f"call {call_id}")
     flash(_("The call is under legal hold: nothing deletes it.") if on else _("The legal hold is lifted."), "info")
     return redirect(url_for("calls.show", call_id=call_id))
 
