@@ -122,3 +122,80 @@ def test_the_owners_delay_grows_with_every_addresses_failures_and_is_capped(fail
     from appliance.web.auth import slowdown
 
     assert slowdown(failures, 5) == pytest.approx(seconds)
+
+
+# --- API tokens ------------------------------------------------------------------------------
+
+
+def _new_token(browser, days: str = "90") -> str:
+    import re
+
+    page = browser.post("/account", {"action": "token", "name": "crm", "days": days}, token_from="/account")
+    assert page.status == 200
+    return re.search(r'<code id="new-token">([^<]+)</code>', page.text)[1]
+
+
+def _bearer(served, token: str, path: str, method: str = "GET"):
+    return served.browser().request(method, path, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_an_admins_token_reads_the_api_and_nothing_else(served):
+    token = _new_token(served.login("admin"))
+    assert _bearer(served, token, "/api/calls").status == 200
+    assert _bearer(served, token, f"/api/calls/{served.other_call}").status == 200
+    for path in ("/admin/users", "/admin/audit", "/admin/erasure", f"/calls/{served.own_call}/audio",
+                 f"/calls/{served.own_call}", f"/calls/{served.own_call}/export/txt", "/account", "/"):
+        answer = _bearer(served, token, path)
+        assert answer.status == 302 and answer.headers["Location"].startswith("/login"), path
+    for method in ("POST", "PUT", "DELETE"):
+        assert _bearer(served, token, "/api/calls", method).status == 401
+    with served.store() as store:
+        before = store.users()
+    sent = served.browser().request("POST", "/admin/users", {"username": "intruder"},
+                                    headers={"Authorization": f"Bearer {token}"})
+    assert sent.status in (302, 400)  # no login (or no CSRF token): never a change
+    with served.store() as store:
+        assert store.users() == before
+
+
+def test_a_token_shows_its_last_use_and_expiry_on_the_account_page(served):
+    vic = served.login("vic")
+    token = _new_token(vic, days="30")
+    page = vic.get("/account").text
+    assert "never used" in page and "expires" in page
+    assert _bearer(served, token, "/api/calls").status == 200
+    assert "never used" not in vic.get("/account").text
+    with served.store() as store:
+        saved = store.api_tokens(store.user_by_name("vic").id)[-1]
+    assert saved.scope == "read" and saved.last_used_at is not None
+    assert saved.expires_at - saved.created_at == pytest.approx(30 * 86400)
+    assert vic.post("/account", {"action": "token", "name": "x", "days": "100000"}, token_from="/account").status == 400
+
+
+def test_an_expired_token_is_refused(served):
+    from appliance.web.auth import hash_token, new_api_token
+
+    token = new_api_token()
+    with served.store() as store:
+        saved = store.add_api_token(store.user_by_name("vic").id, "old", hash_token(token), days=1)
+        store._db.execute("UPDATE api_tokens SET expires_at = ? WHERE id = ?", [saved.created_at - 1, saved.id])
+    assert _bearer(served, token, "/api/calls").status == 401
+
+
+@pytest.mark.parametrize("action", ["reset-password", "disable"])
+def test_a_password_reset_or_disabling_revokes_the_tokens_and_sessions(served, action):
+    from appliance.web.auth import hash_password
+
+    name = f"owner-{action}"
+    with served.store() as store:
+        owner = store.add_user(name, hash_password("owner-pass-1"), "viewer")
+    served.passwords[name] = "owner-pass-1"
+    browser = served.login(name)
+    token = _new_token(browser)
+    assert _bearer(served, token, "/api/calls").status == 200
+    admin = served.login("admin")
+    assert admin.post(f"/admin/users/{owner.id}", {"action": action}, token_from="/admin/users").status == 302
+    if action == "disable":
+        assert admin.post(f"/admin/users/{owner.id}", {"action": "enable"}).status == 302
+    assert _bearer(served, token, "/api/calls").status == 401
+    assert browser.get("/").status == 302  # the session ended too

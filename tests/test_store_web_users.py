@@ -78,19 +78,33 @@ def test_a_token_finds_its_user_and_notes_when_it_was_used(store):
 
     assert store.user_by_token_hash("tok-hash", now=1234.5) == alice
     assert store.api_tokens(alice.id) == [
-        type(token)(token.id, alice.id, "nightly export", token.created_at, 1234.5)
+        type(token)(token.id, alice.id, "nightly export", token.created_at, 1234.5, token.expires_at, "read")
     ]
+    assert token.expires_at == pytest.approx(token.created_at + 90 * 86400)
     assert store.user_by_token_hash("other-hash") is None
 
 
-def test_a_disabled_users_tokens_stop_working_until_enabled_again(store):
+def test_disabling_a_user_or_a_new_password_revokes_their_tokens(store):
     alice = store.add_user("alice", "h", "admin")
+    bob = store.add_user("bob", "h", "admin")
     store.add_api_token(alice.id, "script", "tok-hash")
+    store.add_api_token(bob.id, "script", "bob-hash")
     store.set_disabled(alice.id, True)
-    assert store.user_by_token_hash("tok-hash") is None
-    assert store.api_tokens(alice.id)[0].last_used_at is None
     store.set_disabled(alice.id, False)
-    assert store.user_by_token_hash("tok-hash").id == alice.id
+    assert store.user_by_token_hash("tok-hash") is None  # enabling brings none back
+    assert store.api_tokens(alice.id) == []
+    store.set_password(bob.id, "new-hash")
+    assert store.user_by_token_hash("bob-hash") is None
+    assert store.api_tokens(bob.id) == []
+
+
+def test_a_token_stops_working_when_it_expires(store):
+    alice = store.add_user("alice", "h", "viewer")
+    token = store.add_api_token(alice.id, "script", "tok-hash", days=30)
+    assert store.user_by_token_hash("tok-hash", now=token.expires_at - 1).id == alice.id
+    assert store.user_by_token_hash("tok-hash", now=token.expires_at) is None
+    with pytest.raises(ValueError):
+        store.add_api_token(alice.id, "script", "other-hash", days=0)
 
 
 def test_a_revoked_token_no_longer_works_and_only_its_owner_can_revoke_it(store):

@@ -101,6 +101,8 @@ class ApiToken:
     name: str
     created_at: float
     last_used_at: float | None
+    expires_at: float
+    scope: str  # what it may do: "read", the read-only API (appliance/web/auth.py)
 
 
 @dataclass(frozen=True)

@@ -465,4 +465,11 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
             SELECT RAISE(ABORT, 'the audit log is append-only');
         END""",
     ),
+    # Step 14: an API token has a scope (what it may do; 'read': the read-only API) and an
+    # expiry (appliance/store/users.py). Tokens from before expire 90 days after the upgrade.
+    (
+        "ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'read' CHECK (scope IN ('read'))",
+        "ALTER TABLE api_tokens ADD COLUMN expires_at REAL NOT NULL DEFAULT 0",
+        "UPDATE api_tokens SET expires_at = CAST(strftime('%s', 'now') AS REAL) + 90 * 86400",
+    ),
 ]

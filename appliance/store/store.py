@@ -399,8 +399,10 @@ class Store:
         return users.count_admins(self._db)
 
     @_serialized
-    def add_api_token(self, user_id: int, name: str, token_hash: str) -> ApiToken:
-        return users.add_api_token(self._db, user_id, name, token_hash, time.time())
+    def add_api_token(self, user_id: int, name: str, token_hash: str, days: float = 90) -> ApiToken:
+        """A read-only API token that expires `days` from now."""
+        now = time.time()
+        return users.add_api_token(self._db, user_id, name, token_hash, now, now + days * 86400)
 
     @_serialized
     def user_by_token_hash(self, token_hash: str, now: float | None = None) -> User | None:

@@ -14,6 +14,7 @@ from appliance.store.records import ApiToken, User
 # What each role sees and may do: appliance/store/scopes.py.
 ROLES = ("admin", "supervisor", "agent", "receptionist", "viewer")
 LOCALES = ("en", "de")
+TOKEN_SCOPES = ("read",)
 
 
 def _user(row: dict) -> User:
@@ -37,6 +38,8 @@ def _token(row: dict) -> ApiToken:
         name=row["name"],
         created_at=row["created_at"],
         last_used_at=row["last_used_at"],
+        expires_at=row["expires_at"],
+        scope=row["scope"],
     )
 
 
@@ -104,11 +107,13 @@ def _set(db: Database, user_id: int, column: str, value) -> None:
 
 
 def set_password(db: Database, user_id: int, password_hash: str) -> None:
+    """A new password ends every session and revokes every API token made with the old one."""
     with write(db):
         changed = db.execute(
             "UPDATE users SET password_hash = ?, session_version = session_version + 1 WHERE id = ?",
             [password_hash, user_id],
         ).rowcount
+        db.execute("DELETE FROM api_tokens WHERE user_id = ?", [user_id])
     if not changed:
         raise NotFound(f"there is no user {user_id}")
 
@@ -129,7 +134,13 @@ def set_locale(db: Database, user_id: int, locale: str) -> None:
 
 
 def set_disabled(db: Database, user_id: int, disabled: bool) -> None:
-    _set(db, user_id, "disabled", int(bool(disabled)))
+    """Disabling also ends the user's sessions and revokes their API tokens: enabling again
+    brings none of them back."""
+    with write(db):
+        _set(db, user_id, "disabled", int(bool(disabled)))
+        if disabled:
+            end_sessions(db, user_id)
+            db.execute("DELETE FROM api_tokens WHERE user_id = ?", [user_id])
 
 
 def set_may_edit(db: Database, user_id: int, may_edit: bool) -> None:
@@ -143,10 +154,15 @@ def count_admins(db: Database) -> int:
     ).fetchone()[0]
 
 
-def add_api_token(db: Database, user_id: int, name: str, token_hash: str, now: float) -> ApiToken:
+def add_api_token(
+    db: Database, user_id: int, name: str, token_hash: str, now: float, expires_at: float, scope: str = "read"
+) -> ApiToken:
     name = " ".join(name.split())
     if not name:
         raise ValueError("an API token needs a name, e.g. the script that uses it")
+    if expires_at <= now:
+        raise ValueError("an API token must expire in the future")
+    _check(scope, TOKEN_SCOPES, "token scope")
     with write(db):
         user(db, user_id)  # NotFound
         token_id = (
@@ -158,6 +174,8 @@ def add_api_token(db: Database, user_id: int, name: str, token_hash: str, now: f
                     "token_hash": token_hash,
                     "created_at": now,
                     "last_used_at": None,
+                    "expires_at": expires_at,
+                    "scope": scope,
                 }
             )
             .last_pk
@@ -166,13 +184,14 @@ def add_api_token(db: Database, user_id: int, name: str, token_hash: str, now: f
 
 
 def user_by_token_hash(db: Database, token_hash: str, now: float) -> User | None:
-    """The token's user, noting the use; None for an unknown token or a disabled user."""
+    """The token's user, noting the use; None for an unknown or expired token (or a disabled
+    user's, though disabling revokes them)."""
     with write(db):
         row = first(
             db.query(
                 "SELECT u.*, a.id AS token_id FROM api_tokens a JOIN users u ON u.id = a.user_id"
-                " WHERE a.token_hash = ? AND NOT u.disabled",
-                [token_hash],
+                " WHERE a.token_hash = ? AND a.expires_at > ? AND NOT u.disabled",
+                [token_hash, now],
             )
         )
         if row is None:

@@ -26,6 +26,7 @@ AUDIT_PAGE = 100
 AUDIT_COLUMNS = ("id", "at", "user", "action", "target", "detail", "hash")
 DAY = 86400
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+TOKEN_DAYS = (30, 90, 365)  # how long a new API token may live; the middle one is the default
 
 
 def _access_form() -> tuple[str, list, bool]:
@@ -203,8 +204,11 @@ def account():
         elif action == "token":
             token = new_api_token()
             name = (request.form.get("name") or "API").strip()[:60]
-            with audited("token-add", f"user {current_user.username}", name):
-                store.add_api_token(user_id, name, hash_token(token))
+            days = request.form.get("days", TOKEN_DAYS[1], type=int)
+            if days not in TOKEN_DAYS:
+                abort(400)
+            with audited("token-add", f"user {current_user.username}", f"{name}; read-only; {days} days"):
+                store.add_api_token(user_id, name, hash_token(token), days)
         elif action == "revoke":
             try:
                 with audited("token-revoke", f"user {current_user.username}"):
@@ -215,4 +219,4 @@ def account():
             abort(400)
         if token is None:
             return redirect(url_for("admin.account"))
-    return render_template("account.html", tokens=store.api_tokens(user_id), token=token)
+    return render_template("account.html", tokens=store.api_tokens(user_id), token=token, token_days=TOKEN_DAYS)

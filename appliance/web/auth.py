@@ -117,8 +117,11 @@ def load_user(session_id: str):
 
 @login_manager.request_loader
 def load_user_from_token(req):
+    # A token is for a script reading the API (scope "read"): on a page (users, audit, erasure,
+    # audio) or with a method that changes something it is no login at all, so a leaked token
+    # reaches the calls' JSON and nothing more.
     header = req.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+    if not header.startswith("Bearer ") or not req.path.startswith("/api/") or req.method not in ("GET", "HEAD"):
         return None
     record = open_store().user_by_token_hash(hash_token(header[7:].strip()))
     return WebUser(record) if record else None
