@@ -195,3 +195,44 @@ def test_a_change_and_its_entry_come_together_and_a_refused_one_leaves_none(serv
     assert admin.post("/calls/999999/hold", {"hold": "1"}).status == 404
     assert admin.post("/admin/retention", {"action": "delete", "policy_id": "999999"}).status == 404
     assert entries(served, "hold", "call 999999") == [] and entries(served, "retention-policy-delete") == []
+
+
+# --- the parts, without a server ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("header, expected", [
+    (None, None),
+    ("bytes=0-", (0, 999)), ("bytes= 0-", (0, 999)), ("bytes=\t0-99 ", (0, 99)), (" bytes = 1-", (1, 999)),
+    ("bytes=0-5000", (0, 999)), ("bytes=-100", (900, 999)), ("bytes=-5000", (0, 999)), ("bytes=,999-,", (999, 999)),
+])
+def test_byte_ranges_that_are_served(header, expected):
+    from appliance.web.ranges import byte_range
+
+    got = byte_range(header, 1000)
+    assert (got if got is None else (got.start, got.end)) == expected
+
+
+@pytest.mark.parametrize("header", ["bytes=1000-", "bytes=0-1,2-3", "bytes=", "bytes=-", "bytes=+1-", "bytes=0x1-",
+                                    "bytes=1-0", "bits=0-", "bytes=-0", "bytes=0-" + "9" * 19])
+def test_byte_ranges_that_are_refused(header):
+    from appliance.web.ranges import Unsatisfiable, byte_range
+
+    with pytest.raises(Unsatisfiable):
+        byte_range(header, 1000)
+
+
+def test_a_session_logs_only_bytes_it_has_not_logged_and_forgets_after_its_window(monkeypatch):
+    from appliance.web import listens
+    from appliance.web.ranges import ByteRange
+
+    clock = [0.0]
+    monkeypatch.setattr(listens.time, "monotonic", lambda: clock[0])
+    seen = listens.Listens()
+    assert seen.new_ranges("vic", 1, "k", ByteRange(0, 99))
+    assert not seen.new_ranges("vic", 1, "k", ByteRange(10, 99))
+    assert seen.new_ranges("vic", 1, "k", ByteRange(50, 199))  # reaches past what was logged
+    assert not seen.new_ranges("vic", 1, "k", ByteRange(0, 199))  # merged: all of it logged
+    assert seen.new_ranges("vic", 2, "k", ByteRange(0, 99)) and seen.new_ranges("ada", 1, "k", ByteRange(0, 9))
+    assert seen.new_ranges("vic", 1, None, ByteRange(0, 9)) and seen.new_ranges("vic", 1, None, ByteRange(0, 9))
+    clock[0] = listens.WINDOW_SECONDS + 1
+    assert seen.new_ranges("vic", 1, "k", ByteRange(0, 99))  # a new playback after the window
