@@ -199,3 +199,37 @@ def test_a_password_reset_or_disabling_revokes_the_tokens_and_sessions(served, a
         assert admin.post(f"/admin/users/{owner.id}", {"action": "enable"}).status == 302
     assert _bearer(served, token, "/api/calls").status == 401
     assert browser.get("/").status == 302  # the session ended too
+
+
+# --- sessions --------------------------------------------------------------------------------
+
+
+def test_a_session_cookie_planted_before_login_is_not_logged_in_after_it(served):
+    victim = served.browser()
+    victim.take_token("/login")
+    planted = dict(victim.cookies)
+    answer = victim.request("POST", "/login", {"username": "vic", "password": served.passwords["vic"],
+                                               "csrf_token": victim.csrf})
+    assert answer.status == 302
+    assert victim.cookies["session"] != planted["session"]
+    attacker = served.browser()
+    attacker.cookies = planted
+    assert attacker.get("/").status == 302
+
+
+def test_logout_ends_the_session_on_the_server_for_every_copy_of_the_cookie(served):
+    vic = served.login("vic")
+    copy = served.browser()
+    copy.cookies = dict(vic.cookies)
+    assert copy.get("/").status == 200
+    assert vic.post("/logout", {}, token_from="/").status == 302
+    assert copy.get("/").status == 302
+
+
+def test_the_session_cookie_is_httponly_and_samesite(served):
+    browser = served.browser()
+    browser.take_token("/login")
+    answer = browser.request("POST", "/login", {"username": "vic", "password": served.passwords["vic"],
+                                                "csrf_token": browser.csrf})
+    session = [c for c in answer.headers.get_all("Set-Cookie") if c.startswith("session=")]
+    assert session and "HttpOnly" in session[-1] and "SameSite=Lax" in session[-1]

@@ -41,6 +41,7 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
         SESSION_COOKIE_SECURE=settings.cookie_secure,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=settings.cookie_secure,
+        REMEMBER_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead, which expires
         MAX_CONTENT_LENGTH=1 << 20,  # the UI uploads nothing big
