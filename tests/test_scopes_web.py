@@ -24,7 +24,8 @@ OTHER_NUMBER = "+4930222999"
 
 # rule -> how the walk treats it: "call" (a call id in it), "live" (a live call id), "list" (shows
 # many calls: the other call's word and number must not be on it), "admin" (403 for the agent),
-# "own" (the user's own pages, nothing of any call), "skip" (not walked).
+# "own" (the user's own pages, nothing of any call), "worker" (remote workers' endpoint: a
+# login is worth nothing there without the job's token), "skip" (not walked).
 ROUTES = {
     "/static/<path:filename>": "own",
     "/login": "own",
@@ -43,6 +44,11 @@ ROUTES = {
     "/admin/users": "admin",
     "/admin/users/<int:user_id>": "admin",
     "/admin/audit": "admin",
+    "/admin/audit/export.<fmt>": "admin",
+    "/worker/jobs/<int:job_id>/failure": "worker",
+    "/worker/jobs/<int:job_id>/files/<int:index>": "worker",
+    "/worker/jobs/<int:job_id>/progress": "worker",
+    "/worker/jobs/<int:job_id>/result": "worker",
     "/admin/selftest": "admin",
     "/admin/status": "admin",
     "/admin/retention": "admin",
@@ -137,6 +143,8 @@ def test_an_agent_never_reaches_a_call_outside_the_scope_on_any_route(app, world
                     assert response.status_code == 404, (method, path, response.status_code)
                 elif kind == "admin":
                     assert response.status_code == 403, (method, path, response.status_code)
+                elif kind == "worker":
+                    assert response.status_code in (400, 401, 403), (method, path, response.status_code)
                 assert OTHER_WORD not in body and "222999" not in body, (method, path)
     # The call outside the scope is untouched: nobody renamed its speaker.
     assert store.transcript(world["other"]).speakers[0].label != "Mallory"
