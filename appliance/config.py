@@ -11,6 +11,7 @@ import dataclasses
 import fnmatch
 import functools
 import os
+import secrets
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,6 +245,17 @@ def load_settings(
 
     values.update(overrides)
     return Settings(**values)
+
+
+def site_secret(data_dir: Path, name: str) -> str:
+    """A random secret generated once per box and kept beside the database as `name`, readable
+    by the service only (the web's session key, the remote workers' signing key)."""
+    path = data_dir / name
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
 
 
 @functools.cache

@@ -17,6 +17,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from appliance.config import site_secret
 from appliance.store import Job
 from appliance.transcript.model import CallMeta, Transcript
 
@@ -79,13 +80,8 @@ def priority_for(job: Job) -> int:
 
 
 def worker_secret(data_dir: Path) -> bytes:
-    """Generated once per site and kept beside the database, readable by the service only."""
-    path = data_dir / "worker_secret"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48))
-    return path.read_text().strip().encode()
+    """The site's key for signing job tokens (appliance.config.site_secret)."""
+    return site_secret(data_dir, "worker_secret").encode()
 
 
 def new_holder() -> str:

@@ -6,7 +6,6 @@ the audit log); it never imports the worker or the recogniser.
 
 from __future__ import annotations
 
-import secrets
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -16,18 +15,8 @@ from flask import Flask, g, jsonify, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from appliance.config import get_settings
+from appliance.config import get_settings, site_secret
 from appliance.store import Store
-
-
-def _secret_key(data_dir: Path) -> str:
-    """Generated once per box and kept beside the database, readable by the service only."""
-    path = data_dir / "secret_key"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48))
-    return path.read_text().strip()
 
 
 def create_app(test_config: dict | None = None, settings=None) -> Flask:
@@ -35,7 +24,7 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(
         APPLIANCE_SETTINGS=settings,
-        SECRET_KEY=_secret_key(settings.data_dir),
+        SECRET_KEY=site_secret(settings.data_dir, "secret_key"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.cookie_secure,
