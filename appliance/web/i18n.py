@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from flask import request
-from babel.dates import format_timedelta
 from flask_babel import Babel, format_datetime, get_locale
 from flask_login import current_user
 
@@ -39,9 +38,8 @@ def when(value, style: str = "medium") -> str:
 
 
 def duration(seconds) -> str:
-    if seconds is None:
-        return ""
-    return format_timedelta(timedelta(seconds=round(seconds)), threshold=1.1, format="short", locale=get_locale())
+    """A call's length to the second ("1:14"): 74 s and 77 s must not both read "1 min"."""
+    return "" if seconds is None else clock(round(seconds))
 
 
 def clock(seconds) -> str:
