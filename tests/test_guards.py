@@ -96,3 +96,9 @@ def test_high_no_speech_probability_alone_does_not_drop_a_segment():
 def test_a_segment_without_words_is_dropped():
     empty = Segment(start=0.0, end=1.0, text="", words=())
     assert clean_segments([empty]) == []
+
+
+def test_a_sentence_looped_two_and_a_half_times_collapses_to_one_copy():
+    sentence = "Please enter the channel number followed by the pound key."
+    looped = segment(f"{sentence} {sentence} Please enter the channel")
+    assert collapse_repetitions(looped).text == sentence

@@ -23,9 +23,11 @@ NOISE_PHRASES = {
     "vielen dank", "danke", "untertitel im auftrag des zdf", "untertitel der amaraorg community",
 }
 UNSURE_MEAN_PROBABILITY = 0.6
-# A loop is the same n words repeated at least this many times in a row.
+# A loop is the same n words repeated at least this many times in a row, whatever n is...
 LOOP_REPEATS = 3
-LOOP_MAX_NGRAM = 8
+# ...or twice, once the repeated run is a clause of its own: people say "zu einem Termin, zu
+# einem Termin", but a sentence said twice over in one breath is the decoder looping.
+LOOP_SENTENCE_WORDS = 5
 
 
 def clean_segments(segments: Iterable[Segment]) -> list[Segment]:
@@ -49,30 +51,44 @@ def _is_noise(segment: Segment) -> bool:
 
 
 def collapse_repetitions(segment: Segment) -> Segment:
-    """Keep one copy of any run of n words repeated LOOP_REPEATS or more times in a row."""
+    """Keep one copy of a loop: any run of n words repeated LOOP_REPEATS times in a row, or
+    twice when n >= LOOP_SENTENCE_WORDS. A partial copy that ends the segment goes too: that is
+    where the decoder's token budget cut the loop off ("... the pound key. Please enter the")."""
     words = list(segment.words)
     keys = [_normalise(w.word) for w in words]
     keep = [True] * len(words)
     i = 0
     while i < len(words):
-        collapsed = False
-        for n in range(1, LOOP_MAX_NGRAM + 1):
-            gram = keys[i:i + n]
-            if len(gram) < n or not any(gram):
-                break
-            repeats = 1
-            while keys[i + repeats * n: i + (repeats + 1) * n] == gram:
-                repeats += 1
-            if repeats >= LOOP_REPEATS:
-                for j in range(i + n, i + repeats * n):
-                    keep[j] = False
-                i += repeats * n
-                collapsed = True
-                break
-        if not collapsed:
+        loop = _loop_at(keys, i)
+        if loop is None:
             i += 1
+            continue
+        n, repeats = loop
+        end = i + repeats * n
+        tail = len(words) - end
+        if 0 < tail < n and keys[end:] == keys[i:i + tail]:
+            end = len(words)
+        for j in range(i + n, end):
+            keep[j] = False
+        i = end
     if all(keep):
         return segment
     kept = tuple(w for w, k in zip(words, keep) if k)
     text = "".join(w.word for w in kept).strip()
     return replace(segment, words=kept, text=text, end=kept[-1].end if kept else segment.end)
+
+
+def _loop_at(keys: list[str], i: int) -> tuple[int, int] | None:
+    """(n, repeats) of the shortest loop starting at word i, None if there is none."""
+    if not keys[i]:
+        return None
+    for n in range(1, (len(keys) - i) // 2 + 1):
+        if keys[i + n] != keys[i]:  # cheap test first: a repeat starts with the same word
+            continue
+        gram = keys[i:i + n]
+        repeats = 1
+        while keys[i + repeats * n: i + (repeats + 1) * n] == gram:
+            repeats += 1
+        if repeats >= LOOP_REPEATS or (repeats >= 2 and n >= LOOP_SENTENCE_WORDS):
+            return n, repeats
+    return None
