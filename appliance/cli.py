@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import signal
 import sys
 import threading
@@ -18,7 +17,7 @@ from appliance.cli_context import settings_of, store_of
 from appliance.config import load_settings
 from appliance.errors import ApplianceError
 from appliance.store.users import ROLES
-from appliance.transcript.model import CallMeta
+from appliance.transcript.model import CallMeta, valid_uniqueid
 
 
 @click.group()
@@ -61,6 +60,9 @@ def _meta_options(f):
 
 
 def _meta_and_options(kw) -> tuple[CallMeta, dict]:
+    if not valid_uniqueid(kw["uniqueid"]):
+        raise click.BadParameter("letters, digits, '.', '_' and '-' only (not first: '.'), at most 128",
+                                 param_hint="--uniqueid")
     meta = CallMeta(uniqueid=kw["uniqueid"], caller=kw["caller"], callee=kw["callee"],
                     direction=kw["direction"], started_at=kw["started_at"], kind=kw["kind"])
     options = {key: kw[name] for key, name in
@@ -97,6 +99,7 @@ def ingest(ctx: click.Context, files, **kw) -> None:
     original never loses the recording.
     """
     settings = settings_of(ctx)
+    from appliance.jobs.copying import atomic_copy
     from appliance.ops.health import intake_paused
 
     if intake_paused(settings):
@@ -110,7 +113,7 @@ def ingest(ctx: click.Context, files, **kw) -> None:
     for path in files:
         copy = target / path.name
         if not copy.exists():
-            shutil.copy2(path, copy)
+            atomic_copy(path, copy)
         copies.append(copy.resolve())
     result = store_of(ctx).enqueue_recording(meta, copies, options)
     state = "queued" if result.created else "already queued"

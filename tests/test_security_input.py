@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -105,3 +107,88 @@ def test_authenticated_answers_are_not_cached(served):
         answer = admin.get(path)
         assert answer.status == 200, path
         assert answer.headers["Cache-Control"] == "no-store", path
+
+
+# --- exports of hostile names -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def control_call(served):
+    """A call whose caller id and speaker names carry control characters and cue syntax."""
+    with served.store() as store:
+        call = recorded_call(store, [write_wav(served.data_dir / "recordings" / "control.wav", 2.0)],
+                             CallMeta(uniqueid="control-1", caller="+49\x01\x0b30\x1f1", callee="2\x0000"),
+                             talk([(0, "hello\x07 there"), (1, "hi\n\nNOTE forged")]))
+        store.rename_speaker(call.call_id, 0, "Bob--")
+        store.rename_speaker(call.call_id, 1, "Eve\x02 -->\n\n00:00.000 --> 00:09.000")
+    return call.call_id
+
+
+def test_docx_export_of_control_characters_is_a_document(served, control_call):
+    import zipfile
+
+    answer = served.login("admin").get(f"/calls/{control_call}/export/docx")
+    assert answer.status == 200
+    xml = zipfile.ZipFile(io.BytesIO(answer.body)).read("word/document.xml").decode()
+    assert "+49301" in xml and "Bob--" in xml and "\x01" not in xml
+
+
+def test_webvtt_and_srt_cues_cannot_be_ended_or_forged_by_a_name(served, control_call):
+    admin = served.login("admin")
+    vtt = admin.get(f"/calls/{control_call}/export/vtt").text
+    cues = vtt.split("\n\n")
+    timings = [line for line in vtt.splitlines() if "-->" in line]
+    assert len(timings) == 2 and all(line.count(":") == 4 and "<" not in line for line in timings), vtt
+    assert "<v Bob-&#45;>" in vtt and all(not c.startswith("NOTE forged") for c in cues)
+    srt = admin.get(f"/calls/{control_call}/export/srt").text
+    assert len([line for line in srt.splitlines() if "-->" in line]) == 2, srt
+
+
+# --- ingest -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("uniqueid", ["../../../../../evil-i15", "/tmp/evil-i15", ".hidden", "a/b", "x" * 200, "a\nb"])
+def test_ingest_refuses_a_uniqueid_that_is_not_a_plain_name(served, uniqueid):
+    wav = write_wav(served.data_dir.parent / "incoming.wav", 1.0)
+    done = served.cli("ingest", str(wav), "--uniqueid", uniqueid, check=False)
+    assert done.returncode != 0 and "--uniqueid" in done.stderr
+    assert not (served.data_dir.parent / "evil-i15").exists() and not os.path.exists("/tmp/evil-i15")
+    with served.store() as store:
+        assert all(call.uniqueid != uniqueid for call in store.calls(limit=100))
+
+
+def test_ingest_accepts_an_asterisk_uniqueid(served):
+    wav = write_wav(served.data_dir.parent / "incoming.wav", 1.0)
+    assert "queued" in served.cli("ingest", str(wav), "--uniqueid", "1712345678.42").stdout
+
+
+def test_an_interrupted_ingest_copy_never_has_the_final_name(tmp_path, monkeypatch):
+    """`appliance ingest` stopped by a full disk half way: nothing under the recording's name
+    (a later sweep would queue it), no temporary left, nothing queued."""
+    from click.testing import CliRunner
+
+    from appliance import cli
+    from appliance.jobs import copying
+
+    data = tmp_path / "data"
+    source = write_wav(tmp_path / "in.wav", 2.0)
+
+    def half_then_full(into, out, length):
+        out.write(into.read(1000))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(copying.shutil, "copyfileobj", half_then_full)
+    monkeypatch.setenv("APPLIANCE_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("APPLIANCE_DATA_DIR", str(data))
+    result = CliRunner().invoke(cli.cli, ["ingest", str(source), "--uniqueid", "1712345678.9"])
+    assert result.exit_code != 0
+    assert [p.name for p in data.rglob("*") if p.is_file() and p.suffix in (".wav", ".part")] == []
+
+
+def test_a_spool_ticket_with_a_climbing_uniqueid_falls_back_to_the_file_name(tmp_path):
+    from appliance.jobs.spool import read_ticket
+
+    recording = write_wav(tmp_path / "1712345678.7.wav", 1.0)
+    (tmp_path / "1712345678.7.json").write_text(json.dumps({"uniqueid": "../../etc/x", "caller": "201"}))
+    meta, _ = read_ticket(recording, "1712345678.7")
+    assert (meta.uniqueid, meta.caller) == ("1712345678.7", "201")

@@ -16,6 +16,18 @@ from appliance.webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verif
 from web_helpers import admin_client, admin_user, app, post, recorded_call, talk, viewer_client, viewer_user  # noqa: F401
 
 SECRET = "s3cret-for-tests"
+
+
+@pytest.fixture(autouse=True)
+def loopback_receiver(monkeypatch):
+    """The receiver here listens on 127.0.0.1, which a real box refuses (it is the box's own UI):
+    for these tests only, that one address counts as LAN. tests/test_security_input.py attacks
+    the real refusal."""
+    import ipaddress
+
+    from appliance.webhooks import delivery
+
+    monkeypatch.setattr(delivery, "LAN_NETWORKS", (*delivery.LAN_NETWORKS, ipaddress.ip_network("127.0.0.1/32")))
 LINES = [(0, "Hello, I am calling about my order number 4711-0815, it has not arrived."),
          (1, "I am sorry to hear that. Could you give me your phone number please?"),
          (0, "Sure, it is 030 1234567. Please send the replacement order by Friday."),
@@ -138,7 +150,7 @@ def test_only_lan_addresses_are_accepted(store, admin_client):
     for url in ("http://8.8.8.8/hook", "ftp://192.168.1.5/x", "http://1.1.1.1:8080/"):
         with pytest.raises(WebhookRefused):
             check_lan_url(url)
-    assert check_lan_url("http://192.168.1.20:8000/crm") and check_lan_url("http://[::1]:9/x")
+    assert check_lan_url("http://192.168.1.20:8000/crm") and check_lan_url("http://[fd00::5]:9/x")
     response = post(admin_client, "/admin/webhooks", {"url": "http://8.8.8.8/hook"}, token_from="/admin/webhooks")
     assert response.status_code == 302 and store.webhooks() == []
     assert "not on the LAN" in admin_client.get("/admin/webhooks").get_data(as_text=True)

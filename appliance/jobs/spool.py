@@ -25,7 +25,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from appliance.store import EnqueueResult, Store
-from appliance.transcript.model import CallMeta
+from appliance.transcript.model import CallMeta, valid_uniqueid
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,9 @@ def read_ticket(recording: Path, base: str) -> tuple[CallMeta, dict]:
         except (OSError, ValueError, AttributeError):
             log.warning("spool: unreadable ticket %s; using the file name only", ticket.name)
     meta = CallMeta(**{k: str(v) for k, v in data.items() if k in _META_FIELDS and v not in (None, "")})
+    if not valid_uniqueid(meta.uniqueid):
+        log.warning("spool: ticket %s has an invalid uniqueid; using the file name", ticket.name)
+        meta = CallMeta(**{**meta.__dict__, "uniqueid": None})
     if not meta.uniqueid:
         meta = CallMeta(**{**meta.__dict__, "uniqueid": base})
     options = data.get("options") if isinstance(data.get("options"), dict) else {}

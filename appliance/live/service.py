@@ -24,6 +24,7 @@ from appliance.asterisk.events import AriEvents
 from appliance.errors import ApplianceError
 from appliance.live.session import CallInfo, LiveSession
 from appliance.stt.streaming import streaming_engine_for
+from appliance.transcript.model import valid_uniqueid
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,9 @@ class LiveService:
     def _offer(self, channel: dict, value: str) -> None:
         flagged, direction, callee = parse_marker(value)
         if not (flagged or self.settings.live_all_calls):
+            return
+        if not valid_uniqueid(channel["id"]):
+            log.warning("live: a channel id that is no Asterisk uniqueid; not transcribed")
             return
         info = CallInfo(channel["id"], (channel.get("caller") or {}).get("number") or None, callee, direction)
         with self.lock:

@@ -52,23 +52,35 @@ def to_txt(transcript: Transcript, insights: dict | None = None) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
+def _cue_line(text: str) -> str:
+    """One line of cue text: a line break would end the cue early (or start a forged one)."""
+    return " ".join(text.split())
+
+
 def to_srt(transcript: Transcript, insights: dict | None = None) -> str:
     blocks = [
-        f"{n}\n{_clock(t.start, ',')} --> {_clock(t.end, ',')}\n{transcript.speaker(t.speaker).label}: {t.text}\n"
+        f"{n}\n{_clock(t.start, ',')} --> {_clock(t.end, ',')}\n"
+        f"{_cue_line(transcript.speaker(t.speaker).label + ': ' + t.text).replace('-->', '->')}\n"
         for n, t in enumerate(transcript.turns, start=1)
     ]
     return "\n".join(blocks)
 
 
 def _vtt_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _cue_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _vtt_voice(label: str) -> str:
+    # A label ending in "--" would make "-->" with the tag's ">": its last "-" as a reference.
+    escaped = _vtt_escape(label)
+    return escaped[:-1] + "&#45;" if escaped.endswith("-") else escaped
 
 
 def to_vtt(transcript: Transcript, insights: dict | None = None) -> str:
     # WebVTT voice spans (<v Name>) let players show who speaks.
     blocks = [
         f"{_clock(t.start, '.')} --> {_clock(t.end, '.')}\n"
-        f"<v {_vtt_escape(transcript.speaker(t.speaker).label)}>{_vtt_escape(t.text)}\n"
+        f"<v {_vtt_voice(transcript.speaker(t.speaker).label)}>{_vtt_escape(t.text)}\n"
         for t in transcript.turns
     ]
     notes = insight_lines(insights)

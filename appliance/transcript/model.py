@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+# Asterisk's uniqueids look like 1712345678.42; ours like import-3f2a…, vm-msg0001. A uniqueid
+# names a folder under recordings/, so nothing that could climb out of it or hide ("..", "/").
+_UNIQUEID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+
+
+def valid_uniqueid(value: str | None) -> bool:
+    return value is None or bool(_UNIQUEID.fullmatch(value))
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,21 @@
 """Sending webhooks: due deliveries from the store, POSTed with retries and back-off.
 
-Only LAN addresses are allowed (private, loopback or link-local, after name resolution):
-the box never sends call text to the internet, even if an admin types a public URL.
+Only private LAN addresses are allowed: the box never sends call text to the internet, nor to
+itself (loopback: its own UI) or to link-local, multicast or reserved addresses, even if an
+admin types such a URL. The name is resolved once, every address it resolves to is checked,
+and the request goes to the checked address itself (the name only in Host and TLS), so a
+second lookup cannot point elsewhere; redirects are never followed.
 """
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import logging
 import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 from urllib.parse import urlsplit
 
 from appliance.errors import ApplianceError, NotFound
@@ -21,6 +24,9 @@ from appliance.webhooks import payload, signing
 
 log = logging.getLogger(__name__)
 
+# The LAN: RFC 1918 and IPv6 unique local addresses. Everything else is refused.
+LAN_NETWORKS = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
+
 
 class WebhookRefused(ApplianceError):
     """A webhook URL that is not http(s) or not on the LAN."""
@@ -28,47 +34,115 @@ class WebhookRefused(ApplianceError):
     permanent = True
 
 
-def check_lan_url(url: str) -> str:
-    """The URL if it is http(s) to a LAN host; WebhookRefused (with the reason) otherwise."""
-    parts = urlsplit(url.strip())
+def _parts(url: str):
+    """The URL's parts; WebhookRefused for anything but a well-formed http(s) URL with a host."""
+    url = url.strip()
+    if any(ord(c) < 33 or ord(c) == 127 for c in url):
+        raise WebhookRefused("a webhook URL contains no spaces, line breaks or control characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError outside 0-65535
+    except ValueError as exc:
+        raise WebhookRefused(f"this is not a valid URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise WebhookRefused("a webhook URL starts with http:// or https:// and names a host")
+    if port == 0:
+        raise WebhookRefused("port 0 is not a port a webhook can be sent to")
+    return parts
+
+
+def _on_lan(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback
+    return any(ip in network for network in LAN_NETWORKS)
+
+
+def _lan_address(parts) -> str:
+    """The one address to connect to: every address the host resolves to must be on the LAN."""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 80)}
+        addresses = [info[4][0] for info in socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)]
     except (socket.gaierror, UnicodeError) as exc:
         raise WebhookRefused(f"the webhook host {parts.hostname} cannot be resolved ({exc})") from None
     for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not (ip.is_private or ip.is_loopback or ip.is_link_local) or ip.is_multicast:
+        if not _on_lan(address):
             raise WebhookRefused(
                 f"{parts.hostname} ({address}) is not on the LAN: webhooks only go to private addresses")
+    return addresses[0]
+
+
+def check_lan_url(url: str) -> str:
+    """The URL if it is http(s) to a LAN host; WebhookRefused (with the reason) otherwise."""
+    _lan_address(_parts(url))
     return url.strip()
 
 
+class WebhookHTTPError(OSError):
+    """The receiver answered, but not with 2xx (a redirect included)."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"HTTP {code} {reason}")
+        self.code, self.reason = code, reason
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """An HTTP connection to the checked address; `host` (the name) goes in the Host header."""
+
+    def __init__(self, host: str, port: int | None, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """As _PinnedHTTP, over TLS: the certificate is checked against the name, not the address."""
+
+    def __init__(self, host: str, port: int | None, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self.address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
 def post(url: str, secret: str, body: dict, timeout: float) -> int:
-    """POST the signed body; returns the HTTP status, raises OSError for anything but 2xx."""
-    check_lan_url(url)
+    """POST the signed body; returns the HTTP status, raises OSError for anything but 2xx.
+
+    A redirect is an answer like any other non-2xx: not followed (its target was never
+    checked). No proxy either: a proxy would carry call text off the LAN."""
+    parts = _parts(url)
+    address = _lan_address(parts)
     data = json.dumps(body, ensure_ascii=False).encode()
-    request = urllib.request.Request(
-        url, data=data, method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "call-appliance",
-                 **signing.headers(secret, data)},
-    )
-    # No proxy: a proxy from the environment would carry call text off the LAN.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=timeout) as response:
-        return response.status
+    connection_type = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
+    connection = connection_type(parts.hostname, parts.port, address, timeout)
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    try:
+        connection.request("POST", target, body=data, headers={
+            "Content-Type": "application/json", "User-Agent": "call-appliance", **signing.headers(secret, data)})
+        response = connection.getresponse()
+        response.read(65536)
+    finally:
+        connection.close()
+    if not 200 <= response.status < 300:
+        raise WebhookHTTPError(response.status, response.reason)
+    return response.status
 
 
 def _attempt(store, settings, delivery, webhook, body: dict, now: float) -> bool:
     status, error = None, None
     try:
         status = post(webhook.url, webhook.secret, body, settings.webhook_timeout_seconds)
-    except urllib.error.HTTPError as exc:
+    except WebhookHTTPError as exc:
         status, error = exc.code, f"HTTP {exc.code} {exc.reason}"
     except WebhookRefused as exc:
         error = str(exc)
-    except (OSError, ValueError) as exc:  # refused, timed out, unreachable, bad URL
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, timed out, unreachable, garbled
         error = f"{type(exc).__name__}: {getattr(exc, 'reason', None) or exc}"
     if error is None:
         store.record_delivery_attempt(delivery.id, "sent", status, None, now=now)
