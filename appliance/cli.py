@@ -153,6 +153,7 @@ def hook_sweep(ctx: click.Context) -> None:
 @click.pass_context
 def worker(ctx: click.Context, once: bool) -> None:
     """Run the transcription worker (with the spool sweep and lease recovery)."""
+    from appliance.jobs.nudge import Nudges
     from appliance.jobs.scheduler import start_scheduler
     from appliance.jobs.spool import sweep
     from appliance.jobs.worker import Worker
@@ -169,13 +170,21 @@ def worker(ctx: click.Context, once: bool) -> None:
         click.echo(f"processed {count} job(s)")
         return
     stop = threading.Event()
+    def on_signal(*_) -> None:
+        stop.set()
+        work.jobs_queued.set()  # the worker may be waiting for a job: let it see the stop
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, on_signal)
     scheduler = start_scheduler(settings)
+    nudges = Nudges(settings, work.jobs_queued)
+    work.on_finished = lambda job: nudges.mail_now()
+    nudges.start()
     click.echo(f"worker {work.worker_id} watching {settings.spool_dir} (database {settings.db_path})")
     try:
         work.run_forever(stop)
     finally:
+        nudges.stop()
         scheduler.shutdown(wait=False)
 
 

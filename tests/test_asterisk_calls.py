@@ -59,7 +59,9 @@ def box(tmp_path_factory, models_dir, smtp_sink):
 
     data = tmp_path_factory.mktemp("box")
     overrides = {**settings_overrides(ROOT), "data_dir": data, "models_dir": models_dir,
-                 "sweep_interval_seconds": 1.0, "spool_settle_seconds": 1.0, "poll_interval_seconds": 0.2,
+                 # No periodic sweep, scan or mail within these tests: calls, voicemails, notes and
+                 # their mail must all go by the hook's nudge (appliance.jobs.nudge).
+                 "sweep_interval_seconds": 3600.0, "spool_settle_seconds": 1.0, "poll_interval_seconds": 3600.0,
                  "mail_relay": smtp_sink[1], "public_url": "http://appliance.test:8080"}
     # Mailboxes are a table: they go in the settings file, like on a real box.
     config = data / "appliance.toml"

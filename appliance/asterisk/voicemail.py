@@ -68,8 +68,11 @@ def read_message(info: Path) -> Message | None:
     )
 
 
-def scan_mailboxes(store: Store, settings, now: float | None = None) -> list[EnqueueResult]:
+def scan_mailboxes(store: Store, settings, now: float | None = None, settled: bool = False) -> list[EnqueueResult]:
+    """`settled`: Asterisk's own word that its messages are complete (its externnotify runs once
+    a message is in its folder), so none waits for the settle time."""
     now = time.time() if now is None else now
+    settle = 0.0 if settled else settings.spool_settle_seconds
     root = settings.voicemail_dir
     if not root.is_dir() or intake_paused(settings):  # a full disk: messages wait in Asterisk's boxes
         return []
@@ -84,7 +87,7 @@ def scan_mailboxes(store: Store, settings, now: float | None = None) -> list[Enq
         if message is None or not message.audio.is_file():
             continue
         copy = target_dir / f"{message.msg_id}.wav"
-        if str(copy.resolve()) in known or now - message.audio.stat().st_mtime < settings.spool_settle_seconds:
+        if str(copy.resolve()) in known or now - message.audio.stat().st_mtime < settle:
             continue
         box = mailbox_settings(settings, message.mailbox)
         if not box["transcribe"]:

@@ -58,12 +58,17 @@ class _Heartbeat(threading.Thread):
 
 
 class Worker:
-    def __init__(self, settings, store: Store, engine: SpeechToText | None = None, worker_id: str | None = None):
+    def __init__(self, settings, store: Store, engine: SpeechToText | None = None, worker_id: str | None = None,
+                 on_finished=None):
         self.settings = settings
         self.store = store
         self.engine = engine or engine_for(settings)
         self.worker_id = worker_id or new_worker_id()
         self.paused = False  # intake paused for lack of disk space
+        # Set when a job was queued (appliance.jobs.nudge): the worker takes it at once instead
+        # of at its next poll. on_finished(job) runs after each transcript is committed.
+        self.jobs_queued = threading.Event()
+        self.on_finished = on_finished
 
     def run_once(self) -> bool:
         """Process one job if there is one; True if a job was taken."""
@@ -85,7 +90,8 @@ class Worker:
         log.info("worker %s started", self.worker_id)
         while not stop.is_set():
             if not self.run_once():
-                stop.wait(self.settings.poll_interval_seconds)
+                self.jobs_queued.wait(self.settings.poll_interval_seconds)
+                self.jobs_queued.clear()
         log.info("worker %s stopped", self.worker_id)
 
     def _process(self, job: Job) -> None:
@@ -125,6 +131,8 @@ class Worker:
         if self.store.finish_job(job.id, self.worker_id, transcript):
             log.info("job %d: done, %.1f s audio, %d turns in %.1f s",
                      job.id, transcript.duration, len(transcript.turns), time.monotonic() - started)
+            if self.on_finished is not None:
+                self.on_finished(job)
             run_nlp_stage(self.store, self.settings)
         else:
             log.warning("job %d: lease lost before commit; another worker owns it", job.id)
