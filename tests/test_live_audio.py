@@ -176,3 +176,22 @@ def test_the_engine_choice_follows_the_installed_models(korean_vosk):
         streaming_engine_for(replace(korean_vosk, live_engine="vosk"), "de")
     with pytest.raises(ModelMissing, match="no Vosk model is configured for language 'fr'"):
         streaming_engine_for(replace(korean_vosk, live_engine="vosk"), "fr")
+
+
+# Prompts Whisper's short window used to repeat 1½–2½ times (the first, "conf-getchannel", live
+# on a call), with words that must come out: the first one and the last.
+REPEATED = {"conf-getchannel": ("please", "pound"), "speed-dial-empty": ("speed", "empty"),
+            "followme/sorry": ("sorry", "calling")}
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("lead", [0.0, 0.1, 0.3])
+def test_whisper_live_finals_say_each_prompt_once_with_its_first_words(settings, lead):
+    from appliance.stt.whisper_utterances import WhisperUtteranceEngine
+
+    engine = WhisperUtteranceEngine.shared(settings, "en")
+    for name, expected in REPEATED.items():
+        samples = speech(democall.ASTERISK_SOUNDS / f"{name}.wav", silence_before=lead, silence_after=1.5)
+        text = words(" ".join(e.text for e in stream(engine.recognizer(), samples)))
+        assert all(w in text for w in expected), (name, lead, text)
+        assert text.split().count(expected[-1]) == 1, (name, lead, text)  # said once, not repeated

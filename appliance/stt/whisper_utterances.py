@@ -79,7 +79,11 @@ def decode_short(model, audio: np.ndarray, language: str | None, *, min_seconds:
     least `min_seconds`, decodes the same words several times faster (bench/live.py;
     bench/ivr.py found the same for menu answers). `initial_prompt` goes before the
     transcript as Whisper's previous text (the voice menu's phrases); `max_new_tokens` bounds
-    the decode (default: about 8 tokens a second of audio).
+    the decode (default: 8 tokens a second of the utterance itself, not of the padded window).
+
+    In the silence after the utterance the short window makes Whisper repeat the sentence
+    ("... the pound key. Please enter the channel number ..."). Decoding with timestamps says
+    where each sentence starts: those that start after the audio are that repeat and are cut.
     """
     import ctranslate2
     from faster_whisper.tokenizer import Tokenizer
@@ -93,12 +97,28 @@ def decode_short(model, audio: np.ndarray, language: str | None, *, min_seconds:
     tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe",
                           language=language or "en")
     prompt = [tokenizer.sot_prev, *tokenizer.encode(" " + initial_prompt)] if initial_prompt else []
-    prompt += [*tokenizer.sot_sequence, tokenizer.no_timestamps]
-    # About 4 tokens a second of speech is plenty; more is a loop running away.
-    new_tokens = int(8 * seconds) + 8 if max_new_tokens is None else max_new_tokens
+    prompt += [*tokenizer.sot_sequence]
+    audio_seconds = len(audio) / SAMPLE_RATE
+    new_tokens = int(8 * audio_seconds) + 8 if max_new_tokens is None else max_new_tokens
     result = model.model.generate(encoded, [prompt], beam_size=1, return_scores=True, return_no_speech_prob=True,
                                   max_length=len(prompt) + new_tokens)[0]
-    return tokenizer.decode(result.sequences_ids[0]).strip(), result.scores[0], result.no_speech_prob
+    kept = _tokens_inside(result.sequences_ids[0], tokenizer.timestamp_begin, audio_seconds - TAIL_SECONDS)
+    return tokenizer.decode(kept).strip(), result.scores[0], result.no_speech_prob
+
+
+# A sentence that starts this close to the audio's end (its trailing pad) is not in the audio.
+TAIL_SECONDS = 0.3
+
+
+def _tokens_inside(ids: list[int], timestamp_begin: int, limit: float) -> list[int]:
+    """The text tokens of the timestamped sentences that start before `limit` seconds."""
+    kept, start = [], 0.0
+    for token in ids:
+        if token >= timestamp_begin:  # a sentence's start or end; text after it starts there
+            start = (token - timestamp_begin) * 0.02  # 20 ms per timestamp token
+        elif start < limit:
+            kept.append(token)
+    return kept
 
 
 class WhisperUtteranceRecognizer:
