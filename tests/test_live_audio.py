@@ -195,3 +195,10 @@ def test_whisper_live_finals_say_each_prompt_once_with_its_first_words(settings,
         text = words(" ".join(e.text for e in stream(engine.recognizer(), samples)))
         assert all(w in text for w in expected), (name, lead, text)
         assert text.split().count(expected[-1]) == 1, (name, lead, text)  # said once, not repeated
+
+
+def test_speech_at_the_stream_start_still_gets_its_pre_roll_before_the_words():
+    options = EndpointOptions()
+    utterance = [e for e in run_endpointer(speech(SENTENCE, 0.0, 1.5), options) if isinstance(e, Utterance)][0]
+    before = len(utterance.audio) / RATE - (utterance.end - utterance.start) - options.pad
+    assert before >= options.preroll - 0.01

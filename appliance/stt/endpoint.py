@@ -38,7 +38,10 @@ class EndpointOptions:
     end_silence: float = 0.5
     min_speech: float = 0.1  # shorter bursts (clicks, DTMF) are not utterances
     max_seconds: float = 15.0
-    pad: float = 0.2  # audio kept before the start and after the end (Whisper needs onsets)
+    pad: float = 0.2  # audio kept after the end
+    # Audio kept before the start: Silero starts speech up to half a second late on soft onsets
+    # ("the", "please"), most at a stream's start, and Whisper drops a word it hears cut.
+    preroll: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class SpeechStart:
 
 @dataclass(frozen=True)
 class Utterance:
-    audio: np.ndarray  # float32 mono 16 kHz, padded by EndpointOptions.pad
+    audio: np.ndarray  # float32 mono 16 kHz, EndpointOptions.preroll before, pad after
     start: float  # speech start (without pad), seconds from the first frame
     end: float  # speech end (without pad)
 
@@ -146,8 +149,11 @@ class Endpointer:
         o = self.options
         start = self._speech_start
         audio = np.concatenate(self._audio) if self._audio else np.zeros(0, np.float32)
-        first = max(0, start - int(o.pad * SAMPLE_RATE) - self._audio_start)
-        last = min(len(audio), end + int(o.pad * SAMPLE_RATE) - self._audio_start)
+        first = start - int(o.preroll * SAMPLE_RATE) - self._audio_start
+        missing = max(0, -first)  # speech at the stream's start: silence stands in for the pre-roll
+        audio = np.concatenate([np.zeros(missing, np.float32), audio])
+        last = min(len(audio), end + int(o.pad * SAMPLE_RATE) - self._audio_start + missing)
+        first += missing
         events = []
         if end - start >= o.min_speech * SAMPLE_RATE:
             if not self._started_reported:
@@ -164,8 +170,8 @@ class Endpointer:
         return events
 
     def _trim_preroll(self) -> None:
-        """While silent, keep only `pad` seconds of audio (the pre-roll of the next utterance)."""
-        keep = int(self.options.pad * SAMPLE_RATE) // WINDOW + 1
+        """While silent, keep only `preroll` seconds of audio (the next utterance's)."""
+        keep = int(self.options.preroll * SAMPLE_RATE) // WINDOW + 1
         if len(self._audio) > keep:
             drop = len(self._audio) - keep
             self._audio = self._audio[drop:]

@@ -85,7 +85,7 @@ class VoskRecognizer:
         self.kaldi = vosk.KaldiRecognizer(model, SAMPLE_RATE)
         self.endpointer = Endpointer(endpoint)
         # Frames kept while silent, to start decoding a little before the VAD's speech start.
-        window = endpoint.pad + endpoint.min_speech + 0.1
+        window = endpoint.preroll + endpoint.min_speech + 0.1
         self.preroll: deque[np.ndarray] = deque(maxlen=round(window / FRAME_SECONDS))
         self.seconds = 0.0  # stream time: audio seen so far
         self.fed = 0.0  # audio given to Kaldi so far: the time line of its word times
