@@ -58,8 +58,7 @@ class _Heartbeat(threading.Thread):
 
 
 class Worker:
-    def __init__(self, settings, store: Store, engine: SpeechToText | None = None, worker_id: str | None = None,
-                 on_finished=None):
+    def __init__(self, settings, store: Store, engine: SpeechToText | None = None, worker_id: str | None = None):
         self.settings = settings
         self.store = store
         self.engine = engine or engine_for(settings)
@@ -68,7 +67,7 @@ class Worker:
         # Set when a job was queued (appliance.jobs.nudge): the worker takes it at once instead
         # of at its next poll. on_finished(job) runs after each transcript is committed.
         self.jobs_queued = threading.Event()
-        self.on_finished = on_finished
+        self.on_finished = None
 
     def run_once(self) -> bool:
         """Process one job if there is one; True if a job was taken."""

@@ -151,7 +151,8 @@ class Endpointer:
         audio = np.concatenate(self._audio) if self._audio else np.zeros(0, np.float32)
         first = start - int(o.preroll * SAMPLE_RATE) - self._audio_start
         missing = max(0, -first)  # speech at the stream's start: silence stands in for the pre-roll
-        audio = np.concatenate([np.zeros(missing, np.float32), audio])
+        if missing:
+            audio = np.concatenate([np.zeros(missing, np.float32), audio])
         last = min(len(audio), end + int(o.pad * SAMPLE_RATE) - self._audio_start + missing)
         first += missing
         events = []

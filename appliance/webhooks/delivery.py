@@ -139,7 +139,7 @@ def _attempt(store, settings, delivery, webhook, body: dict, now: float) -> bool
     try:
         status = post(webhook.url, webhook.secret, body, settings.webhook_timeout_seconds)
     except WebhookHTTPError as exc:
-        status, error = exc.code, f"HTTP {exc.code} {exc.reason}"
+        status, error = exc.code, str(exc)
     except WebhookRefused as exc:
         error = str(exc)
     except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, timed out, unreachable, garbled
