@@ -25,7 +25,7 @@ import soundfile
 
 from appliance import democall
 from appliance.jobs.worker import Worker
-from appliance.stt import Recognition
+from appliance.transcript.model import Recognition
 from appliance.store import Store
 from appliance.transcript.model import CallMeta
 

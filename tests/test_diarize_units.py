@@ -12,7 +12,7 @@ from appliance.diarize.assign import diarized_speakers, segments_by_speaker
 from appliance.diarize.source import SourceChoice, SpeakerTurn, choose_source, numbered_by_first_turn
 from appliance.diarize.voice_encoder import N_FFT, N_MELS, RATE, mel_filterbank, mel_frames
 from appliance.errors import ConfigError
-from appliance.stt import Segment
+from appliance.transcript.model import Segment
 from appliance.transcript.model import CallMeta, Word
 
 NO_CONFIG = Path("/dev/null")  # never the machine's /etc/appliance/appliance.toml

@@ -1,6 +1,6 @@
 """Quality guards: repetition loops collapse to one copy, words invented from noise are dropped."""
 
-from appliance.stt import Segment
+from appliance.transcript.model import Segment
 from appliance.stt.guards import clean_segments, collapse_repetitions
 from appliance.transcript.model import Word
 

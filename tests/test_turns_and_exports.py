@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from appliance.stt import Segment
+from appliance.transcript.model import Segment
 from appliance.transcript.exports import FORMATS, export, to_json, to_srt, to_txt, to_vtt
 from appliance.transcript.model import CallMeta, Speaker, Transcript, Turn, Word
 from appliance.transcript.turns import build_turns

@@ -14,7 +14,7 @@ import numpy as np
 
 from appliance.diarize.channels import party_speakers
 from appliance.diarize.source import SpeakerTurn
-from appliance.stt import Segment
+from appliance.transcript.model import Segment
 from appliance.transcript.model import CallMeta, Speaker
 
 

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable, Protocol
 
 import numpy as np
 
-from appliance.transcript.model import Word
+from appliance.transcript.model import Recognition
 
 ProgressCallback = Callable[[float], None]
-
-
-@dataclass(frozen=True)
-class Segment:
-    """One recognised utterance of one speaker, with the decoder's own quality figures."""
-
-    start: float
-    end: float
-    text: str
-    words: tuple[Word, ...]
-    avg_logprob: float = 0.0
-    no_speech_prob: float = 0.0
-
-
-@dataclass(frozen=True)
-class Recognition:
-    language: str
-    segments: tuple[Segment, ...]
 
 
 class SpeechToText(Protocol):

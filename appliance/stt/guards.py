@@ -11,7 +11,7 @@ import re
 from dataclasses import replace
 from typing import Iterable
 
-from appliance.stt import Segment
+from appliance.transcript.model import Segment
 
 # Whisper's own silence rule (no_speech_threshold with log_prob_threshold).
 NO_SPEECH_PROB = 0.6

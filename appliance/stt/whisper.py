@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from appliance.models import model_path
-from appliance.stt import ProgressCallback, Recognition, Segment
+from appliance.stt import ProgressCallback
+from appliance.transcript.model import Recognition, Segment
 from appliance.stt.guards import clean_segments
 from appliance.transcript.model import Word
 

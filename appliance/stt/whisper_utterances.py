@@ -16,7 +16,7 @@ import threading
 
 import numpy as np
 
-from appliance.stt import Segment
+from appliance.transcript.model import Segment
 from appliance.stt.endpoint import EndpointOptions, Endpointer, Utterance
 from appliance.stt.guards import clean_segments
 from appliance.stt.streaming import Final, StreamEvent

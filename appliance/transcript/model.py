@@ -46,6 +46,24 @@ class Word:
 
 
 @dataclass(frozen=True)
+class Segment:
+    """One recognised utterance of one speaker, with the decoder's own quality figures."""
+
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...]
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+
+
+@dataclass(frozen=True)
+class Recognition:
+    language: str
+    segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True)
 class Turn:
     speaker: int  # Speaker.index
     start: float

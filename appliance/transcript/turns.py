@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Iterator, Sequence
 
-from appliance.stt import Segment
+from appliance.transcript.model import Segment
 from appliance.transcript.model import Speaker, Turn, Word
 
 # A silence this long inside a segment ends an utterance.
