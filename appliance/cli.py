@@ -377,6 +377,26 @@ def _scope_entries(values: tuple[str, ...]) -> list:
         raise click.BadParameter(str(error), param_hint="--scope") from None
 
 
+PASSWORD_HELP = ("Ask for the password instead (hidden, twice; or two lines on stdin) and keep it: "
+                 "without it one is generated, printed once and must be changed at the first login.")
+
+
+def _password(chosen: bool) -> tuple[str, bool]:
+    """The password and whether it is temporary: typed by the user it stays, generated it is
+    printed and must be replaced at the first login (appliance/web/passwords.py)."""
+    from appliance.web.auth import new_password
+    from appliance.web.passwords import MAX_LENGTH, MIN_LENGTH
+
+    if not chosen:
+        return new_password(), True
+    # Piped in (a provisioning script), there is no terminal whose echo getpass could turn off.
+    password = click.prompt("Password", hide_input=sys.stdin.isatty(), confirmation_prompt=True)
+    if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
+        raise click.BadParameter(f"a password needs {MIN_LENGTH} to {MAX_LENGTH} characters",
+                                 param_hint="--password")
+    return password, False
+
+
 SCOPE_HELP = ("What the user sees, repeatable: extension:201, number:+4930123, mailbox:1000, "
               "group:Team A, or all (every call). Without one a non-admin sees no call.")
 
@@ -387,23 +407,24 @@ SCOPE_HELP = ("What the user sees, repeatable: extension:201, number:+4930123, m
 @click.option("--locale", type=click.Choice(["en", "de"]), default="en", show_default=True)
 @click.option("--scope", "scope", multiple=True, metavar="KIND[:VALUE]", help=SCOPE_HELP)
 @click.option("--may-edit", is_flag=True, help="May rename speakers and correct transcripts.")
+@click.option("--password", "chosen", is_flag=True, help=PASSWORD_HELP)
 @click.pass_context
 def users_add(ctx: click.Context, username: str, role: str, locale: str, scope: tuple[str, ...],
-              may_edit: bool) -> None:
-    """Add a user with a generated password (printed once)."""
-    from appliance.web.auth import hash_password, new_password
+              may_edit: bool, chosen: bool) -> None:
+    """Add a user with a generated password (printed once, changed at the first login)."""
+    from appliance.web.auth import hash_password
 
     entries = _scope_entries(scope)
     store = store_of(ctx)
     if store.user_by_name(username):
         raise ApplianceError(f"user {username!r} exists; use: appliance users passwd {username}")
-    password = new_password()
+    password, temporary = _password(chosen)
     hashed = hash_password(password)
     with store.audited(None, "user-add", f"user {username}", f"{role} (command line)"):
-        user = store.add_user(username, hashed, role, locale)
+        user = store.add_user(username, hashed, role, locale, temporary=temporary)
         store.set_scope_entries(user.id, entries)
         store.set_may_edit(user.id, may_edit)
-    click.echo(f"user {username} ({role}) created; password: {password}")
+    click.echo(f"user {username} ({role}) created" + (f"; password: {password}" if temporary else ""))
 
 
 @users.command("scope")
@@ -434,25 +455,41 @@ def _scope_line(store, user) -> str:
         shown = "all (admin)"
     edit = "  may edit" if user.may_edit or user.role == "admin" else ""
     disabled = "  (disabled)" if user.disabled else ""
-    return f"{user.username:20s} {user.role:12s} {user.locale}  sees: {shown or 'nothing'}{edit}{disabled}"
+    temporary = "  (generated password not yet changed)" if user.password_temporary else ""
+    return f"{user.username:20s} {user.role:12s} {user.locale}  sees: {shown or 'nothing'}{edit}{disabled}{temporary}"
 
 
 @users.command("passwd")
 @click.argument("username")
+@click.option("--password", "chosen", is_flag=True, help=PASSWORD_HELP)
 @click.pass_context
-def users_passwd(ctx: click.Context, username: str) -> None:
-    """Give a user a new generated password (printed once)."""
-    from appliance.web.auth import hash_password, new_password
+def users_passwd(ctx: click.Context, username: str, chosen: bool) -> None:
+    """Give a user a new generated password (printed once, changed at the next login)."""
+    from appliance.web.auth import hash_password
 
     store = store_of(ctx)
     user = store.user_by_name(username)
     if user is None:
         raise ApplianceError(f"no user {username!r}; add one with: appliance users add {username}")
-    password = new_password()
+    password, temporary = _password(chosen)
     hashed = hash_password(password)
     with store.audited(None, "user-reset-password", f"user {username}", "command line"):
-        store.set_password(user.id, hashed)
-    click.echo(f"new password for {username}: {password}")
+        store.set_password(user.id, hashed, temporary=temporary)
+    click.echo(f"new password for {username}: {password}" if temporary else f"password of {username} changed")
+
+
+@users.command("delete")
+@click.argument("username")
+@click.pass_context
+def users_delete(ctx: click.Context, username: str) -> None:
+    """Delete a user (not the last admin): sessions and API tokens end, audit entries stay."""
+    store = store_of(ctx)
+    user = store.user_by_name(username)
+    if user is None:
+        raise ApplianceError(f"no user {username!r}")
+    with store.audited(None, "user-delete", f"user {user.username}", "command line"):
+        store.delete_user(user.id)
+    click.echo(f"user {user.username} deleted; their audit entries stay")
 
 
 @users.command("list")

@@ -40,3 +40,7 @@ class LegalHold(ApplianceError):
 
 class NotAllowed(ApplianceError):
     """The user sees the call but their role does not allow this change (an admin grants edits)."""
+
+
+class LastAdmin(ApplianceError):
+    """The change would leave no administrator who can log in."""

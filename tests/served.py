@@ -124,8 +124,8 @@ class Served:
         """A fresh user agent, from `source` (another loopback address: another client) if given."""
         return Browser(self.host, self.port, source=source)
 
-    def login(self, username: str, password: str | None = None) -> Browser:
-        browser = self.browser()
+    def login(self, username: str, password: str | None = None, source: str | None = None) -> Browser:
+        browser = self.browser(source)
         answer = browser.post("/login", {"username": username, "password": password or self.passwords[username]},
                               token_from="/login")
         assert answer.status == 302, f"login of {username} failed: {answer.status} {answer.text[:300]}"

@@ -216,9 +216,9 @@ def web(box):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    password = re.search(r"password: (\S+)", subprocess.run(
-        [str(APPLIANCE), "users", "add", "supervisor", "--role", "supervisor", "--scope", "all"], env=box.env, capture_output=True,
-        text=True, check=True).stdout)[1]
+    password = "supervisor-live-password"  # chosen: a generated one would first ask for a change
+    subprocess.run([str(APPLIANCE), "users", "add", "supervisor", "--role", "supervisor", "--scope", "all", "--password"],
+                   env=box.env, input=f"{password}\n" * 2, capture_output=True, text=True, check=True)
     box.start("serve", "serve", "--host", "127.0.0.1", "--port", str(port))
     box.url = f"http://127.0.0.1:{port}"
     with sync_playwright() as p:

@@ -15,8 +15,8 @@ import pytest
 from appliance.store.scopes import entry
 from appliance.transcript.model import CallMeta
 from appliance.web.auth import hash_token, new_api_token
-from web_helpers import (admin_client, admin_user, app, client, hashed, login, post, recorded_call,  # noqa: F401
-                         talk, write_wav)
+from web_helpers import (admin_client, admin_user, app, choose_password, client, hashed, login, post,  # noqa: F401
+                         recorded_call, shown_secret, talk, write_wav)
 
 AGENT_PASSWORD = "agent-pass-1234"
 OWN_WORD, OTHER_WORD = "apple", "banana"
@@ -43,6 +43,7 @@ ROUTES = {
     "/jobs/<int:job_id>/retry": "admin",
     "/admin/users": "admin",
     "/admin/users/<int:user_id>": "admin",
+    "/admin/users/<int:user_id>/delete": "admin",
     "/admin/audit": "admin",
     "/admin/audit/export.<fmt>": "admin",
     "/worker/jobs/<int:job_id>/failure": "worker",
@@ -57,6 +58,7 @@ ROUTES = {
     "/admin/webhooks/<int:webhook_id>/test": "admin",
     "/admin/webhooks/<int:webhook_id>/delete": "admin",
     "/account": "own",
+    "/account/password": "own",
     "/api/calls": "list",
     "/api/calls/<int:call_id>": "call",
     "/api/search": "list",
@@ -203,9 +205,10 @@ def test_a_bad_scope_is_refused_with_a_reason_and_changes_nothing(admin_client, 
 def test_a_new_user_gets_role_and_scope_from_the_add_form(app, admin_client, world, store):
     page = html(post(admin_client, "/admin/users", {"username": "desk", "role": "receptionist", "scope": "mailbox:300",
                                                      "locale": "de"}, token_from="/admin/users"))
-    password = re.search(r"Password \(shown once\): (\S+)</p>", page)[1]
+    password = shown_secret(page)
     desk = store.user_by_name("desk")
     assert desk.role == "receptionist" and [(e.kind, e.value) for e in store.scope_entries(desk.id)] == [("mailbox", "300")]
     browser = app.test_client()
     assert login(browser, "desk", password).status_code == 302
+    assert choose_password(browser, password, "desk's own password").status_code == 302
     assert "(0)" in html(browser.get("/"))  # mailbox 300 holds no call here

@@ -1,6 +1,6 @@
 import pytest
 
-from appliance.errors import NotFound
+from appliance.errors import LastAdmin, NotFound
 
 
 def test_a_user_reads_back_as_added_and_by_name_in_any_letter_case(store):
@@ -39,6 +39,7 @@ def test_a_blank_name_or_unknown_role_or_locale_is_refused(store, username, role
 
 
 def test_setters_change_one_field_and_refuse_unknown_users_and_values(store):
+    store.add_user("root", "h", "admin")  # another admin remains when alice is disabled
     user = store.add_user("alice", "old", "viewer")
     store.set_password(user.id, "new")
     store.set_role(user.id, "admin")
@@ -57,6 +58,46 @@ def test_setters_change_one_field_and_refuse_unknown_users_and_values(store):
         store.set_password(999, "h")
     with pytest.raises(NotFound):
         store.user(999)
+
+
+def test_the_last_admin_who_can_log_in_is_never_demoted_disabled_or_deleted(store):
+    root = store.add_user("root", "h", "admin")
+    spare = store.add_user("spare", "h", "admin")
+    store.set_disabled(spare.id, True)  # a disabled admin does not count
+    for change in (lambda: store.set_role(root.id, "viewer"), lambda: store.set_disabled(root.id, True),
+                   lambda: store.delete_user(root.id)):
+        with pytest.raises(LastAdmin):
+            change()
+    assert store.user(root.id).role == "admin" and not store.user(root.id).disabled
+    store.delete_user(spare.id)  # the disabled one may go
+    with pytest.raises(NotFound):
+        store.delete_user(spare.id)
+
+
+def test_a_deleted_user_is_gone_with_their_tokens_and_scope_but_not_their_audit_entries(store):
+    from appliance.store.scopes import entry
+
+    store.add_user("root", "h", "admin")
+    gone = store.add_user("gone", "h", "viewer")
+    store.set_scope_entries(gone.id, [entry("extension", "201")])
+    store.add_api_token(gone.id, "crm", "token-hash")
+    store.audit("gone", "login")
+    store.delete_user(gone.id)
+    assert store.user_by_name("gone") is None and store.user_by_token_hash("token-hash") is None
+    assert store._db.execute("SELECT count(*) FROM user_scopes WHERE user_id = ?", [gone.id]).fetchone()[0] == 0
+    assert [e.actor for e in store.audit_log(action="login")] == ["gone"]
+    assert store.verify_audit().broken_id is None
+
+
+def test_a_password_set_for_the_user_is_temporary_until_they_choose_one(store):
+    user = store.add_user("temp", "h", "viewer", temporary=True)
+    assert store.user(user.id).password_temporary
+    store.set_password(user.id, "own")
+    assert not store.user(user.id).password_temporary
+    store.set_password(user.id, "reset", temporary=True)
+    assert store.user(user.id).password_temporary
+    store.note_login(user.id, now=1000.0)
+    assert store.user(user.id).last_login_at == 1000.0
 
 
 def test_count_admins_counts_only_enabled_admins(store):

@@ -18,12 +18,14 @@ from web_helpers import (  # noqa: F401  (fixtures)
     admin_user,
     app,
     audit_actions,
+    choose_password,
     client,
     csrf_token,
     hashed,
     login,
     post,
     recorded_call,
+    shown_secret,
     talk,
     viewer_client,
     viewer_user,
@@ -402,13 +404,15 @@ def test_an_admin_adds_a_user_whose_password_is_shown_once_and_works(app, admin_
     response = post(admin_client, "/admin/users", {"username": "bea", "role": "viewer", "locale": "de"},
                     token_from="/admin/users")
     page = html(response)
-    password = re.search(r"User bea created\. Password \(shown once\): (\S+)</p>", page).group(1)
+    assert "User bea created. Their password, to be changed at the first login:" in page
+    password = shown_secret(page)
     assert password not in html(admin_client.get("/admin/users"))
     assert store.user_by_name("bea").role == "viewer" and store.user_by_name("bea").locale == "de"
     assert password not in store.user_by_name("bea").password_hash
 
     bea = app.test_client()
-    assert login(bea, "bea", password).status_code == 302
+    assert login(bea, "bea", password).headers["Location"] == "/account/password"
+    assert choose_password(bea, password, "bea's own password").status_code == 302
     assert "Gespräche" in html(bea.get("/"))
     assert bea.get("/admin/users").status_code == 403
 
@@ -422,16 +426,16 @@ def test_a_taken_user_name_is_refused(admin_client, store):
 def test_the_last_admin_cannot_be_demoted_or_disabled(admin_client, admin_user, store):
     for form in ({"action": "access", "role": "viewer", "scope": "all"}, {"action": "disable"}):
         post(admin_client, f"/admin/users/{admin_user.id}", form)
-        assert "The last administrator cannot be demoted or disabled." in html(admin_client.get("/admin/users"))
+        assert "The last administrator cannot be demoted, disabled or deleted." in html(admin_client.get("/admin/users"))
     assert store.user(admin_user.id).role == "admin" and not store.user(admin_user.id).disabled
     assert post(admin_client, f"/admin/users/{admin_user.id}", {"action": "explode"}).status_code == 400
     assert post(admin_client, "/admin/users/999", {"action": "disable"}).status_code == 404
 
 
 def test_a_password_reset_shows_the_new_password_once(app, admin_client, viewer_user):
-    post(admin_client, f"/admin/users/{viewer_user.id}", {"action": "reset-password"})
-    page = html(admin_client.get("/admin/users"))
-    password = re.search(r"New password for vic: (\S+) \(shown once\)", page).group(1)
+    page = html(post(admin_client, f"/admin/users/{viewer_user.id}", {"action": "reset-password"}))
+    assert "New password for vic, to be changed at the next login:" in page
+    password = shown_secret(page)
     assert password not in html(admin_client.get("/admin/users"))
     assert login(app.test_client(), "vic", password).status_code == 302
 

@@ -21,6 +21,7 @@ from web_helpers import (  # noqa: F401  (fixtures)
     admin_user,
     app,
     audit_actions,
+    choose_password,
     client,
     csrf_token,
     hashed,
@@ -470,14 +471,16 @@ def test_users_add_prints_a_password_once_that_logs_in(tmp_path, settings, model
 
     app = make_app(settings)
     client = app.test_client()
-    assert login(client, "root-admin", password).status_code == 302
+    assert login(client, "root-admin", password).headers["Location"] == "/account/password"
+    assert client.get("/admin/users").headers["Location"] == "/account/password"  # generated: choose one first
+    assert choose_password(client, password, "root-admin's own password").status_code == 302
     assert client.get("/admin/users").status_code == 200  # an admin indeed
 
     again = subprocess.run([str(APPLIANCE), "users", "add", "root-admin"],
                            env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 1
     assert password not in again.stdout + again.stderr
-    assert login(app.test_client(), "root-admin", password).status_code == 302
+    assert login(app.test_client(), "root-admin", "root-admin's own password").status_code == 302
 
 
 def test_users_add_and_scope_give_a_role_what_it_sees_from_the_command_line(settings, store):

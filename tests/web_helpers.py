@@ -105,6 +105,19 @@ def post(client, path: str, data: dict | None = None, token_from: str = "/"):
     return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client, token_from)})
 
 
+def shown_secret(html: str, element: str = "new-password") -> str:
+    """The new password (or, with "new-token", API token) a page shows once."""
+    match = re.search(rf'<code id="{element}">([^<]+)</code>', html)
+    assert match, f"no {element} on the page"
+    return match[1]
+
+
+def choose_password(client, current: str, new: str):
+    """Replace a generated password with one's own (what the first login asks for)."""
+    return post(client, "/account/password", {"current": current, "new": new, "repeat": new},
+                token_from="/account/password")
+
+
 def audit_actions(store: Store, action: str) -> list:
     return store.audit_log(limit=1000, action=action)
 

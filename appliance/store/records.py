@@ -92,6 +92,8 @@ class User:
     disabled: bool
     session_version: int = 0  # sessions issued under an older version are void
     may_edit: bool = False  # may change the calls in scope (admins always may): see store.scopes
+    password_temporary: bool = False  # set by an admin: the user must choose their own first
+    last_login_at: float | None = None
 
 
 @dataclass(frozen=True)

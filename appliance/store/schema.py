@@ -472,4 +472,11 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
         "ALTER TABLE api_tokens ADD COLUMN expires_at REAL NOT NULL DEFAULT 0",
         "UPDATE api_tokens SET expires_at = CAST(strftime('%s', 'now') AS REAL) + 90 * 86400",
     ),
+    # Step 15: accounts (appliance/store/users.py). A password an admin set (generated on the
+    # users page or by `appliance users`) is temporary: the user must choose their own at the
+    # next login. And when each user last logged in, for the users page.
+    (
+        "ALTER TABLE users ADD COLUMN password_temporary INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE users ADD COLUMN last_login_at REAL",
+    ),
 ]

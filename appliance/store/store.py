@@ -341,9 +341,10 @@ class Store:
 
     @_serialized
     def add_user(
-        self, username: str, password_hash: str, role: str, locale: str = "en"
+        self, username: str, password_hash: str, role: str, locale: str = "en", temporary: bool = False
     ) -> User:
-        return users.add_user(self._db, username, password_hash, role, locale, time.time())
+        """`temporary`: a password made for the user, who must choose their own at first login."""
+        return users.add_user(self._db, username, password_hash, role, locale, time.time(), temporary)
 
     @_serialized
     def user(self, user_id: int) -> User:
@@ -358,8 +359,18 @@ class Store:
         return users.users(self._db)
 
     @_serialized
-    def set_password(self, user_id: int, password_hash: str) -> None:
-        users.set_password(self._db, user_id, password_hash)
+    def set_password(self, user_id: int, password_hash: str, temporary: bool = False) -> None:
+        """Ends the user's sessions and revokes their tokens; `temporary`: set by an admin."""
+        users.set_password(self._db, user_id, password_hash, temporary)
+
+    @_serialized
+    def note_login(self, user_id: int, now: float | None = None) -> None:
+        users.note_login(self._db, user_id, _now(now))
+
+    @_serialized
+    def delete_user(self, user_id: int) -> None:
+        """LastAdmin for the last administrator; their audit entries stay."""
+        users.delete_user(self._db, user_id)
 
     @_serialized
     def end_sessions(self, user_id: int) -> None:

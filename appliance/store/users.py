@@ -7,7 +7,7 @@ import unicodedata
 
 from sqlite_utils import Database
 
-from appliance.errors import NotFound
+from appliance.errors import LastAdmin, NotFound
 from appliance.store.db import first, write
 from appliance.store.records import ApiToken, User
 
@@ -28,6 +28,8 @@ def _user(row: dict) -> User:
         disabled=bool(row["disabled"]),
         session_version=row["session_version"],
         may_edit=bool(row["may_edit"]),
+        password_temporary=bool(row["password_temporary"]),
+        last_login_at=row["last_login_at"],
     )
 
 
@@ -56,8 +58,9 @@ def _check(value: str, allowed: tuple[str, ...], what: str) -> str:
 
 
 def add_user(
-    db: Database, username: str, password_hash: str, role: str, locale: str, now: float
+    db: Database, username: str, password_hash: str, role: str, locale: str, now: float, temporary: bool = False
 ) -> User:
+    """`temporary`: the password was made for the user (by an admin), who must replace it."""
     username = username.strip()
     if not username:
         raise ValueError("a username needs at least one visible character")
@@ -77,6 +80,7 @@ def add_user(
                     "locale": locale,
                     "disabled": 0,
                     "created_at": now,
+                    "password_temporary": int(temporary),
                 }
             )
             .last_pk
@@ -106,12 +110,14 @@ def _set(db: Database, user_id: int, column: str, value) -> None:
             raise NotFound(f"there is no user {user_id}")
 
 
-def set_password(db: Database, user_id: int, password_hash: str) -> None:
-    """A new password ends every session and revokes every API token made with the old one."""
+def set_password(db: Database, user_id: int, password_hash: str, temporary: bool) -> None:
+    """A new password ends every session and revokes every API token made with the old one.
+    `temporary`: set by an admin, to be replaced by the user at their next login."""
     with write(db):
         changed = db.execute(
-            "UPDATE users SET password_hash = ?, session_version = session_version + 1 WHERE id = ?",
-            [password_hash, user_id],
+            "UPDATE users SET password_hash = ?, password_temporary = ?, session_version = session_version + 1"
+            " WHERE id = ?",
+            [password_hash, int(temporary), user_id],
         ).rowcount
         db.execute("DELETE FROM api_tokens WHERE user_id = ?", [user_id])
     if not changed:
@@ -125,8 +131,24 @@ def end_sessions(db: Database, user_id: int) -> None:
             raise NotFound(f"there is no user {user_id}")
 
 
+def note_login(db: Database, user_id: int, now: float) -> None:
+    _set(db, user_id, "last_login_at", now)
+
+
+def _keep_an_admin(db: Database, user_id: int) -> None:
+    """Inside the write that would demote, disable or delete `user_id`: refuse it if they are
+    the last admin who can log in (checked under the write lock, so two admins removing each
+    other at once cannot both succeed)."""
+    row = first(db.query("SELECT role, disabled FROM users WHERE id = ?", [user_id]))
+    if row and row["role"] == "admin" and not row["disabled"] and count_admins(db) <= 1:
+        raise LastAdmin("the last administrator cannot be demoted, disabled or deleted")
+
+
 def set_role(db: Database, user_id: int, role: str) -> None:
-    _set(db, user_id, "role", _check(role, ROLES, "role"))
+    with write(db):
+        if role != "admin":
+            _keep_an_admin(db, user_id)
+        _set(db, user_id, "role", _check(role, ROLES, "role"))
 
 
 def set_locale(db: Database, user_id: int, locale: str) -> None:
@@ -137,10 +159,22 @@ def set_disabled(db: Database, user_id: int, disabled: bool) -> None:
     """Disabling also ends the user's sessions and revokes their API tokens: enabling again
     brings none of them back."""
     with write(db):
+        if disabled:
+            _keep_an_admin(db, user_id)
         _set(db, user_id, "disabled", int(bool(disabled)))
         if disabled:
             end_sessions(db, user_id)
             db.execute("DELETE FROM api_tokens WHERE user_id = ?", [user_id])
+
+
+def delete_user(db: Database, user_id: int) -> None:
+    """Remove the account, its API tokens and scope; its sessions end with it (no row to load).
+    The audit log names people by user name, so their entries stay as they were."""
+    with write(db):
+        _keep_an_admin(db, user_id)
+        db.execute("DELETE FROM api_tokens WHERE user_id = ?", [user_id])
+        if not db.execute("DELETE FROM users WHERE id = ?", [user_id]).rowcount:
+            raise NotFound(f"there is no user {user_id}")
 
 
 def set_may_edit(db: Database, user_id: int, may_edit: bool) -> None:
@@ -148,7 +182,7 @@ def set_may_edit(db: Database, user_id: int, may_edit: bool) -> None:
 
 
 def count_admins(db: Database) -> int:
-    """Admins who can still log in: the web refuses to demote or disable the last one."""
+    """Admins who can still log in: the last one cannot be demoted, disabled or deleted."""
     return db.execute(
         "SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled"
     ).fetchone()[0]

@@ -41,7 +41,7 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
         app.config.update(test_config)
 
     from appliance.web import (
-        admin, api, auth, calls, conversations, crm, events, i18n, jobs, live, menu, ops, search, worker,
+        admin, api, auth, calls, conversations, crm, events, i18n, jobs, live, menu, ops, passwords, search, worker,
     )
     from appliance.web.inputs import AsciiIntConverter
 
@@ -54,7 +54,7 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
     # summaries; menu: the voice menu's tries on the call page; conversations: linked legs;
     # worker: remote transcription workers.
     for blueprint in (auth.bp, calls.bp, search.bp, jobs.bp, admin.bp, api.bp, events.bp, ops.bp, crm.bp, menu.bp,
-                      conversations.bp, worker.bp):
+                      conversations.bp, worker.bp, passwords.bp):
         app.register_blueprint(blueprint)
     live.init_app(app)  # calls in progress (live transcription)
 

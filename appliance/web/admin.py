@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from appliance.errors import NotFound
+from appliance.errors import LastAdmin, NotFound
 from appliance.store import ROLES, scopes
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit, audited, hash_password, hash_token, new_api_token, new_password
@@ -39,43 +39,48 @@ def _access_form() -> tuple[str, list, bool]:
 @admin_required
 def users():
     store = get_store()
-    new = None
-    if request.method == "POST":
-        username = (request.form.get("username") or "").strip()
-        locale = request.form.get("locale") if request.form.get("locale") in LANGUAGES else "en"
-        try:
-            role, entries, may_edit = _access_form()
-        except ValueError as error:
-            flash(_("This scope cannot be used: %(reason)s", reason=str(error)), "error")
-        else:
-            if not username or store.user_by_name(username):
-                flash(_("Choose a user name that is not taken."), "error")
-            else:
-                password = new_password()
-                hashed = hash_password(password)  # before the transaction: slow, no lock needed
-                with audited("user-add", f"user {username}", f"{role}; sees {scopes.describe(entries) or 'nothing'}"):
-                    user = store.add_user(username, hashed, role, locale)
-                    store.set_scope_entries(user.id, entries)
-                    store.set_may_edit(user.id, may_edit)
-                new = (username, password)  # shown once, never stored in clear
+    if request.method == "GET":
+        return _users_page()
+    username = (request.form.get("username") or "").strip()
+    locale = request.form.get("locale") if request.form.get("locale") in LANGUAGES else "en"
+    try:
+        role, entries, may_edit = _access_form()
+    except ValueError as error:
+        flash(_("This scope cannot be used: %(reason)s", reason=str(error)), "error")
+        return _users_page()
+    if not username or store.user_by_name(username):
+        flash(_("Choose a user name that is not taken."), "error")
+        return _users_page()
+    password = new_password()
+    hashed = hash_password(password)  # before the transaction: slow, no lock needed
+    with audited("user-add", f"user {username}", f"{role}; sees {scopes.describe(entries) or 'nothing'}"):
+        user = store.add_user(username, hashed, role, locale, temporary=True)
+        store.set_scope_entries(user.id, entries)
+        store.set_may_edit(user.id, may_edit)
+    return _users_page(new=(_("User %(name)s created. Their password, to be changed at the first login:",
+                              name=username), password))
+
+
+def _users_page(new: tuple[str, str] | None = None):
+    """The users page; `new`: a message and the password it introduces, shown on this page
+    only (never stored in clear, nor carried in a flash message through the session cookie)."""
+    store = get_store()
     rows = [(user, scopes.describe(store.scope_entries(user.id))) for user in store.users()]
     return render_template("users.html", rows=rows, roles=ROLES, new=new)
+
+
+def _user_or_404(user_id: int):
+    try:
+        return get_store().user(user_id)
+    except NotFound:
+        abort(404)
 
 
 @bp.route("/admin/users/<int:user_id>", methods=["POST"])
 @admin_required
 def update_user(user_id: int):
-    store = get_store()
-    try:
-        user = store.user(user_id)
-    except NotFound:
-        abort(404)
+    store, user = get_store(), _user_or_404(user_id)
     action = request.form.get("action")
-    last_admin = user.role == "admin" and store.count_admins() == 1
-    demoted = action == "access" and request.form.get("role") != "admin"
-    if (demoted or action == "disable") and last_admin:
-        flash(_("The last administrator cannot be demoted or disabled."), "error")
-        return redirect(url_for("admin.users"))
     if action not in ("access", "disable", "enable", "reset-password"):
         abort(400)
     detail = None
@@ -89,17 +94,43 @@ def update_user(user_id: int):
     # Hashed before the transaction: the slow hash need not hold the write lock.
     password = new_password()
     hashed = hash_password(password) if action == "reset-password" else None
-    with audited(f"user-{action}", f"user {user.username}", detail):
-        if action == "access":
-            store.set_role(user_id, role)
-            store.set_scope_entries(user_id, entries)
-            store.set_may_edit(user_id, may_edit)
-        elif action == "reset-password":
-            store.set_password(user_id, hashed)
-        else:
-            store.set_disabled(user_id, action == "disable")
+    try:
+        with audited(f"user-{action}", f"user {user.username}", detail):
+            if action == "access":
+                store.set_role(user_id, role)
+                store.set_scope_entries(user_id, entries)
+                store.set_may_edit(user_id, may_edit)
+            elif action == "reset-password":
+                store.set_password(user_id, hashed, temporary=True)
+            else:
+                store.set_disabled(user_id, action == "disable")
+    except LastAdmin:
+        flash(_("The last administrator cannot be demoted, disabled or deleted."), "error")
+        return redirect(url_for("admin.users"))
     if action == "reset-password":
-        flash(_("New password for %(name)s: %(password)s (shown once)", name=user.username, password=password), "info")
+        return _users_page(new=(_("New password for %(name)s, to be changed at the next login:",
+                                  name=user.username), password))
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/admin/users/<int:user_id>/delete", methods=["GET", "POST"])
+@admin_required
+def delete_user(user_id: int):
+    """After a confirmation; not one's own account, not the last admin. The user's sessions and
+    tokens end with the account; their audit entries stay, under their name."""
+    user = _user_or_404(user_id)
+    if user.id == current_user.record.id:
+        flash(_("You cannot delete your own account."), "error")
+        return redirect(url_for("admin.users"))
+    if request.method == "GET":
+        return render_template("user_delete.html", user=user)
+    try:
+        with audited("user-delete", f"user {user.username}"):
+            get_store().delete_user(user_id)
+    except LastAdmin:
+        flash(_("The last administrator cannot be demoted, disabled or deleted."), "error")
+        return redirect(url_for("admin.users"))
+    flash(_("%(name)s was deleted. Their entries in the audit log stay.", name=user.username), "info")
     return redirect(url_for("admin.users"))
 
 
@@ -220,3 +251,4 @@ def account():
         if token is None:
             return redirect(url_for("admin.account"))
     return render_template("account.html", tokens=store.api_tokens(user_id), token=token, token_days=TOKEN_DAYS)
+

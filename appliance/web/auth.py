@@ -35,13 +35,16 @@ csrf = CSRFProtect()
 
 OPEN_ENDPOINTS = {"auth.login", "static", "ops.healthz"}  # /healthz: no data, for monitoring
 OPEN_BLUEPRINTS = {"worker"}  # remote workers: a per-job token on every request instead
+# All a user whose password an admin set may reach before choosing their own (passwords.py).
+WHILE_PASSWORD_TEMPORARY = {"passwords.change", "auth.logout"}
 THROTTLE_WINDOW = 15 * 60
 
 
 class WebUser(UserMixin):
-    def __init__(self, record) -> None:
+    def __init__(self, record, by_token: bool = False) -> None:
         self.record = record
         self.id = str(record.id)
+        self.by_token = by_token  # an API token's script, not a person at a page
 
     def get_id(self) -> str:
         # The session version travels in the cookie: a logout or a new password raises it in
@@ -59,6 +62,10 @@ class WebUser(UserMixin):
     @property
     def locale(self) -> str:
         return self.record.locale
+
+    @property
+    def must_change_password(self) -> bool:
+        return self.record.password_temporary and not self.by_token
 
     @functools.cached_property
     def scope(self) -> Scope:
@@ -124,7 +131,7 @@ def load_user_from_token(req):
     if not header.startswith("Bearer ") or not req.path.startswith("/api/") or req.method not in ("GET", "HEAD"):
         return None
     record = open_store().user_by_token_hash(hash_token(header[7:].strip()))
-    return WebUser(record) if record else None
+    return WebUser(record, by_token=True) if record else None
 
 
 def wants_json() -> bool:
@@ -135,6 +142,10 @@ def require_login():
     if request.endpoint in OPEN_ENDPOINTS or request.blueprint in OPEN_BLUEPRINTS:
         return None
     if current_user.is_authenticated:
+        if current_user.must_change_password and request.endpoint not in WHILE_PASSWORD_TEMPORARY:
+            if wants_json():
+                return ({"error": "choose your own password first"}, 403)
+            return redirect(url_for("passwords.change"))
         return None
     if wants_json() or request.endpoint is None:
         return ({"error": "login required"}, 401)
@@ -221,30 +232,43 @@ def password_matches(record, password: str) -> bool:
     return known and matches
 
 
+def begin_attempt(username: str) -> tuple[list[int], str] | None:
+    """Count one password try at `username` from this address, before the password is checked
+    (None: this address has had its tries), and wait the account's delay. Returns what
+    `get_store().forgive_login_attempt` takes when the password was right."""
+    account = name_key(username)
+    limit = settings().login_attempts_per_15_minutes
+    pair = f"pair:{account}|{request.remote_addr}"
+    limits = {pair: limit, f"ip:{request.remote_addr}": limit * ADDRESS_FACTOR, f"user:{account}": None}
+    attempt = get_store().begin_login_attempt(limits, since=time.time() - THROTTLE_WINDOW)
+    if attempt is None:
+        return None
+    rows, counts = attempt
+    time.sleep(slowdown(counts[f"user:{account}"], limit))
+    return rows, pair
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
         store = get_store()
         username = form.username.data.strip()
-        account = name_key(username)
-        limit = settings().login_attempts_per_15_minutes
-        pair = f"pair:{account}|{request.remote_addr}"
-        limits = {pair: limit, f"ip:{request.remote_addr}": limit * ADDRESS_FACTOR, f"user:{account}": None}
-        attempt = store.begin_login_attempt(limits, since=time.time() - THROTTLE_WINDOW)
+        attempt = begin_attempt(username)
         if attempt is None:
             store.audit(username, "login-throttled")
             flash(_("Too many failed logins. Wait a few minutes and try again."), "error")
             return render_template("login.html", form=form), 429
-        rows, counts = attempt
-        time.sleep(slowdown(counts[f"user:{account}"], limit))
         record = store.user_by_name(username)
         if password_matches(record, form.password.data):
-            store.forgive_login_attempt(rows, pair)
+            store.forgive_login_attempt(*attempt)
             session.clear()
             login_user(WebUser(record))
             session.permanent = True
-            store.audit(record.username, "login")
+            with store.audited(record.username, "login"):
+                store.note_login(record.id)
+            if record.password_temporary:
+                return redirect(url_for("passwords.change"))
             return redirect(_safe_next(request.args.get("next")))
         store.audit(username, "login-failed")
         flash(_("Wrong user name or password."), "error")
