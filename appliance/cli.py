@@ -100,7 +100,7 @@ def ingest(ctx: click.Context, files, **kw) -> None:
     """
     settings = settings_of(ctx)
     from appliance.jobs.copying import atomic_copy
-    from appliance.ops.health import intake_paused
+    from appliance.disk import intake_paused
 
     if intake_paused(settings):
         raise ApplianceError("too little free disk space for another recording (setting disk_min_free_mb); free some first")
@@ -157,6 +157,7 @@ def worker(ctx: click.Context, once: bool) -> None:
     from appliance.jobs.scheduler import start_scheduler
     from appliance.jobs.spool import sweep
     from appliance.jobs.worker import Worker
+    from appliance.ops.schedule import add_ops_jobs
 
     settings = settings_of(ctx)
     settings.spool_dir.mkdir(parents=True, exist_ok=True)
@@ -176,7 +177,7 @@ def worker(ctx: click.Context, once: bool) -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, on_signal)
-    scheduler = start_scheduler(settings)
+    scheduler = start_scheduler(settings, more=[add_ops_jobs])
     nudges = Nudges(settings, work.jobs_queued)
     work.on_finished = lambda job: nudges.mail_now()
     nudges.start()
@@ -531,9 +532,10 @@ def asterisk_group() -> None:
 def asterisk_install_config(ctx: click.Context, dest: Path, spool_path: Path | None) -> None:
     """Write the appliance's .conf files and hook (secrets generated once, kept on the box)."""
     from appliance.asterisk.install import render_config
+    from appliance.ivr.dialplan import menu_contexts
 
     settings = settings_of(ctx)
-    for path in render_config(settings, dest, spool_for_asterisk=spool_path):
+    for path in render_config(settings, dest, menus=menu_contexts(settings), spool_for_asterisk=spool_path):
         click.echo(f"wrote {path}")
     (settings.spool_dir / "recording").mkdir(parents=True, exist_ok=True)
 

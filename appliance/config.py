@@ -12,6 +12,7 @@ import fnmatch
 import functools
 import os
 import secrets
+import socket
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,6 +187,10 @@ class Settings:
                 if fnmatch.fnmatchcase(number, pattern):
                     return language
         return None
+
+    def site_url(self) -> str:
+        """The UI's address for links in mails and webhooks: `public_url`, else this host's name."""
+        return (self.public_url or f"http://{socket.getfqdn()}:{self.web_port}").rstrip("/")
 
 
 def _coerce(name: str, raw: Any, target: Any) -> Any:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import socket
 import time
 from email.message import EmailMessage
 from pathlib import Path
@@ -43,10 +42,6 @@ TEXTS = {
 }
 
 
-def public_url(settings) -> str:
-    return (settings.public_url or f"http://{socket.getfqdn()}:{settings.web_port}").rstrip("/")
-
-
 def compose(settings, call, transcript, recipient: str, language: str, audio: Path | None) -> EmailMessage:
     text = TEXTS.get(language, TEXTS["en"])
     caller = call.caller or text["unknown"]
@@ -63,7 +58,7 @@ def compose(settings, call, transcript, recipient: str, language: str, audio: Pa
         "",
         spoken,
         "",
-        text["link"].format(url=f"{public_url(settings)}/calls/{call.id}"),
+        text["link"].format(url=f"{settings.site_url()}/calls/{call.id}"),
     ]
     message.set_content("\n".join(body))
     if audio is not None:

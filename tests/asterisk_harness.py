@@ -24,6 +24,7 @@ import soundfile
 
 from appliance import democall
 from appliance.asterisk.install import render_config
+from appliance.ivr.dialplan import menu_contexts
 from appliance.config import PROJECT_ROOT
 
 ROOT = Path(os.environ.get("APPLIANCE_ASTERISK_ROOT", "/var/cache/appliance-test/asterisk-root"))
@@ -127,7 +128,7 @@ def start_asterisk(settings) -> Asterisk:
     fcntl.flock(lock, fcntl.LOCK_EX)
     subprocess.run(["chroot", str(ROOT), "asterisk", "-rx", "core stop now"], capture_output=True)
     etc = ROOT / "etc/asterisk"
-    render_config(settings, etc, spool_for_asterisk=SPOOL_INSIDE)
+    render_config(settings, etc, menus=menu_contexts(settings), spool_for_asterisk=SPOOL_INSIDE)
     shutil.copy(TEST_DIALPLAN, etc / "extensions_local.conf")
     spool = ROOT / SPOOL_INSIDE.relative_to("/")
     shutil.rmtree(spool, ignore_errors=True)

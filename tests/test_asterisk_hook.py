@@ -17,7 +17,7 @@ def hook(tmp_path):
     config.write_text("")
     settings = load_settings(config, environ={}, data_dir=tmp_path / "data",
                              spool_dir=tmp_path / "spool")
-    render_config(settings, tmp_path / "etc")
+    render_config(settings, tmp_path / "etc", menus=[])
     (settings.spool_dir / "recording").mkdir(parents=True)
 
     def run(*args: str) -> subprocess.CompletedProcess:

@@ -20,7 +20,7 @@ def intake(make_settings, tmp_path, store):
     settings = make_settings(spool_dir=tmp_path / "spool", voicemail_dir=tmp_path / "voicemail",
                              spool_settle_seconds=3600.0, sweep_interval_seconds=3600.0)
     (settings.spool_dir / "recording").mkdir(parents=True)
-    render_config(settings, tmp_path / "etc")
+    render_config(settings, tmp_path / "etc", menus=[])
     queued = threading.Event()
     nudges = Nudges(settings, queued)
     nudges.start()

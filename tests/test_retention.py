@@ -142,10 +142,11 @@ def test_policies_made_in_the_admin_ui_apply_after_the_settings_files(store, mak
 
 def test_retention_runs_on_its_own_beside_the_worker(store, make_settings, calls_dir):
     from appliance.jobs.scheduler import start_scheduler
+    from appliance.ops.schedule import add_ops_jobs
 
     settings = make_settings(retention={"all": {"transcript_days": 10}}, retention_interval_seconds=0.2)
     old, _ = a_call(store, calls_dir, "old", days=30)
-    scheduler = start_scheduler(settings)
+    scheduler = start_scheduler(settings, more=[add_ops_jobs])
     try:
         deadline = time.monotonic() + 60
         while store.calls() and time.monotonic() < deadline:

@@ -15,7 +15,6 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from appliance.config import PROJECT_ROOT
-from appliance.ivr.dialplan import menu_contexts
 
 TEMPLATES = PROJECT_ROOT / "asterisk-config"
 HOOK = "appliance-hook.sh"
@@ -44,9 +43,11 @@ def load_secrets(settings) -> dict:
     return stored
 
 
-def render_config(settings, dest: Path, spool_for_asterisk: Path | None = None,
+def render_config(settings, dest: Path, *, menus: list[dict], spool_for_asterisk: Path | None = None,
                   etc_for_asterisk: Path = Path("/etc/asterisk")) -> list[Path]:
-    """Write every template into `dest`; paths inside are those Asterisk itself sees."""
+    """Write every template into `dest`; paths inside are those Asterisk itself sees. `menus`
+    are the voice menus' contexts (appliance.ivr.dialplan.menu_contexts), handed in by the caller
+    because the menus are a feature above Asterisk's plumbing."""
     stored = load_secrets(settings)
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
                       keep_trailing_newline=True, autoescape=False)
@@ -60,7 +61,7 @@ def render_config(settings, dest: Path, spool_for_asterisk: Path | None = None,
         "sip_bind": settings.sip_bind,
         "media_address": settings.sip_media_address,
         "phones": [{"number": n, "name": name, **stored["phones"][n]} for n, name in settings.phones.items()],
-        "menus": menu_contexts(settings),
+        "menus": menus,
         "mailboxes": [
             {"number": n, "name": box.get("name", n), "pin": stored["phones"][n]["pin"]}
             for n, box in settings.mailboxes.items()

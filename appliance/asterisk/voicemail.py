@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from appliance.ops.health import intake_paused
+from appliance.disk import intake_paused
 from appliance.store import EnqueueResult, Store
 from appliance.transcript.model import CallMeta
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from appliance.cli_context import settings_of
 from appliance.errors import ApplianceError
 
 
@@ -23,7 +24,7 @@ def ivr_serve(ctx: click.Context) -> None:
     from appliance.ivr.app import MenuService
     from appliance.store import Store
 
-    settings = ctx.obj["settings"]
+    settings = settings_of(ctx)
     with Store.open(settings) as store:
         service = MenuService(settings, store)
         # Without menus the service still runs (a unit may be enabled on every box): Stasis
@@ -49,7 +50,7 @@ def ivr_check(ctx: click.Context) -> None:
     from appliance.ivr.menu import load_menus
     from appliance.stt.vosk_stream import vosk_model_for
 
-    settings = ctx.obj["settings"]
+    settings = settings_of(ctx)
     menus = load_menus(settings)
     if not menus:
         click.echo("no voice menu is defined ([menus.NAME] in the settings)")
@@ -76,7 +77,7 @@ def ivr_try(ctx: click.Context, menu_name: str, audio: Path, language: str | Non
     from appliance.ivr.menu import load_menus
     from appliance.ivr.recognise import recogniser_for
 
-    settings = ctx.obj["settings"]
+    settings = settings_of(ctx)
     menu = load_menus(settings).get(menu_name)
     if menu is None:
         raise ApplianceError(f"no menu named {menu_name!r} in the settings")

@@ -1,5 +1,6 @@
 """Periodic tasks run by APScheduler beside the worker: spool sweep, voicemail scan, mail to
-mailbox owners and stale-lease recovery.
+mailbox owners, webhook deliveries, the nlp safety net and stale-lease recovery; the caller
+adds the tasks of features above the queue (operations: appliance.ops.schedule).
 
 Each task opens its own store connection: APScheduler runs them on its own threads.
 """
@@ -7,6 +8,7 @@ Each task opens its own store connection: APScheduler runs them on its own threa
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -16,10 +18,13 @@ from appliance.jobs.freepbx import import_tree as import_freepbx
 from appliance.jobs.spool import sweep
 from appliance.mail import deliver_pending
 from appliance.nlp.stage import add_scheduler_jobs as add_nlp_jobs
-from appliance.ops.schedule import add_ops_jobs
 from appliance.store import Store
+from appliance.webhooks.delivery import deliver_due
 
 log = logging.getLogger(__name__)
+
+# add(scheduler, settings, with_store, common): one feature's periodic tasks.
+AddJobs = Callable[..., None]
 
 
 def _with_store(settings, task):
@@ -39,7 +44,7 @@ def _recover(store: Store) -> None:
         log.warning("recovered %d job(s) whose worker stopped renewing its lease", recovered)
 
 
-def start_scheduler(settings) -> BackgroundScheduler:
+def start_scheduler(settings, more: Iterable[AddJobs] = ()) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(daemon=True)
     # coalesce + max_instances=1: a slow sweep never runs twice at once or catches up in bursts.
     common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
@@ -68,7 +73,11 @@ def start_scheduler(settings) -> BackgroundScheduler:
         _with_store(settings, _recover), "interval",
         seconds=max(1.0, settings.lease_seconds / 2), id="stale-leases", **common,
     )
-    add_ops_jobs(scheduler, settings, _with_store, common)
-    add_nlp_jobs(scheduler, settings, _with_store, common)
+    scheduler.add_job(
+        _with_store(settings, lambda store: deliver_due(store, settings)), "interval",
+        seconds=min(max(1.0, settings.sweep_interval_seconds), 5.0), id="webhooks", **common,
+    )
+    for add in (add_nlp_jobs, *more):
+        add(scheduler, settings, _with_store, common)
     scheduler.start()
     return scheduler

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from dataclasses import fields
 from pathlib import Path
 
+from appliance.asterisk.tickets import PAIR, base_name, ticket_path
 from appliance.store import EnqueueResult, Store
 from appliance.transcript.model import CallMeta, valid_uniqueid
 
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 AUDIO_SUFFIX = re.compile(
     r"^\.(wav|wav49|gsm|raw|sln\d*|slin\d*|ulaw|ul|alaw|al|g722|mp3|ogg|oga|opus|flac|m4a)$", re.I
 )
-PAIR = re.compile(r"^(?P<base>.+)-(?P<dir>rx|tx)$")
 # Unpaired r()/t() halves wait this many settle periods for their twin.
 PAIR_PATIENCE = 6
 _META_FIELDS = {f.name for f in fields(CallMeta)}
@@ -65,13 +65,9 @@ def _decoded(data: dict) -> dict:
     return values
 
 
-def _ticket_path(recording: Path, base: str) -> Path:
-    return recording.with_name(f"{base}.json")
-
-
 def read_ticket(recording: Path, base: str) -> tuple[CallMeta, dict]:
     """Call metadata and decode options from `<base>.json`, else the file name as uniqueid."""
-    ticket = _ticket_path(recording, base)
+    ticket = ticket_path(recording, base)
     data: dict = {}
     if ticket.is_file():
         try:
@@ -104,7 +100,7 @@ def sweep(store: Store, settings, now: float | None = None) -> list[EnqueueResul
         in_progress = path.parent.name == IN_PROGRESS
         if in_progress and age < settings.spool_abandoned_seconds:
             continue
-        if age < settle and not _ticket_path(path, path.stem).is_file():
+        if age < settle and not ticket_path(path, path.stem).is_file():
             continue
         pair = PAIR.match(path.stem)
         if pair:
@@ -120,9 +116,7 @@ def sweep(store: Store, settings, now: float | None = None) -> list[EnqueueResul
                 fresh[str(half)] = [half]  # its twin never came: transcribe what exists
     results = []
     for paths in fresh.values():
-        stem = paths[0].stem
-        pair = PAIR.match(stem)
-        meta, options = read_ticket(paths[0], pair["base"] if pair else stem)
+        meta, options = read_ticket(paths[0], base_name(paths[0].stem))
         result = store.enqueue_recording(meta, [p.resolve() for p in paths], options)
         if result.created:
             log.info("spool: enqueued job %d (%d file(s))", result.job_id, len(paths))

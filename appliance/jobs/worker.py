@@ -19,7 +19,7 @@ import uuid
 from appliance.errors import ApplianceError
 from appliance.nlp.redact import redact_for_site
 from appliance.nlp.stage import run_safely as run_nlp_stage
-from appliance.ops.health import intake_paused
+from appliance.disk import intake_paused
 from appliance.pipeline import transcribe_recording
 from appliance.store import Job, Store
 from appliance.stt import SpeechToText, engine_for

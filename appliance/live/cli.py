@@ -7,6 +7,8 @@ import threading
 
 import click
 
+from appliance.cli_context import settings_of
+
 
 @click.command("live")
 @click.pass_context
@@ -15,7 +17,7 @@ def live(ctx: click.Context) -> None:
     from appliance.live.service import LiveService
     from appliance.store import Store
 
-    settings = ctx.obj["settings"]
+    settings = settings_of(ctx)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -70,11 +70,6 @@ def run_safely(store, settings) -> None:
 
 
 def add_scheduler_jobs(scheduler, settings, with_store, common: dict) -> None:
-    """The safety-net nlp run and webhook deliveries, beside the other periodic tasks."""
-    from appliance.webhooks.delivery import deliver_due
-
-    interval = max(1.0, settings.sweep_interval_seconds)
+    """The safety-net nlp run, beside the other periodic tasks."""
     scheduler.add_job(with_store(settings, lambda store: run_safely(store, settings)), "interval",
-                      seconds=interval, id="nlp", **common)
-    scheduler.add_job(with_store(settings, lambda store: deliver_due(store, settings)), "interval",
-                      seconds=min(interval, 5.0), id="webhooks", **common)
+                      seconds=max(1.0, settings.sweep_interval_seconds), id="nlp", **common)

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from appliance.jobs.spool import PAIR
+from appliance.asterisk.tickets import base_name, ticket_path
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +24,7 @@ def call_files(settings, call_id: int, paths: Iterable[str]) -> list[Path]:
     for path in map(Path, paths):
         found.append(path)
         if path.resolve().is_relative_to(spool):
-            pair = PAIR.match(path.stem)
-            found.append(path.with_name(f"{pair['base'] if pair else path.stem}.json"))
+            found.append(ticket_path(path, base_name(path.stem)))
     found.append(cache_path(settings, call_id))
     return found
 

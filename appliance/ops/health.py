@@ -10,46 +10,19 @@ banner in the UI and, once a day while it lasts, a mail to `admin_email`.
 from __future__ import annotations
 
 import logging
-import shutil
 import smtplib
 import socket
 import time
 from dataclasses import asdict, dataclass
 from email.message import EmailMessage
-from pathlib import Path
+
+from appliance.disk import Disk, disk
 
 log = logging.getLogger(__name__)
 
 WORKER_ALIVE = "worker-alive"
 DISK_MAIL = "disk-low-mail"
 DISK_MAIL_EVERY = 24 * 3600.0
-
-
-@dataclass(frozen=True)
-class Disk:
-    free_bytes: int
-    total_bytes: int
-    min_free_bytes: int
-
-    @property
-    def low(self) -> bool:
-        return self.free_bytes < self.min_free_bytes
-
-
-def disk(settings) -> Disk:
-    """The fullest of the file systems holding the database, the recordings and the spool."""
-    usages = []
-    for folder in (settings.db_path.parent, settings.data_dir, settings.spool_dir):
-        path = Path(folder)
-        while not path.exists():
-            path = path.parent
-        usages.append(shutil.disk_usage(path))
-    worst = min(usages, key=lambda usage: usage.free)
-    return Disk(worst.free, worst.total, settings.disk_min_free_mb * 1024 * 1024)
-
-
-def intake_paused(settings) -> bool:
-    return disk(settings).low
 
 
 def worker_interval(settings) -> float:

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from appliance.disk import disk
 from appliance.errors import ApplianceError, BadQuery, ConfigError, NotFound
 from appliance.ops import erasure, health, retention
 from appliance.store.retention import RetentionPolicy
@@ -32,7 +33,7 @@ def ops_context() -> dict:
         return {}
     store = get_store()
     return {
-        "disk_warning": health.disk(settings()) if current_user.is_admin else None,
+        "disk_warning": disk(settings()) if current_user.is_admin else None,
         "legal_hold": store.legal_hold,
         "audio_deleted": store.audio_deleted,
     }

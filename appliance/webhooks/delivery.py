@@ -19,7 +19,6 @@ import time
 from urllib.parse import urlsplit
 
 from appliance.errors import ApplianceError, NotFound
-from appliance.mail import public_url
 from appliance.webhooks import payload, signing
 
 log = logging.getLogger(__name__)
@@ -167,7 +166,7 @@ def deliver_due(store, settings, now: float | None = None) -> int:
         except NotFound:
             continue  # deleted: its delivery rows went with it
         body = payload.build(call, store.transcript(call.id), store.insights([call.id]).get(call.id),
-                             webhook.fields, f"{public_url(settings)}/calls/{call.id}")
+                             webhook.fields, f"{settings.site_url()}/calls/{call.id}")
         sent += _attempt(store, settings, delivery, webhook, body, now)
     return sent
 
