@@ -15,6 +15,7 @@ from pathlib import Path
 
 from appliance.asterisk.voicemail import mailbox_settings
 from appliance.store import Store
+from appliance.store.retry import retry_at
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,8 @@ def deliver_pending(store: Store, settings, now: float | None = None) -> int:
             delivery = store.mail_delivery(call.id) or {"attempts": 0}
             attempts = delivery["attempts"] + 1
             state = "failed" if attempts >= settings.mail_max_attempts else "pending"
-            retry_at = now + settings.mail_retry_seconds * 2 ** (attempts - 1)
-            store.record_mail(call.id, recipient, state, f"mail relay {settings.mail_relay}: {exc}", retry_at, now=now)
+            store.record_mail(call.id, recipient, state, f"mail relay {settings.mail_relay}: {exc}",
+                              retry_at(now, settings.mail_retry_seconds, attempts), now=now)
             log.warning("mail for call %d not sent (attempt %d): %s", call.id, attempts, type(exc).__name__)
             continue
         store.record_mail(call.id, recipient, "sent", now=now)

@@ -96,7 +96,7 @@ def main() -> None:
             print(f"pyannote source load: {time.perf_counter() - started:.1f} s")
     engine = engine_for(settings)
     started = time.perf_counter()
-    engine._load()
+    engine.load()
     print(f"whisper load: {time.perf_counter() - started:.1f} s\n")
 
     header = (f"{'recording':36} {'system':12} {'spk':>3} {'DER %':>6} {'±0.25':>6} {'wall s':>7} {'CPU s':>6} "

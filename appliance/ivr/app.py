@@ -81,7 +81,7 @@ class MenuCall:
             log.info("menu %s: the caller left (%s)", self.menu.name, self.id)
         except Exception:  # noqa: BLE001 — whatever broke, the caller must not stay in Stasis
             log.exception("menu %s failed on %s; the dialplan's key menu takes over", self.menu.name, self.id)
-            self._hand_back()
+            self.hand_back()
         finally:
             if tap is not None:
                 tap.stop(self.ari)
@@ -164,7 +164,7 @@ class MenuCall:
             self.ari.set_variable(self.id, name, value)
         self.ari.continue_in_dialplan(self.id)
 
-    def _hand_back(self) -> None:
+    def hand_back(self) -> None:
         """Back to the dialplan without a destination: its key menu and operator take over."""
         try:
             self.ari.continue_in_dialplan(self.id)
@@ -212,7 +212,7 @@ class MenuService:
             calls = list(self._calls.values())
         for call in calls:
             call.events.put({"type": "StasisEnd"})  # ends its thread at the next step
-            call._hand_back()
+            call.hand_back()
 
     def forget(self, channel_id: str) -> None:
         with self._lock:

@@ -108,7 +108,7 @@ class WhisperMenuRecogniser:
     def recognise(self, audio: np.ndarray) -> Heard:
         from appliance.stt.whisper_utterances import decode_short
 
-        model = self.whisper._load().model  # the WhisperModel inside the batched pipeline
+        model = self.whisper.load().model  # the WhisperModel inside the batched pipeline
         text, score, no_speech = decode_short(model, audio, self.language, min_seconds=self.context_seconds,
                                               initial_prompt=self.prompt, max_new_tokens=MAX_TOKENS)
         # Whisper's own silence rule, as the batch guards apply it.

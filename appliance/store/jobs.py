@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from appliance.errors import NotFound
 from appliance.store.db import first, write
 from appliance.store.records import Job
+from appliance.store.retry import retry_at
 from appliance.store.schema import JOB_STATES
 from appliance.store.transcripts import call_meta, insert_transcript
 from appliance.transcript.model import Transcript
@@ -193,7 +194,7 @@ def fail(
             state = "failed"
         else:
             state = "queued"
-            not_before = now + backoff_seconds * 2 ** (attempts - 1)
+            not_before = retry_at(now, backoff_seconds, attempts)
         db.execute(
             "UPDATE jobs SET state = ?, error = ?, not_before = COALESCE(?, not_before),"
             " lease_owner = NULL, lease_expires = NULL, updated_at = ? WHERE id = ?",

@@ -13,7 +13,7 @@ from sqlite_utils import Database
 from appliance.errors import NotFound
 from appliance.store import fts
 from appliance.store.db import first, read, write
-from appliance.transcript.model import CallMeta, Speaker, Transcript, Turn, Word
+from appliance.transcript.model import CallMeta, Speaker, Transcript, Turn
 
 
 def insert_transcript(db: Database, recording_id: int, transcript: Transcript, now: float) -> None:
@@ -94,15 +94,9 @@ def read_transcript(db: Database, call_id: int) -> Transcript | None:
             )
         )
         turns = tuple(
-            Turn(
-                speaker=t["speaker"],
-                start=t["start_time"],
-                end=t["end_time"],
-                text=t["text"],
-                words=tuple(Word(*w) for w in json.loads(t["words"])),
-            )
+            Turn.from_dict({**t, "words": json.loads(t["words"])})
             for t in db.query(
-                "SELECT speaker, start_time, end_time, text, words FROM turns"
+                "SELECT speaker, start_time AS start, end_time AS \"end\", text, words FROM turns"
                 " WHERE transcript_id = ? ORDER BY idx",
                 [head["id"]],
             )

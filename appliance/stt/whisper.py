@@ -31,7 +31,8 @@ class WhisperEngine:
         self.model = settings.model
         self._pipeline = None
 
-    def _load(self):
+    def load(self):
+        """The batched pipeline, loaded on first use (CTranslate2 reads the model from disk)."""
         if self._pipeline is None:
             # Heavy import (CTranslate2) only once a recording actually needs it.
             from faster_whisper import BatchedInferencePipeline, WhisperModel
@@ -54,7 +55,7 @@ class WhisperEngine:
         hotwords: str | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> Recognition:
-        pipeline = self._load()
+        pipeline = self.load()
         duration = len(samples) / SAMPLE_RATE
         segments, info = pipeline.transcribe(
             with_noise_floor(samples),

@@ -46,7 +46,7 @@ class WhisperUtteranceEngine:
             engine = _engines.get(key)
             if engine is None:
                 engine = _engines[key] = WhisperEngine(settings)
-                engine._load()  # load now, not on the first utterance of a live call
+                engine.load()  # load now, not on the first utterance of a live call
         return cls(engine, language, EndpointOptions(end_silence=settings.live_end_silence_seconds))
 
     def recognizer(self) -> "WhisperUtteranceRecognizer":
@@ -54,7 +54,7 @@ class WhisperUtteranceEngine:
 
     def transcribe(self, utterance: Utterance) -> Final | None:
         """One utterance -> its Final, with a short encoder window (see `decode_short`)."""
-        text, score, no_speech = decode_short(self.engine._load().model, utterance.audio, self.language)
+        text, score, no_speech = decode_short(self.engine.load().model, utterance.audio, self.language)
         if not text:
             return None
         # The batch guards (noise phrases, loops) work on words: the decoded words, spread over

@@ -71,6 +71,12 @@ class Turn:
     text: str
     words: tuple[Word, ...] = ()
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Turn":
+        """Words as `to_dict` writes them, or as the store keeps them: [start, end, word, probability]."""
+        words = tuple(Word(**w) if isinstance(w, dict) else Word(*w) for w in data["words"])
+        return cls(speaker=data["speaker"], start=data["start"], end=data["end"], text=data["text"], words=words)
+
 
 @dataclass(frozen=True)
 class Transcript:
@@ -103,15 +109,6 @@ class Transcript:
             model=data["model"],
             duration=data["duration"],
             speakers=tuple(Speaker(**s) for s in data["speakers"]),
-            turns=tuple(
-                Turn(
-                    speaker=t["speaker"],
-                    start=t["start"],
-                    end=t["end"],
-                    text=t["text"],
-                    words=tuple(Word(**w) for w in t["words"]),
-                )
-                for t in data["turns"]
-            ),
+            turns=tuple(Turn.from_dict(t) for t in data["turns"]),
             meta=CallMeta(**data.get("meta", {})),
         )

@@ -19,6 +19,7 @@ import time
 from urllib.parse import urlsplit
 
 from appliance.errors import ApplianceError, NotFound
+from appliance.store.retry import retry_at
 from appliance.webhooks import payload, signing
 
 log = logging.getLogger(__name__)
@@ -85,27 +86,30 @@ class WebhookHTTPError(OSError):
         self.code, self.reason = code, reason
 
 
-class _PinnedHTTP(http.client.HTTPConnection):
-    """An HTTP connection to the checked address; `host` (the name) goes in the Host header."""
+class _Pinned:
+    """A connection to the checked address; `host` (the name) goes in the Host header and TLS."""
 
-    def __init__(self, host: str, port: int | None, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
+    def __init__(self, host: str, port: int | None, address: str, timeout: float, **options) -> None:
+        super().__init__(host, port, timeout=timeout, **options)
         self.address = address
 
+    def _pinned_socket(self) -> socket.socket:
+        return socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedHTTP(_Pinned, http.client.HTTPConnection):
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._pinned_socket()
 
 
-class _PinnedHTTPS(http.client.HTTPSConnection):
-    """As _PinnedHTTP, over TLS: the certificate is checked against the name, not the address."""
+class _PinnedHTTPS(_Pinned, http.client.HTTPSConnection):
+    """The certificate is checked against the name, not the address."""
 
     def __init__(self, host: str, port: int | None, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self.address = address
+        super().__init__(host, port, address, timeout, context=ssl.create_default_context())
 
     def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self._context.wrap_socket(self._pinned_socket(), server_hostname=self.host)
 
 
 def post(url: str, secret: str, body: dict, timeout: float) -> int:
@@ -149,8 +153,8 @@ def _attempt(store, settings, delivery, webhook, body: dict, now: float) -> bool
         return True
     attempts = delivery.attempts + 1
     final = attempts >= settings.webhook_max_attempts or delivery.event == "test"
-    retry_at = now + settings.webhook_retry_seconds * 2 ** (attempts - 1)
-    store.record_delivery_attempt(delivery.id, "failed" if final else "pending", status, error, retry_at, now=now)
+    store.record_delivery_attempt(delivery.id, "failed" if final else "pending", status, error,
+                                  retry_at(now, settings.webhook_retry_seconds, attempts), now=now)
     log.warning("webhook %d: %s for call %s failed (attempt %d)", webhook.id, delivery.event, delivery.call_id, attempts)
     return False
 
