@@ -209,7 +209,8 @@ def calls(ctx: click.Context, limit: int) -> None:
 @click.option("--format", "fmt", type=click.Choice(["txt", "srt", "vtt", "json"]), default="txt", show_default=True)
 @click.pass_context
 def show(ctx: click.Context, call_id: int, fmt: str) -> None:
-    """Print a call's transcript."""
+    """Print a call's transcript (JSON: with its conversation metrics)."""
+    from appliance.analytics.metrics import stored_public
     from appliance.transcript.exports import export
 
     store = store_of(ctx)
@@ -218,7 +219,8 @@ def show(ctx: click.Context, call_id: int, fmt: str) -> None:
     if transcript is None:
         reason = f": {summary.error}" if summary.error else ""
         raise ApplianceError(f"call {call_id} has no transcript yet (job {summary.state}{reason})")
-    click.echo(export(transcript, fmt), nl=False)
+    metrics = stored_public(store.metrics([call_id]).get(call_id), [s.label for s in transcript.speakers])
+    click.echo(export(transcript, fmt, metrics=metrics), nl=False)
 
 
 @cli.command()

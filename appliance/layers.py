@@ -13,6 +13,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cli",),  # the `appliance` command: starts the web UI, the worker and the services
     ("web",),
     ("jobs", "live", "ivr", "ops"),
+    ("analytics",),  # conversation metrics and the vCon: over the pipeline's audio and nlp's insights
     ("pipeline", "nlp", "webhooks", "mail", "cli_context"),
     ("diarize", "stt", "asterisk"),
     ("store", "audio", "models", "democall"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from appliance.audio import DecodeOptions, load_recording
+from appliance.audio import Audio, DecodeOptions, load_recording
 from appliance.diarize.assign import diarized_speakers, segments_by_speaker
 from appliance.diarize.channels import split_tracks
 from appliance.diarize.crosstalk import drop_echoed_words
@@ -32,6 +32,19 @@ def choose_language(settings, meta: CallMeta, duration: float, override: str | N
     return settings.language
 
 
+def recording_audio(paths: Sequence[Path | str], settings, options: dict | None = None) -> Audio:
+    """Decode a recording as the job's options (or the site's settings) say its raw files are."""
+    options = options or {}
+    return load_recording(
+        paths,
+        DecodeOptions(
+            raw_sample_rate=options.get("sample_rate", settings.raw_sample_rate),
+            raw_channels=options.get("channels", settings.raw_channels),
+            max_duration_seconds=settings.max_duration_seconds,
+        ),
+    )
+
+
 def transcribe_recording(
     paths: Sequence[Path | str],
     meta: CallMeta,
@@ -43,14 +56,7 @@ def transcribe_recording(
     on_progress: ProgressCallback | None = None,
 ) -> Transcript:
     options = options or {}
-    audio = load_recording(
-        paths,
-        DecodeOptions(
-            raw_sample_rate=options.get("sample_rate", settings.raw_sample_rate),
-            raw_channels=options.get("channels", settings.raw_channels),
-            max_duration_seconds=settings.max_duration_seconds,
-        ),
-    )
+    audio = recording_audio(paths, settings, options)
     tracks = split_tracks(audio, meta, settings.bleed_margin_db)
     language = choose_language(settings, meta, audio.duration, options.get("language"))
 

@@ -25,7 +25,7 @@ def party_speakers(meta: CallMeta, count: int) -> list[Speaker]:
 
 def split_tracks(audio: Audio, meta: CallMeta, bleed_margin_db: float) -> list[Track]:
     channels = list(audio.channels)
-    if len(channels) == 2 and _same_signal(channels):
+    if len(channels) == 2 and same_signal(channels):
         # A mono recording saved as stereo (both channels equal): one speaker, not two.
         channels = channels[:1]
     cleaned = suppress_bleed(channels, bleed_margin_db)
@@ -33,6 +33,6 @@ def split_tracks(audio: Audio, meta: CallMeta, bleed_margin_db: float) -> list[T
     return [Track(speaker=s, samples=c) for s, c in zip(speakers, cleaned)]
 
 
-def _same_signal(channels) -> bool:
+def same_signal(channels) -> bool:
     a, b = channels
     return bool(len(a) == len(b) and max(abs(a - b).max(), 0.0) < 1e-4)

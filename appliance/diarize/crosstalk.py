@@ -41,7 +41,7 @@ def frame_levels_db(samples: np.ndarray) -> np.ndarray:
     return 10 * np.log10(power + 1e-12)
 
 
-def _window_max(levels: np.ndarray, radius: int) -> np.ndarray:
+def window_max(levels: np.ndarray, radius: int) -> np.ndarray:
     padded = np.pad(levels, radius, mode="edge")
     return np.lib.stride_tricks.sliding_window_view(padded, 2 * radius + 1).max(axis=1)
 
@@ -62,7 +62,7 @@ def suppress_bleed(channels: list[np.ndarray], margin_db: float) -> list[np.ndar
     levels = [frame_levels_db(ch) for ch in channels]
 
     def loudest_other(i: int, levels_by_channel) -> np.ndarray:
-        others = [_window_max(lv, ECHO_FRAMES) for j, lv in enumerate(levels_by_channel) if j != i]
+        others = [window_max(lv, ECHO_FRAMES) for j, lv in enumerate(levels_by_channel) if j != i]
         return np.max(others, axis=0)
 
     thresholds = [mute_threshold_db(levels[i], loudest_other(i, levels), margin_db) for i in range(len(levels))]

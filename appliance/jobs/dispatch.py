@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from appliance.analytics.stage import run_safely as run_metrics_stage
 from appliance.jobs.contract import JobResult, JobTicket, new_holder, sign, ticket_for, worker_secret
 from appliance.nlp.redact import redact_for_site
 from appliance.nlp.stage import run_safely as run_nlp_stage
@@ -37,4 +38,5 @@ def accept_result(store: Store, settings, result: JobResult) -> str:
              result.job_id, result.worker or "?", result.device, result.seconds, state)
     if state == "stored":
         run_nlp_stage(store, settings)
+        run_metrics_stage(store, settings)
     return state

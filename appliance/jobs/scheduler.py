@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from appliance.asterisk.voicemail import scan_mailboxes
+from appliance.analytics.stage import add_scheduler_jobs as add_metrics_jobs
 from appliance.jobs.freepbx import import_tree as import_freepbx
 from appliance.jobs.spool import sweep
 from appliance.mail import deliver_pending
@@ -77,7 +78,7 @@ def start_scheduler(settings, more: Iterable[AddJobs] = ()) -> BackgroundSchedul
         _with_store(settings, lambda store: deliver_due(store, settings)), "interval",
         seconds=min(max(1.0, settings.sweep_interval_seconds), 5.0), id="webhooks", **common,
     )
-    for add in (add_nlp_jobs, *more):
+    for add in (add_nlp_jobs, add_metrics_jobs, *more):
         add(scheduler, settings, _with_store, common)
     scheduler.start()
     return scheduler

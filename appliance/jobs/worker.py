@@ -17,6 +17,7 @@ import time
 import uuid
 
 from appliance.errors import ApplianceError
+from appliance.analytics.stage import run_safely as run_metrics_stage
 from appliance.nlp.redact import redact_for_site
 from appliance.nlp.stage import run_safely as run_nlp_stage
 from appliance.disk import intake_paused
@@ -133,6 +134,7 @@ class Worker:
             if self.on_finished is not None:
                 self.on_finished(job)
             run_nlp_stage(self.store, self.settings)
+            run_metrics_stage(self.store, self.settings)
         else:
             log.warning("job %d: lease lost before commit; another worker owns it", job.id)
 

@@ -479,4 +479,16 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
         "ALTER TABLE users ADD COLUMN password_temporary INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE users ADD COLUMN last_login_at REAL",
     ),
+    # Step 16: conversation metrics per call (appliance/store/metrics.py), for the call's newest
+    # transcript; `exact` says whether they were measured on channels or estimated from turns.
+    (
+        """CREATE TABLE call_metrics (
+            call_id INTEGER PRIMARY KEY REFERENCES calls(id) ON DELETE CASCADE,
+            transcript_id INTEGER NOT NULL,
+            exact INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            error TEXT,
+            created_at REAL NOT NULL
+        )""",
+    ),
 ]

@@ -26,6 +26,7 @@ from appliance.store import (
     live,
     logins,
     mail,
+    metrics,
     nlp,
     ops,
     recordings,
@@ -647,6 +648,22 @@ class Store:
     @_serialized
     def call_total(self) -> int:
         return ops.call_count(self._db)
+
+    # Conversation metrics (appliance.analytics)
+
+    @_serialized
+    def calls_needing_metrics(self, limit: int = 20) -> list[tuple[int, int]]:
+        return metrics.calls_needing_metrics(self._db, limit)
+
+    @_serialized
+    def save_metrics(self, call_id: int, transcript_id: int, data: dict, error: str | None = None,
+                     now: float | None = None) -> None:
+        """Store a call's metrics (CallMetrics.to_dict()) for that transcript."""
+        metrics.save_metrics(self._db, call_id, transcript_id, data, error, _now(now))
+
+    @_serialized
+    def metrics(self, call_ids: Iterable[int]) -> dict[int, dict]:
+        return metrics.metrics(self._db, scopes.visible_ids(self._db, self.scope, list(call_ids)))
 
     # Call insights (appliance.nlp) and CRM webhooks
 

@@ -1,7 +1,8 @@
 """Transcript exports: JSON (the model itself), plain text, SubRip and WebVTT.
 
 `insights` is the call's stored keywords/summary JSON (appliance.nlp.Insights.to_dict()), when
-there is one: JSON carries it whole, text and WebVTT put keywords and summary first.
+there is one: JSON carries it whole, text and WebVTT put keywords and summary first. JSON also
+carries the call's conversation metrics (appliance.analytics.metrics.public) as `metrics`.
 """
 
 from __future__ import annotations
@@ -36,10 +37,12 @@ def insight_lines(insights: dict | None) -> list[str]:
     return lines
 
 
-def to_json(transcript: Transcript, insights: dict | None = None) -> str:
+def to_json(transcript: Transcript, insights: dict | None = None, metrics: dict | None = None) -> str:
     data = transcript.to_dict()
     if insights:
         data["insights"] = insights
+    if metrics:
+        data["metrics"] = metrics
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
@@ -89,7 +92,9 @@ def to_vtt(transcript: Transcript, insights: dict | None = None) -> str:
     return "WEBVTT\n\n" + note + "\n".join(blocks)
 
 
-def export(transcript: Transcript, fmt: str, insights: dict | None = None) -> str:
+def export(transcript: Transcript, fmt: str, insights: dict | None = None, metrics: dict | None = None) -> str:
+    if fmt == "json":
+        return to_json(transcript, insights, metrics)
     writers = {"txt": to_txt, "srt": to_srt, "vtt": to_vtt, "json": to_json}
     if fmt not in writers:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, jsonify, request
 from appliance.errors import BadQuery, NotFound
 from appliance.web import get_store
 from appliance.web.auth import audit, csrf
-from appliance.web.calls import CALL_STATES, list_filters
+from appliance.web.calls import CALL_STATES, call_metrics, list_filters
 from appliance.web.inputs import page_number
 from appliance.web.search import search_filters
 
@@ -45,7 +45,8 @@ def call(call_id: int):
         abort(404)
     transcript = store.transcript(call_id)
     audit("view", f"call {call_id}", "api")
-    return jsonify(call=_summary(summary), transcript=transcript.to_dict() if transcript else None)
+    return jsonify(call=_summary(summary), transcript=transcript.to_dict() if transcript else None,
+                   metrics=call_metrics(call_id, transcript))
 
 
 @bp.route("/search")

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from appliance.analytics.metrics import stored_public
 from appliance.errors import ApplianceError, LegalHold, NotAllowed, NotFound
 from appliance.transcript.exports import export
 from appliance.web import get_store, settings
@@ -80,12 +81,19 @@ def _call_or_404(call_id: int):
         abort(404)
 
 
+def call_metrics(call_id: int, transcript) -> dict | None:
+    """The call's conversation metrics named by its speakers' current labels (None if not yet)."""
+    if transcript is None:
+        return None
+    return stored_public(get_store().metrics([call_id]).get(call_id), [s.label for s in transcript.speakers])
+
+
 @bp.route("/calls/<int:call_id>")
 def show(call_id: int):
     call = _call_or_404(call_id)
     transcript = get_store().transcript(call_id)
     audit("view", f"call {call_id}")
-    return render_template("call.html", call=call, transcript=transcript,
+    return render_template("call.html", call=call, transcript=transcript, metrics=call_metrics(call_id, transcript),
                            unsure_below=settings().low_confidence_below, formats=EXPORT_TYPES)
 
 
@@ -147,7 +155,7 @@ def export_call(call_id: int, fmt: str):
 
         body = io.BytesIO(to_docx(transcript, insights))
     else:
-        body = io.BytesIO(export(transcript, fmt, insights).encode())
+        body = io.BytesIO(export(transcript, fmt, insights, call_metrics(call_id, transcript)).encode())
     return send_file(body, mimetype=EXPORT_TYPES[fmt], as_attachment=True,
                      download_name=f"call-{call_id}.{fmt}")
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from flask import request
-from flask_babel import Babel, format_datetime, get_locale
+from flask_babel import Babel, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
 LANGUAGES = ("en", "de")
@@ -50,7 +50,12 @@ def clock(seconds) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def number(value) -> str:
+    """A figure with at most one decimal, in the user's locale (1.5 / 1,5); blank for none."""
+    return "" if value is None else format_decimal(value, format="#,##0.#")
+
+
 def init_app(app) -> None:
     Babel(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
-    app.jinja_env.filters.update(when=when, duration=duration, clock=clock)
+    app.jinja_env.filters.update(when=when, duration=duration, clock=clock, number=number)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)

@@ -1,0 +1,51 @@
+"""Conversation metrics per call (appliance.analytics), for the call's newest transcript.
+
+The data travels as the JSON of appliance.analytics.metrics.CallMetrics, keyed by speaker
+index, never by name: a renamed speaker keeps its figures, and no number or name is stored
+twice. This module does not interpret it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlite_utils import Database
+
+from appliance.store.db import write
+
+
+def calls_needing_metrics(db: Database, limit: int) -> list[tuple[int, int]]:
+    """(call id, transcript id) of calls whose newest transcript has no metrics yet, oldest first;
+    a new transcript of a call (an edit, a re-run) replaces the older one's metrics."""
+    rows = db.execute(
+        """SELECT r.call_id, max(t.id) AS newest FROM transcripts t JOIN recordings r ON r.id = t.recording_id
+        GROUP BY r.call_id
+        HAVING NOT EXISTS (SELECT 1 FROM call_metrics m WHERE m.call_id = r.call_id AND m.transcript_id = newest)
+        ORDER BY newest LIMIT ?""",
+        [limit],
+    ).fetchall()
+    return [(call_id, transcript_id) for call_id, transcript_id in rows]
+
+
+def save_metrics(db: Database, call_id: int, transcript_id: int, data: dict, error: str | None,
+                 now: float) -> None:
+    with write(db):
+        if not db.execute("SELECT 1 FROM calls WHERE id = ?", [call_id]).fetchone():
+            return  # deleted while it was measured
+        db.execute(
+            """INSERT INTO call_metrics (call_id, transcript_id, exact, data, error, created_at)
+            VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (call_id) DO UPDATE SET transcript_id = excluded.transcript_id,
+              exact = excluded.exact, data = excluded.data, error = excluded.error,
+              created_at = excluded.created_at""",
+            [call_id, transcript_id, bool(data.get("exact")), json.dumps(data), error, now],
+        )
+
+
+def metrics(db: Database, call_ids: list[int]) -> dict[int, dict]:
+    """The stored metrics JSON of each of these calls that has some."""
+    if not call_ids:
+        return {}
+    marks = ", ".join("?" for _ in call_ids)
+    rows = db.execute(f"SELECT call_id, data FROM call_metrics WHERE call_id IN ({marks})", list(call_ids))
+    return {call_id: json.loads(data) for call_id, data in rows}

@@ -1,0 +1,107 @@
+"""The conversation metrics as a person and a program read them, from the real server: the call
+page (English and German), the JSON export, /api/calls/ID, `appliance show`; scoped like the call."""
+
+import html
+import json
+import re
+
+import pytest
+
+from appliance.analytics.metrics import compute
+from served import served  # noqa: F401 - the module-scoped real server
+
+# Caller 1.0-4.0 and 6.0-9.5 s; the agent breaks in at 3.5 s (the caller stops) and talks until
+# 5.0: talk 6.5 s / 1.5 s, overlap 0.5 s once, one second of dead air, monologues 3.5 / 1.5 s.
+CALLER = [(1.0, 4.0), (6.0, 9.5)]
+AGENT = [(3.5, 5.0)]
+
+
+@pytest.fixture(scope="module")
+def measured(served):  # noqa: F811
+    metrics = compute([CALLER, AGENT], ["Is it open? Hello?", "yes it is"], exact=True)
+    with served.store() as store:
+        for call_id, transcript_id in store.calls_needing_metrics():
+            if call_id == served.own_call:
+                store.save_metrics(call_id, transcript_id, metrics.to_dict())
+    return served
+
+
+def metrics_text(page: str) -> str:
+    """The metrics section as a person reads it: tags gone, spaces collapsed."""
+    match = re.search(r'<section class="metrics".*?</section>', page, re.S)
+    assert match, "no metrics on the call page"
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", match[0]))).strip()
+
+
+def test_the_call_page_shows_the_figures_beside_the_timeline(measured):
+    page = measured.login("admin").get(f"/calls/{measured.own_call}")
+    assert page.status == 200
+    text = metrics_text(page.text)
+    assert "Caller Agent" in text  # one column per speaker
+    assert "Talk time 6.5 s 1.5 s" in text
+    assert "Talk share 81 % 19 %" in text
+    assert "Interruptions 0 1" in text
+    assert "Questions 2 0" in text
+    assert "Longest monologue 3.5 s 1.5 s" in text
+    assert "Overlap: 0.5 s (1×)" in text
+    assert "Silence: 1 s, longest 1 s" in text
+    assert "estimated" not in text
+
+
+def test_the_call_page_in_german(measured):
+    with measured.store() as store:
+        admin = store.user_by_name("admin")
+        store.set_locale(admin.id, "de")
+    try:
+        text = metrics_text(measured.login("admin").get(f"/calls/{measured.own_call}").text)
+    finally:
+        with measured.store() as store:
+            store.set_locale(admin.id, "en")
+    assert "Sprechzeit 6,5 s 1,5 s" in text
+    assert "Sprechanteil 81 % 19 %" in text
+    assert "Überlappung: 0,5 s (1×)" in text
+    assert "Stille: 1 s, längste 1 s" in text
+
+
+def test_the_json_export_and_the_api_carry_the_metrics_object(measured):
+    admin = measured.login("admin")
+    exported = json.loads(admin.get(f"/calls/{measured.own_call}/export/json").body)
+    answer = admin.get(f"/api/calls/{measured.own_call}")
+    assert answer.status == 200
+    for metrics in (exported["metrics"], json.loads(answer.body)["metrics"]):
+        assert metrics["talk_seconds"] == {"Caller": 6.5, "Agent": 1.5}
+        assert metrics["interruptions"] == {"Caller": 0, "Agent": 1}
+        assert metrics["longest_monologue_seconds"] == {"Caller": 3.5, "Agent": 1.5}
+        assert (metrics["overlap_seconds"], metrics["overlap_count"]) == (0.5, 1)
+        assert (metrics["silence_seconds"], metrics["longest_silence_seconds"]) == (1.0, 1.0)
+        assert metrics["exact"] is True
+
+
+def test_the_command_line_shows_the_metrics_in_json(measured):
+    shown = json.loads(measured.cli("show", str(measured.own_call), "--format", "json").stdout)
+    assert shown["metrics"]["talk_seconds"] == {"Caller": 6.5, "Agent": 1.5}
+
+
+def test_a_renamed_speaker_keeps_the_figures_under_the_new_name(measured):
+    vic = measured.login("vic")
+    page = f"/calls/{measured.own_call}"
+    assert vic.post(f"{page}/speakers/1", {"label": "Dr. Weber"}, token_from=page).status == 302
+    try:
+        assert "Caller Dr. Weber" in metrics_text(vic.get(page).text)
+        metrics = json.loads(vic.get(f"/api/calls/{measured.own_call}").body)["metrics"]
+        assert metrics["talk_seconds"] == {"Caller": 6.5, "Dr. Weber": 1.5}
+    finally:
+        vic.post(f"{page}/speakers/1", {"label": "Agent"}, token_from=page)
+
+
+def test_a_call_without_metrics_yet_shows_none_and_says_null(measured):
+    admin = measured.login("admin")
+    assert '<section class="metrics"' not in admin.get(f"/calls/{measured.other_call}").text
+    assert json.loads(admin.get(f"/api/calls/{measured.other_call}").body)["metrics"] is None
+
+
+def test_an_agent_never_sees_the_metrics_of_a_call_outside_their_scope(measured):
+    agent = measured.login("agent")
+    assert agent.get(f"/api/calls/{measured.other_call}").status == 404
+    assert agent.get(f"/calls/{measured.other_call}/export/json").status == 404
+    assert "Talk time" in metrics_text(agent.get(f"/calls/{measured.own_call}").text)
