@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/diarize.py [--repeat K] [--pyannote-dir DIR]
 
-Recordings (appliance/diarize/evaluation.py): pyannote's bundled two-speaker sample with its
+Recordings (tests/support/diarization.py): pyannote's bundled two-speaker sample with its
 RTTM; the demo call's two real voices mixed to mono 8 kHz; one voice alone (a voicemail).
 Systems, each timed after loading:
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
-sys.path[:0] = [str(BENCH_DIR), str(PROJECT_ROOT)]
+sys.path[:0] = [str(BENCH_DIR), str(PROJECT_ROOT), str(PROJECT_ROOT / "tests")]
 
 from batch import ensure_model  # noqa: E402
 from machine import machine  # noqa: E402
@@ -57,12 +57,12 @@ def timed(function, repeat: int):
 
 
 def recordings(folder: Path):
-    from appliance.diarize import evaluation
+    from support import diarization
 
-    sample, sample_reference = evaluation.pyannote_sample()
+    sample, sample_reference = diarization.pyannote_sample()
     yield "pyannote sample (2 voices, 16 kHz)", sample, sample_reference
-    yield "demo call mono (2 voices, 8 kHz)", folder / "mix.wav", evaluation.mono_mixture(folder / "mix.wav")
-    yield "one voice (voicemail-like, 8 kHz)", folder / "one.wav", evaluation.one_voice(folder / "one.wav")
+    yield "demo call mono (2 voices, 8 kHz)", folder / "mix.wav", diarization.mono_mixture(folder / "mix.wav")
+    yield "one voice (voicemail-like, 8 kHz)", folder / "one.wav", diarization.one_voice(folder / "one.wav")
 
 
 def main() -> None:
@@ -74,7 +74,7 @@ def main() -> None:
 
     from appliance.audio import DecodeOptions, load_recording
     from appliance.config import load_settings
-    from appliance.diarize import evaluation
+    from support import diarization
     from appliance.diarize.source import SourceChoice, speaker_source
     from appliance.stt import engine_for
 
@@ -112,8 +112,8 @@ def main() -> None:
             for system in systems:
                 choice = SourceChoice(system.name)
                 turns, wall, cpu = timed(lambda: system.turns(samples, choice), args.repeat)
-                error = 100 * evaluation.der(reference, turns, duration)
-                collared = 100 * evaluation.der(reference, turns, duration, 0.25)
+                error = 100 * diarization.der(reference, turns, duration)
+                collared = 100 * diarization.der(reference, turns, duration, 0.25)
                 speakers = len({t.speaker for t in turns})
                 print(f"{'':36} {system.name:12} {speakers:3d} {error:6.1f} {collared:6.1f} {wall:7.2f} {cpu:6.2f} "
                       f"{wall / whisper_s:6.2f}")

@@ -8,7 +8,7 @@ import pytest
 from appliance import democall
 from appliance.audio import DecodeOptions, load_recording
 from appliance.config import load_settings
-from appliance.diarize import evaluation
+from support import diarization
 from appliance.diarize.source import SourceChoice, speaker_source
 from appliance.pipeline import transcribe_recording
 from appliance.transcript.model import CallMeta
@@ -31,19 +31,19 @@ def _normal(text):
 
 
 def test_pyannote_sample_has_two_speakers_and_a_bounded_error(embedded):
-    path, reference = evaluation.pyannote_sample()
+    path, reference = diarization.pyannote_sample()
     samples = _samples(path)
     turns = embedded.turns(samples, SourceChoice("embedded"))
 
     assert {t.speaker for t in turns} == {0, 1}
     duration = len(samples) / 16000
-    error, with_collar = evaluation.der(reference, turns, duration), evaluation.der(reference, turns, duration, 0.25)
+    error, with_collar = diarization.der(reference, turns, duration), diarization.der(reference, turns, duration, 0.25)
     print(f"pyannote sample, embedded source: DER {error:.1%} (no collar), {with_collar:.1%} (±0.25 s collar)")
     assert error <= 0.25
 
 
 def test_one_voice_is_one_speaker_even_without_the_voicemail_hint(embedded, tmp_path):
-    evaluation.one_voice(tmp_path / "monologue.wav")
+    diarization.one_voice(tmp_path / "monologue.wav")
     samples = _samples(tmp_path / "monologue.wav")
     turns = embedded.turns(samples, SourceChoice("embedded"))
     assert turns and {t.speaker for t in turns} == {0}
@@ -62,16 +62,16 @@ def test_a_single_prompt_or_sentence_is_one_speaker(embedded, path):
 
 
 def test_voicemail_path_still_hears_a_clear_second_voice(embedded, tmp_path):
-    reference = evaluation.mono_mixture(tmp_path / "mix.wav")
+    reference = diarization.mono_mixture(tmp_path / "mix.wav")
     samples = _samples(tmp_path / "mix.wav")
     turns = embedded.turns(samples, SourceChoice("embedded", one_unless_clear=True))
     assert {t.speaker for t in turns} == {0, 1}
-    assert evaluation.der(reference, turns, len(samples) / 16000, 0.25) < 0.1
+    assert diarization.der(reference, turns, len(samples) / 16000, 0.25) < 0.1
 
 
 @pytest.mark.model
 def test_mono_call_of_two_real_voices_attributes_each_sentence_to_its_speaker(tmp_path, settings, engine):
-    evaluation.mono_mixture(tmp_path / "mono.wav")
+    diarization.mono_mixture(tmp_path / "mono.wav")
     meta = CallMeta(uniqueid="1700000000.9", caller="+49301234567", callee="200")
     transcript = transcribe_recording([tmp_path / "mono.wav"], meta, settings, engine)
 
@@ -86,7 +86,7 @@ def test_mono_call_of_two_real_voices_attributes_each_sentence_to_its_speaker(tm
 
 @pytest.mark.model
 def test_one_voice_voicemail_is_one_speaker_named_for_the_caller(tmp_path, settings, engine):
-    evaluation.one_voice(tmp_path / "vm.wav")
+    diarization.one_voice(tmp_path / "vm.wav")
     meta = CallMeta(uniqueid="1700000000.10", caller="+49301234567", callee="100", kind="voicemail")
     transcript = transcribe_recording([tmp_path / "vm.wav"], meta, settings, engine)
 

@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 from appliance.config import load_settings
-from appliance.diarize import evaluation, source
+from appliance.diarize import source
+from support import diarization
 
 from asterisk_harness import unavailable
 
@@ -89,7 +90,7 @@ print(json.dumps({"source": chosen.name, "turns": [[t.speaker, t.start, t.end] f
 def test_local_folder_loads_and_gives_turns_with_no_network(pipeline_folder):
     if os.geteuid() != 0 or not shutil.which("unshare"):
         unavailable("unshare -n needs root and util-linux")
-    sample, _ = evaluation.pyannote_sample()
+    sample, _ = diarization.pyannote_sample()
     result = subprocess.run(
         ["unshare", "-n", sys.executable, "-c", OFFLINE_RUN, str(NO_CONFIG), str(pipeline_folder), str(sample)],
         capture_output=True, text=True, timeout=300,

@@ -1,6 +1,6 @@
 """Recordings with known speakers, and the diarization error rate: for tests and bench/diarize.py.
 
-Not used by the service. Three kinds of real speech, each with a reference that does not come
+Not part of the product. Three kinds of real speech, each with a reference that does not come
 from any diarizer:
 
 - pyannote's bundled sample (two speakers, 30 s, 16 kHz) with the RTTM shipped beside it;

@@ -1,0 +1,1 @@
+"""Helpers the tests share (and bench/ reuses): one package, imported as `support.NAME`."""
