@@ -206,10 +206,11 @@ def calls(ctx: click.Context, limit: int) -> None:
 
 @cli.command()
 @click.argument("call_id", type=int)
-@click.option("--format", "fmt", type=click.Choice(["txt", "srt", "vtt", "json"]), default="txt", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["txt", "srt", "vtt", "json", "vcon"]), default="txt", show_default=True)
+@click.option("--inline", is_flag=True, help="vCon: the recording inside it (base64url), not referenced by URL.")
 @click.pass_context
-def show(ctx: click.Context, call_id: int, fmt: str) -> None:
-    """Print a call's transcript (JSON: with its conversation metrics)."""
+def show(ctx: click.Context, call_id: int, fmt: str, inline: bool) -> None:
+    """Print a call's transcript (JSON: with its conversation metrics; vCon: the whole call)."""
     from appliance.analytics.metrics import stored_public
     from appliance.transcript.exports import export
 
@@ -219,6 +220,14 @@ def show(ctx: click.Context, call_id: int, fmt: str) -> None:
     if transcript is None:
         reason = f": {summary.error}" if summary.error else ""
         raise ApplianceError(f"call {call_id} has no transcript yet (job {summary.state}{reason})")
+    if fmt == "vcon":
+        from appliance.web.vcon import call_vcon
+
+        vcon = call_vcon(store, settings_of(ctx), call_id, inline)
+        store.audit(None, "export", f"call {call_id}",
+                    "vcon, audio inline (command line)" if inline else "vcon (command line)")
+        click.echo(json.dumps(vcon, ensure_ascii=False, indent=2))
+        return
     metrics = stored_public(store.metrics([call_id]).get(call_id), [s.label for s in transcript.speakers])
     click.echo(export(transcript, fmt, metrics=metrics), nl=False)
 

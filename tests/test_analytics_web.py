@@ -1,6 +1,8 @@
-"""The conversation metrics as a person and a program read them, from the real server: the call
-page (English and German), the JSON export, /api/calls/ID, `appliance show`; scoped like the call."""
+"""The conversation metrics and the vCon as a person and a program read them, from the real server:
+the call page (English and German), the JSON and vCon exports, /api/calls/ID(/vcon), `appliance
+show`; scoped and audited like every read of a call."""
 
+import base64
 import html
 import json
 import re
@@ -8,7 +10,9 @@ import re
 import pytest
 
 from appliance.analytics.metrics import compute
+from appliance.analytics.vcon import content_hash
 from served import served  # noqa: F401 - the module-scoped real server
+from vcon_check import vcon_problems
 
 # Caller 1.0-4.0 and 6.0-9.5 s; the agent breaks in at 3.5 s (the caller stops) and talks until
 # 5.0: talk 6.5 s / 1.5 s, overlap 0.5 s once, one second of dead air, monologues 3.5 / 1.5 s.
@@ -105,3 +109,66 @@ def test_an_agent_never_sees_the_metrics_of_a_call_outside_their_scope(measured)
     assert agent.get(f"/api/calls/{measured.other_call}").status == 404
     assert agent.get(f"/calls/{measured.other_call}/export/json").status == 404
     assert "Talk time" in metrics_text(agent.get(f"/calls/{measured.own_call}").text)
+
+
+# --- the vCon ------------------------------------------------------------------------------------
+
+
+def test_the_call_page_offers_the_vcon_and_it_carries_the_call(measured):
+    admin = measured.login("admin")
+    page = admin.get(f"/calls/{measured.own_call}").text
+    assert f'href="/calls/{measured.own_call}/export/vcon"' in page
+    answer = admin.get(f"/calls/{measured.own_call}/export/vcon")
+    assert answer.status == 200
+    assert answer.headers["Content-Type"].startswith("application/vcon")
+    assert "attachment" in answer.headers["Content-Disposition"]
+    vcon = json.loads(answer.body)
+    assert vcon_problems(vcon) == []
+    [dialog] = vcon["dialog"]
+    # The recording by reference: the audio endpoint, and the hash of exactly what it serves.
+    assert dialog["url"].endswith(f"/calls/{measured.own_call}/audio")
+    audio = admin.get(f"/calls/{measured.own_call}/audio").body
+    assert dialog["content_hash"] == content_hash(audio) and "body" not in dialog
+    turns = next(a for a in vcon["analysis"] if a["type"] == "transcript")["body"]["turns"]
+    assert [t["text"] for t in turns] == ["good morning this is the clinic", "I would like an appointment"]
+    metrics = next(a for a in vcon["analysis"] if a.get("schema") == "call-appliance.metrics.v1")["body"]
+    assert metrics["talk_seconds"] == {"Caller": 6.5, "Agent": 1.5}
+    assert [p["tel"] for p in vcon["parties"]] == ["201", "+4930111"]
+
+
+def test_the_vcon_is_the_same_call_from_the_api_and_the_command_line(measured):
+    admin = measured.login("admin")
+    from_page = json.loads(admin.get(f"/calls/{measured.own_call}/export/vcon").body)
+    answer = admin.get(f"/api/calls/{measured.own_call}/vcon")
+    assert answer.status == 200 and answer.headers["Content-Type"].startswith("application/vcon")
+    from_api = json.loads(answer.body)
+    from_cli = json.loads(measured.cli("show", str(measured.own_call), "--format", "vcon").stdout)
+    assert from_page == from_api == from_cli  # one uuid per call, one hash of its audio
+    other = json.loads(admin.get(f"/api/calls/{measured.other_call}/vcon").body)
+    assert other["uuid"] != from_api["uuid"]
+
+
+def test_asked_for_it_the_vcon_carries_the_recording_inside(measured):
+    admin = measured.login("admin")
+    vcon = json.loads(admin.get(f"/api/calls/{measured.own_call}/vcon?inline=1").body)
+    assert vcon_problems(vcon) == []
+    [dialog] = vcon["dialog"]
+    assert "url" not in dialog and dialog["encoding"] == "base64url"
+    body = dialog["body"]
+    assert base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)) == admin.get(
+        f"/calls/{measured.own_call}/audio").body
+    page = admin.get(f"/calls/{measured.own_call}").text
+    assert f'href="/calls/{measured.own_call}/export/vcon?inline=1"' in page
+
+
+def test_every_vcon_export_is_audited_and_scoped(measured):
+    agent = measured.login("agent")
+    assert agent.get(f"/api/calls/{measured.other_call}/vcon").status == 404
+    assert agent.get(f"/calls/{measured.other_call}/export/vcon").status == 404
+    assert agent.get(f"/api/calls/{measured.own_call}/vcon").status == 200
+    measured.cli("show", str(measured.own_call), "--format", "vcon", "--inline")
+    with measured.store() as store:
+        exports = [(e.actor, e.target, e.detail) for e in store.audit_log(limit=200, action="export")]
+    assert ("agent", f"call {measured.own_call}", "vcon (api)") in exports
+    assert (None, f"call {measured.own_call}", "vcon, audio inline (command line)") in exports
+    assert not any(target == f"call {measured.other_call}" and actor == "agent" for actor, target, _ in exports)

@@ -61,6 +61,7 @@ ROUTES = {
     "/account/password": "own",
     "/api/calls": "list",
     "/api/calls/<int:call_id>": "call",
+    "/api/calls/<int:call_id>/vcon": "call",
     "/api/search": "list",
     "/events": "list",
     "/healthz": "own",
@@ -69,7 +70,7 @@ ROUTES = {
     "/live/in-progress": "list",
     "/live/<int:live_id>/events": "live",
 }
-EXPORTS = ("txt", "srt", "vtt", "json", "docx")
+EXPORTS = ("txt", "srt", "vtt", "json", "docx", "vcon")
 
 
 def html(response) -> str:

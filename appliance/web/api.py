@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, request
 
 from appliance.errors import BadQuery, NotFound
 from appliance.web import get_store
 from appliance.web.auth import audit, csrf
-from appliance.web.calls import CALL_STATES, call_metrics, list_filters
+from appliance.web.calls import CALL_STATES, call_metrics, list_filters, vcon_json
 from appliance.web.inputs import page_number
 from appliance.web.search import search_filters
 
@@ -47,6 +47,17 @@ def call(call_id: int):
     audit("view", f"call {call_id}", "api")
     return jsonify(call=_summary(summary), transcript=transcript.to_dict() if transcript else None,
                    metrics=call_metrics(call_id, transcript))
+
+
+@bp.route("/calls/<int:call_id>/vcon")
+def call_vcon(call_id: int):
+    """The call as a vCon (?inline=1: the recording inside it, base64url), audited as an export."""
+    if not get_store().visible(call_id):
+        abort(404)
+    inline = request.args.get("inline") == "1"
+    body = vcon_json(call_id, inline)
+    audit("export", f"call {call_id}", "vcon (api, audio inline)" if inline else "vcon (api)")
+    return Response(body, mimetype="application/vcon")
 
 
 @bp.route("/search")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 import secrets
 from datetime import date
@@ -40,6 +41,7 @@ EXPORT_TYPES = {
     "vtt": "text/vtt; charset=utf-8",
     "json": "application/json",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "vcon": "application/vcon",  # the IETF conversation container (appliance/analytics/vcon.py)
 }
 
 
@@ -86,6 +88,16 @@ def call_metrics(call_id: int, transcript) -> dict | None:
     if transcript is None:
         return None
     return stored_public(get_store().metrics([call_id]).get(call_id), [s.label for s in transcript.speakers])
+
+
+def vcon_json(call_id: int, inline: bool = False) -> str:
+    """The call's vCon as the signed-in user may see it (404 when it has no transcript)."""
+    from appliance.web.vcon import call_vcon
+
+    try:
+        return json.dumps(call_vcon(get_store(), settings(), call_id, inline), ensure_ascii=False, indent=2)
+    except NotFound:
+        abort(404)
 
 
 @bp.route("/calls/<int:call_id>")
@@ -148,9 +160,12 @@ def export_call(call_id: int, fmt: str):
     transcript = get_store().transcript(call_id)
     if transcript is None:
         abort(404)
-    audit("export", f"call {call_id}", fmt)
+    inline = fmt == "vcon" and request.args.get("inline") == "1"
+    audit("export", f"call {call_id}", "vcon, audio inline" if inline else fmt)
     insights = get_store().insights([call_id]).get(call_id)  # keywords and summary ride along
-    if fmt == "docx":
+    if fmt == "vcon":
+        body = io.BytesIO(vcon_json(call_id, inline).encode())
+    elif fmt == "docx":
         from appliance.transcript.docx import to_docx
 
         body = io.BytesIO(to_docx(transcript, insights))

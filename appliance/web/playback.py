@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from appliance.audio import TARGET_RATE, DecodeOptions, load_recording
+from appliance.audio import TARGET_RATE
 from appliance.ops.files import cache_path  # noqa: F401 - where the web finds it too
+from appliance.pipeline import recording_audio
 
 BROWSER_READY = {".wav"}
 
@@ -26,11 +27,7 @@ def playable_file(settings, call_id: int, files: tuple[str, ...], options: dict)
     target = cache_path(settings, call_id)
     if target.exists():
         return target
-    audio = load_recording(files, DecodeOptions(
-        raw_sample_rate=options.get("sample_rate", settings.raw_sample_rate),
-        raw_channels=options.get("channels", settings.raw_channels),
-        max_duration_seconds=settings.max_duration_seconds,
-    ))
+    audio = recording_audio(files, settings, options)
     target.parent.mkdir(parents=True, exist_ok=True)
     # A partial file of this request's own: two first plays of one call may decode at once,
     # and a shared name would let one rename the other's file from under it.
