@@ -1,6 +1,7 @@
 """Insights on real transcripts of real speech: the demo call (two real voices) through the
 real model, and a spoken card number through the real worker with redaction on."""
 
+import json
 import re
 import sqlite3
 import subprocess
@@ -9,6 +10,7 @@ import pytest
 
 from appliance import democall
 from appliance.jobs.worker import Worker
+from appliance.nlp.numbers import digit_runs
 from appliance.nlp.stage import analyse
 from appliance.nlp.summary import sentences
 from appliance.pipeline import transcribe_recording
@@ -46,6 +48,18 @@ def test_summary_is_a_subset_of_the_calls_sentences_covering_both_speakers(demo_
     assert [line.label for line in insights.summary if line.speaker == 1][0] == "200"
 
 
+def _strings(value):
+    """Every string inside decoded JSON."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
 def test_a_spoken_card_number_is_masked_before_anything_is_stored(tmp_path, make_settings, store, engine):
     path = tmp_path / "card.wav"
     # 4024 0071 2345 6781 (Luhn-valid), read digit by digit as a caller would. Whisper base
@@ -59,12 +73,16 @@ def test_a_spoken_card_number_is_masked_before_anything_is_stored(tmp_path, make
 
     [call] = store.calls()
     transcript = store.transcript(call.id)
-    assert call.state == "done" and "[card]" in transcript.text, transcript.text
+    # Recognition differs between CPUs ("4" may come out as "for"): what must hold is that the
+    # number is masked and none of its digits is left in the turns, their words, both search
+    # indexes or the insights.
+    assert call.state == "done" and re.search(r"\[(card|iban|phone)\]", transcript.text), transcript.text
     conn = sqlite3.connect(store.path)
-    stored = " ".join(r[0] for q in ("SELECT text || words FROM turns", "SELECT text FROM turns_fts",
-                                     "SELECT text FROM turns_recent", "SELECT data FROM call_insights")
-                      for r in conn.execute(q))
+    stored = [r[0] for q in ("SELECT text FROM turns", "SELECT text FROM turns_fts", "SELECT text FROM turns_recent")
+              for r in conn.execute(q)]
+    stored += [word for (words,) in conn.execute("SELECT words FROM turns") for _start, _end, word, _probability in json.loads(words)]
+    stored += [value for (data,) in conn.execute("SELECT data FROM call_insights") for value in _strings(json.loads(data))]
     conn.close()
-    assert not re.search(r"6\W*7\W*8\W*1", stored), stored
+    assert digit_runs(" ".join(stored), 4) == [], stored
     # The worker ran the nlp stage right after the commit.
     assert store.insights([call.id])[call.id]["summary"]

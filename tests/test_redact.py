@@ -6,6 +6,7 @@ import sqlite3
 import pytest
 
 from appliance.errors import ConfigError
+from appliance.nlp.numbers import digit_runs
 from appliance.nlp.redact import iban_valid, luhn_valid, redact_for_site, redact_text, redact_transcript
 from appliance.transcript.model import CallMeta, Transcript
 from store_helpers import CALLER_AND_CALLEE
@@ -45,6 +46,20 @@ def test_numbers_that_fail_their_checksum_are_left_alone():
 ])
 def test_a_misheard_card_number_after_card_words_is_masked_all_the_same(said):
     assert "[card]" in redact_text(said) and "1111" not in redact_text(said)
+
+
+def test_a_card_whose_first_digit_is_heard_as_a_word_is_masked_as_a_card():
+    # "4" heard as "for": 15 digits left, failing Luhn and the size of a phone number.
+    said = "My card number is for 0 2 4, 0 0 7 1, 2 3 4 5, 6 7 8 1. Please charge it today."
+    assert redact_text(said) == "My card number is for [card]. Please charge it today."
+
+
+@pytest.mark.parametrize("said", [
+    "My card number is 40240071 and 23456781, thanks.",  # an IBAN checks out on the first groups
+    f"Card {VISA}, 12 25, thanks.",  # the expiry right after the card
+])
+def test_a_mask_leaves_no_digits_of_the_number_beside_it(said):
+    assert digit_runs(redact_text(said)) == [], redact_text(said)
 
 
 def test_iban_phone_and_email_are_masked():

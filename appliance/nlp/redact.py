@@ -10,6 +10,7 @@ when its mod-97 check does. Speech recognition mishears a digit now and then, wh
 checksum, so a card-sized run right after the words of a card ("card number", "Visa",
 "Kreditkarte") is masked without it. Any other look-alike that fails its checksum is left alone
 unless it also looks like a phone number (7 to 15 digits, not after "order"/"ticket" ...).
+A mask always covers whole digit runs, so no digit of a masked number stays beside it.
 """
 
 from __future__ import annotations
@@ -128,13 +129,25 @@ def _emails(text: str):
 _FINDERS = {"email": _emails, "iban": _ibans, "card": _cards, "phone": _phones}
 
 
+def _whole_runs(span: Span, runs) -> Span:
+    """A mask takes in every digit run it cuts: an IBAN that checks out on the first groups of a
+    longer number, or a card followed by its expiry, must not leave digits beside it."""
+    start, end = span.start, span.end
+    for run in runs:
+        if run.start < end and run.end > start:
+            start, end = min(start, run.start), max(end, run.end)
+    return Span(start, end, span.kind)
+
+
 def find_pii(text: str, kinds=MASKS) -> list[Span]:
     """Non-overlapping spans to mask, in text order; earlier kinds in MASKS order win ties."""
+    runs = digit_runs(text)
     chosen: list[Span] = []
     for kind in ("email", "iban", "card", "phone"):
         if kind not in kinds:
             continue
         for span in _FINDERS[kind](text):
+            span = _whole_runs(span, runs)
             if all(span.end <= other.start or span.start >= other.end for other in chosen):
                 chosen.append(span)
     return sorted(chosen, key=lambda span: span.start)
