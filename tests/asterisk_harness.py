@@ -156,6 +156,18 @@ def free_udp_port() -> int:
         return probe.getsockname()[1]
 
 
+def voice_track(parts: list[tuple[float, Path]], seconds: float, out: Path) -> Path:
+    """A wav of `seconds` of silence with each (start second, voice file) laid in: what a phone
+    says through a whole call (pass it to baresip_phone with no padding)."""
+    audio = np.zeros(int(seconds * democall.CALL_RATE), np.float32)
+    for start, voice in parts:
+        at = int(start * democall.CALL_RATE)
+        samples = democall.read_voice(voice)[: max(0, len(audio) - at)]
+        audio[at: at + len(samples)] = samples
+    soundfile.write(str(out), democall.to_int16(audio), democall.CALL_RATE, subtype="PCM_16")
+    return out
+
+
 def baresip_phone(folder: Path, number: str, password: str, voice: Path, seconds_after: float,
                   seconds_before: float = 0.5, answers: bool = False) -> Path:
     """A baresip configuration for phone `number` that says `voice` after `seconds_before`,
@@ -188,3 +200,4 @@ def baresip_phone(folder: Path, number: str, password: str, voice: Path, seconds
     account = ";answermode=auto;regint=60" if answers else ";regint=0"
     (folder / "accounts").write_text(f"<sip:{number}@{SIP}>;auth_pass={password}{account}\n")
     return folder
+
