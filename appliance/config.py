@@ -83,7 +83,8 @@ class Settings:
     # Set to the LAN address phones reach, so SDP never advertises another interface.
     sip_media_address: str = ""
     phones: Mapping[str, str] = field(default_factory=lambda: {"100": "Reception", "101": "Office"})
-    # Per mailbox: {name, email, language ("en"/"de"), transcribe (true), attach_audio (false)}.
+    # Per mailbox: {name, email, language (the owner's, for the mail: "en"/"de"), transcribe (true),
+    # attach_audio (false)}. A message is transcribed in its caller's language (choose_language).
     mailboxes: Mapping[str, Mapping] = field(default_factory=dict)
     # Voice menus, one TOML table each ([menus.NAME]); keys in appliance/ivr/menu.py.
     menus: Mapping[str, Mapping] = field(default_factory=dict)

@@ -59,3 +59,36 @@ def engine(models_dir):
     from appliance.stt import engine_for
 
     return engine_for(load_settings(NO_CONFIG, environ={}, data_dir=models_dir.parent, models_dir=models_dir))
+
+
+# --- mail ------------------------------------------------------------------------------------
+
+import email  # noqa: E402
+import email.policy  # noqa: E402
+import socket  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def smtp_sink():
+    """A real SMTP server on loopback that keeps every message it receives: (handler with
+    .messages, "host:port" for mail_relay)."""
+    from aiosmtpd.controller import Controller
+
+    class Keep:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+            return "250 OK"
+
+    with socket.socket() as probe:  # a free port: aiosmtpd checks its own start on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = Keep()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, f"127.0.0.1:{port}"
+    finally:
+        controller.stop()

@@ -1,10 +1,7 @@
 """Real calls through a real Asterisk 22: recorded by the dialplan, transcribed by the worker."""
 
-import email
-import email.policy
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -25,31 +22,6 @@ APPLIANCE = Path(sys.executable).with_name("appliance")
 
 MAILBOX = "100"
 OWNER = "owner@example.org"
-
-
-@pytest.fixture(scope="module")
-def smtp_sink():
-    """A real SMTP server on loopback that keeps every message it receives."""
-    from aiosmtpd.controller import Controller
-
-    class Keep:
-        def __init__(self):
-            self.messages = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-            return "250 OK"
-
-    with socket.socket() as probe:  # a free port: aiosmtpd checks its own start on it
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    handler = Keep()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, f"127.0.0.1:{port}"
-    finally:
-        controller.stop()
 
 
 @pytest.fixture(scope="module")

@@ -98,7 +98,9 @@ def scan_mailboxes(store: Store, settings, now: float | None = None, settled: bo
         os.replace(partial, copy)
         meta = CallMeta(uniqueid=f"vm-{message.msg_id}", caller=message.caller, callee=message.mailbox,
                         direction="inbound", started_at=message.started_at, kind="voicemail")
-        result = store.enqueue_recording(meta, [copy.resolve()], {"language": box["language"]})
+        # No language: the box's is its owner's, for the mail; the message is in the caller's,
+        # which the pipeline chooses as for any call (number rules, opt-in detection, the site's).
+        result = store.enqueue_recording(meta, [copy.resolve()])
         if result.created:
             log.info("voicemail: queued job %d", result.job_id)
         results.append(result)
