@@ -68,6 +68,10 @@ class Settings:
     # MixMonitor's `D` option interleaves both directions into one 2-channel raw file.
     raw_channels: int = 2
 
+    # Times on pages, in exports, mails and the API are shown in this IANA zone ("Europe/Berlin");
+    # empty: this box's zone (TZ, else /etc/localtime). Each user may pick another (account page).
+    timezone: str = ""
+
     # Web UI on the LAN
     web_host: str = "0.0.0.0"
     web_port: int = 8080
@@ -91,7 +95,7 @@ class Settings:
     voicemail_dir: Path = Path("/var/spool/asterisk/voicemail")
     # A FreePBX on this box (or its monitor tree mounted here): its recordings are imported
     # (appliance/jobs/freepbx.py). Files of the last freepbx_scan_days days are looked at; the
-    # names' local times are in freepbx_timezone (empty: this box's zone).
+    # names' local times are in freepbx_timezone (empty: the site's `timezone`).
     freepbx_monitor_dir: Path | None = None
     freepbx_scan_days: float = 3.0
     freepbx_timezone: str = ""
@@ -169,11 +173,15 @@ class Settings:
             value = getattr(self, name)
             object.__setattr__(self, name, Path(value) if value is not None else default)
         object.__setattr__(self, "models_manifest", Path(self.models_manifest))
-        if self.freepbx_timezone:
-            try:
-                ZoneInfo(self.freepbx_timezone)
-            except (ValueError, ZoneInfoNotFoundError):
-                raise ConfigError(f"setting 'freepbx_timezone': unknown time zone {self.freepbx_timezone!r}") from None
+        for name in ("timezone", "freepbx_timezone"):
+            value = getattr(self, name)
+            if value and zone_named(value) is None:
+                raise ConfigError(f"setting {name!r}: unknown time zone {value!r}")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The site's time zone, with its daylight-saving rules."""
+        return zone_named(self.timezone) if self.timezone else box_zone()
 
     def language_for(self, *numbers: str | None) -> str:
         """The language for a call: the first number that matches a pattern, else the site's."""
@@ -192,6 +200,29 @@ class Settings:
     def site_url(self) -> str:
         """The UI's address for links in mails and webhooks: `public_url`, else this host's name."""
         return (self.public_url or f"http://{socket.getfqdn()}:{self.web_port}").rstrip("/")
+
+
+def zone_named(name: str) -> ZoneInfo | None:
+    """The IANA zone of that name ("Europe/Berlin"), or None for a name zoneinfo does not know."""
+    try:
+        return ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
+
+
+def box_zone() -> ZoneInfo:
+    """This box's own zone as a named zone: TZ when it names one, else the zone /etc/localtime
+    links to, else UTC. Never today's fixed offset (datetime.now().astimezone()), which is an
+    hour off for every date on the other side of a daylight-saving change."""
+    localtime = os.path.realpath("/etc/localtime")
+    for name in (os.environ.get("TZ", "").removeprefix(":"), localtime.partition("/zoneinfo/")[2]):
+        if name and (zone := zone_named(name)) is not None:
+            return zone
+    try:  # a copy of a zone file rather than a link to one
+        with open("/etc/localtime", "rb") as file:
+            return ZoneInfo.from_file(file, key="localtime")
+    except (OSError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def _coerce(name: str, raw: Any, target: Any) -> Any:

@@ -16,6 +16,7 @@ from pathlib import Path
 from appliance.asterisk.voicemail import mailbox_settings
 from appliance.store import Store
 from appliance.store.retry import retry_at
+from appliance.transcript.times import moment
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ TEXTS = {
         "note_subject": "Voice note from {caller} ({duration} s)",
         "voicemail_intro": "You have a new voicemail from {caller} for mailbox {mailbox}, {duration} seconds long.",
         "note_intro": "Your voice note from extension {caller}, {duration} seconds long.",
+        "left": "Left on {at}.",
         "transcript": "Transcript (made on the call appliance, may contain errors):",
         "nothing": "(No speech was recognised.)",
         "link": "Listen and read it in the call appliance: {url}",
@@ -35,12 +37,20 @@ TEXTS = {
         "note_subject": "Sprachnotiz von {caller} ({duration} s)",
         "voicemail_intro": "Sie haben eine neue Sprachnachricht von {caller} für die Mailbox {mailbox}, {duration} Sekunden lang.",
         "note_intro": "Ihre Sprachnotiz von Nebenstelle {caller}, {duration} Sekunden lang.",
+        "left": "Hinterlassen am {at}.",
         "transcript": "Abschrift (auf dem Gesprächsarchiv erstellt, kann Fehler enthalten):",
         "nothing": "(Es wurde keine Sprache erkannt.)",
         "link": "Anhören und lesen im Gesprächsarchiv: {url}",
         "unknown": "einem unbekannten Anrufer",
     },
 }
+
+
+def _local_time(call, zone, language: str) -> str:
+    """When the message was left, in the site's zone and the owner's language."""
+    from babel.dates import format_datetime
+
+    return format_datetime(moment(call.started_at or call.created_at), "full", tzinfo=zone, locale=language)
 
 
 def compose(settings, call, transcript, recipient: str, language: str, audio: Path | None) -> EmailMessage:
@@ -54,6 +64,7 @@ def compose(settings, call, transcript, recipient: str, language: str, audio: Pa
     spoken = "\n".join(turn.text for turn in transcript.turns) if transcript and transcript.turns else text["nothing"]
     body = [
         text[f"{call.kind}_intro"].format(caller=caller, mailbox=call.callee, duration=duration),
+        text["left"].format(at=_local_time(call, settings.zone, language)),
         "",
         text["transcript"],
         "",

@@ -167,11 +167,13 @@ def _answers(host: str, port: int) -> bool:
         return False
 
 
-def start_served(folder: Path) -> Served:
+def start_served(folder: Path, settings: dict[str, str] | None = None) -> Served:
+    """`settings`: more APPLIANCE_* environment variables for the server ({"TIMEZONE": "UTC"})."""
     data = folder / "data"
     data.mkdir(parents=True)
     env = {**os.environ, "APPLIANCE_CONFIG": "/dev/null", "APPLIANCE_DATA_DIR": str(data),
-           "APPLIANCE_MODELS_DIR": str(folder / "models"), "PYTHONPATH": str(ROOT)}
+           "APPLIANCE_MODELS_DIR": str(folder / "models"), "PYTHONPATH": str(ROOT),
+           **{f"APPLIANCE_{name}": value for name, value in (settings or {}).items()}}
     from appliance.store.scopes import entry
 
     with Store(data / "appliance.db") as store:
@@ -214,11 +216,20 @@ def stop_served(served: Served) -> None:
         served.process.wait()
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """A real `appliance serve` on its own data folder for this test module."""
-    running = start_served(tmp_path_factory.mktemp("served"))
-    try:
-        yield running
-    finally:
-        stop_served(running)
+def served_with(**settings: str):
+    """A `served` fixture whose server runs with these settings (as APPLIANCE_* variables):
+    `served = served_with(TIMEZONE="Europe/Berlin")` in a test module."""
+
+    @pytest.fixture(scope="module", name="served")
+    def fixture(tmp_path_factory):
+        running = start_served(tmp_path_factory.mktemp("served"), settings)
+        try:
+            yield running
+        finally:
+            stop_served(running)
+
+    return fixture
+
+
+# A real `appliance serve` on its own data folder for each test module that uses it.
+served = served_with()

@@ -117,6 +117,18 @@ def test_an_unknown_time_zone_is_refused_at_start(make_settings):
         make_settings(freepbx_timezone="Mars/Olympus")
 
 
+@pytest.mark.parametrize("setting, environ", [({"timezone": "Europe/Berlin"}, {}), ({}, {"TZ": "Europe/Berlin"})])
+def test_a_summer_name_imported_in_winter_gets_summer_time_in_the_sites_zone(
+        tree, make_settings, store, monkeypatch, setting, environ):
+    # The site's zone (or the box's own, from TZ), with its rules: not December's +01:00.
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    settings = make_settings(freepbx_monitor_dir=tree, **setting)
+    _recording(tree, date.today(), "in-200-+4930123456-20260715-101500-42.7", "vm-intro")
+    (call_id,) = import_tree(store, settings)
+    assert store.call(call_id).started_at == "2026-07-15T08:15:00+00:00"
+
+
 def test_the_command_imports_the_tree(tree, make_settings, store):
     from click.testing import CliRunner
 

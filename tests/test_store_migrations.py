@@ -75,9 +75,28 @@ def _database_at(path, version):
     conn = sqlite3.connect(path)
     for step in MIGRATIONS[:version]:
         for statement in step:
-            conn.execute(statement)
+            statement(conn) if callable(statement) else conn.execute(statement)
     conn.execute(f"PRAGMA user_version = {version}")
     return conn
+
+
+def test_step_17_keeps_each_calls_duration_for_sorting(tmp_path):
+    path = tmp_path / "v16.db"
+    conn = _database_at(path, 16)
+    conn.executescript(
+        """
+        INSERT INTO calls (id, caller, started_at, created_at) VALUES (1, '201', '2024-05-01T10:00:00+02:00', 10.0),
+          (2, '202', NULL, 20.0);
+        INSERT INTO recordings (id, call_id, created_at) VALUES (1, 1, 10.0), (2, 1, 11.0), (3, 2, 20.0);
+        INSERT INTO transcripts (id, recording_id, language, engine, model, duration, created_at)
+          VALUES (1, 1, 'de', 'fw', 'base', 4.0, 15.0), (2, 2, 'de', 'fw', 'base', 74.0, 16.0);
+        """
+    )
+    conn.commit()
+    conn.close()
+    with Store(path) as store:
+        assert [(c.id, c.duration) for c in store.calls(sort="duration")] == [(1, 74.0), (2, None)]
+        assert [c.id for c in store.calls()] == [1, 2]  # no start: when it arrived (20 s after 1970)
 
 
 def test_step_4_fills_the_new_columns_and_indexes_of_an_old_database(tmp_path):

@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from appliance.config import zone_named
 from appliance.jobs.copying import atomic_copy
 from appliance.jobs.spool import AUDIO_SUFFIX
 from appliance.store import Store
@@ -66,10 +67,9 @@ def parse_name(stem: str, zone: ZoneInfo | timezone = timezone.utc) -> CallMeta 
     )
 
 
-def _zone(settings) -> ZoneInfo | timezone:
-    if settings.freepbx_timezone:
-        return ZoneInfo(settings.freepbx_timezone)
-    return datetime.now().astimezone().tzinfo  # the box's own zone, as FreePBX on it writes names
+def _zone(settings) -> ZoneInfo:
+    # A named zone, so a July name gets summer time even when the import runs in December.
+    return zone_named(settings.freepbx_timezone) if settings.freepbx_timezone else settings.zone
 
 
 def _day_folders(root: Path, since: date) -> list[Path]:

@@ -15,7 +15,11 @@ from appliance.store import fts
 from appliance.store.db import first, write
 from appliance.store.filters import CallFilter, where_clause
 from appliance.store.records import CallSummary
+from appliance.store.schema import call_start
 from appliance.store.scopes import Scope
+
+# The list's orders, each an indexed expression on `calls` alone; ties go by id.
+SORTS = {"start": call_start("c."), "duration": "c.duration", "caller": "c.caller_digits"}
 
 # j: the call's latest job; t: its newest transcript (of whichever recording has one).
 _FROM = """
@@ -30,7 +34,7 @@ LEFT JOIN transcripts t ON t.id = (SELECT max(t2.id) FROM transcripts t2
 # and are sorted in Python: SQLite 3.40 has no ORDER BY inside aggregates.
 _COLUMNS = """
 SELECT c.*, j.state, j.error, j.id AS job_id, j.recording_id, j.progress, j.attempts,
-  t.duration, t.language,
+  t.language,
   (SELECT json_group_array(json_array(s.idx, s.label)) FROM speakers s
     WHERE s.transcript_id = t.id) AS speakers
 """
@@ -64,21 +68,28 @@ def summary_from_row(row: dict) -> CallSummary:
 _RARE_STATE = 2000
 
 
-def page_ids_query(where: CallFilter, state_per_call: bool = True) -> tuple[str, dict]:
-    """SQL selecting the ids of one page of calls (:limit, :offset), newest first.
+def order_by(sort: str = "start", descending: bool = True) -> str:
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
+    direction = "DESC" if descending else "ASC"
+    return f" ORDER BY {SORTS[sort]} {direction}, c.id {direction}"
+
+
+def page_ids_query(where: CallFilter, state_per_call: bool = True, order: str = order_by()) -> tuple[str, dict]:
+    """SQL selecting the ids of one page of calls (:limit, :offset) in `order` (order_by()).
 
     The page is picked on `calls` alone, so the summary's subqueries (latest job, newest
     transcript) run for its rows only, not for every row an OFFSET skips or a filter reads.
     """
     conditions, params = where.where(state_per_call=state_per_call)
-    return (
-        "SELECT c.id FROM calls c" + where_clause(conditions)
-        + " ORDER BY c.id DESC LIMIT :limit OFFSET :offset"
-    ), params
+    return "SELECT c.id FROM calls c" + where_clause(conditions) + order + " LIMIT :limit OFFSET :offset", params
 
 
-def calls(db: Database, limit: int, offset: int, where: CallFilter) -> list[CallSummary]:
-    """Newest first, by the order the appliance learnt of them (started_at may be missing)."""
+def calls(db: Database, limit: int, offset: int, where: CallFilter, sort: str = "start",
+          descending: bool = True) -> list[CallSummary]:
+    """By `sort` (SORTS): the call's start (its own offset counted; when the appliance learnt
+    of it where the start is missing), its duration or the caller's number."""
+    order = order_by(sort, descending)
     state_per_call = True
     if where.state:
         jobs = db.execute(
@@ -86,9 +97,9 @@ def calls(db: Database, limit: int, offset: int, where: CallFilter) -> list[Call
             [where.state, _RARE_STATE + 1],
         ).fetchone()[0]
         state_per_call = jobs > _RARE_STATE
-    ids, params = page_ids_query(where, state_per_call)
+    ids, params = page_ids_query(where, state_per_call, order)
     rows = db.query(
-        SUMMARY_QUERY + f" WHERE c.id IN ({ids}) ORDER BY c.id DESC",
+        SUMMARY_QUERY + f" WHERE c.id IN ({ids})" + order,
         {**params, "limit": limit, "offset": offset},
     )
     return [summary_from_row(row) for row in rows]

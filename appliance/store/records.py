@@ -94,6 +94,7 @@ class User:
     may_edit: bool = False  # may change the calls in scope (admins always may): see store.scopes
     password_temporary: bool = False  # set by an admin: the user must choose their own first
     last_login_at: float | None = None
+    timezone: str | None = None  # their own IANA zone for times shown to them; None: the site's
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,15 @@ def call_day(alias: str = "") -> str:
     )
 
 
+def call_start(alias: str = "") -> str:
+    """SQL for the call's start as unix seconds, the expression the calls_start index is built on:
+    the list's order. Offsets count ("09:10+01:00" is before "08:55Z"); a started_at that
+    cannot be read (or "now", see call_day) falls back to when the appliance learnt of the call.
+    """
+    started, created = f"{alias}started_at", f"{alias}created_at"
+    return f"COALESCE(unixepoch(CASE WHEN {started} LIKE 'now' THEN NULL ELSE {started} END), {created})"
+
+
 def _call_numbers_trigger(event: str) -> str:
     """Keep calls.caller_digits/callee_digits and the call_numbers list in step with the numbers."""
     inserts = "".join(
@@ -490,5 +499,20 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
             error TEXT,
             created_at REAL NOT NULL
         )""",
+    ),
+    # Step 17: times and order. A user's own time zone (NULL: the site's); the call list sorted
+    # by start or duration through an index each: the duration of the call's newest transcript
+    # is kept on the call by a trigger (transcripts are only added, and deleted with the call).
+    (
+        "ALTER TABLE users ADD COLUMN timezone TEXT",
+        f"CREATE INDEX calls_start ON calls({call_start()}, id)",
+        "ALTER TABLE calls ADD COLUMN duration REAL",
+        """CREATE TRIGGER transcripts_insert_call_duration AFTER INSERT ON transcripts BEGIN
+            UPDATE calls SET duration = NEW.duration
+            WHERE id = (SELECT call_id FROM recordings WHERE id = NEW.recording_id);
+        END""",
+        """UPDATE calls SET duration = (SELECT t.duration FROM transcripts t
+            JOIN recordings r ON r.id = t.recording_id WHERE r.call_id = calls.id ORDER BY t.id DESC LIMIT 1)""",
+        "CREATE INDEX calls_duration ON calls(duration, id)",
     ),
 ]

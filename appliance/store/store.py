@@ -208,12 +208,15 @@ class Store:
         number: str | None = None,
         state: str | None = None,
         kind: str | None = None,
+        sort: str = "start",
+        descending: bool = True,
     ) -> list[CallSummary]:
-        """Newest first. Dates are YYYY-MM-DD, inclusive, UTC, against the call's start;
-        `number` is part of the caller's or callee's number, spaces and ()-/. ignored;
-        `state` is the latest job's."""
+        """Newest call start first unless `sort` (calls.SORTS: start, duration, caller) says
+        otherwise. Dates are YYYY-MM-DD, inclusive, UTC, against the call's start; `number` is
+        part of the caller's or callee's number, spaces and ()-/. ignored; `state` is the
+        latest job's."""
         where = CallFilter(date_from, date_to, number, state, kind, self.scope)
-        return calls.calls(self._db, limit, offset, where)
+        return calls.calls(self._db, limit, offset, where, sort, descending)
 
     @_serialized
     def count_calls(
@@ -384,6 +387,11 @@ class Store:
     @_serialized
     def set_locale(self, user_id: int, locale: str) -> None:
         users.set_locale(self._db, user_id, locale)
+
+    @_serialized
+    def set_timezone(self, user_id: int, zone: str | None) -> None:
+        """The user's own time zone (an IANA name); None: the site's."""
+        users.set_timezone(self._db, user_id, zone)
 
     @_serialized
     def set_disabled(self, user_id: int, disabled: bool) -> None:

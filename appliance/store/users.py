@@ -7,6 +7,7 @@ import unicodedata
 
 from sqlite_utils import Database
 
+from appliance.config import zone_named
 from appliance.errors import LastAdmin, NotFound
 from appliance.store.db import first, write
 from appliance.store.records import ApiToken, User
@@ -30,6 +31,7 @@ def _user(row: dict) -> User:
         may_edit=bool(row["may_edit"]),
         password_temporary=bool(row["password_temporary"]),
         last_login_at=row["last_login_at"],
+        timezone=row["timezone"],
     )
 
 
@@ -153,6 +155,12 @@ def set_role(db: Database, user_id: int, role: str) -> None:
 
 def set_locale(db: Database, user_id: int, locale: str) -> None:
     _set(db, user_id, "locale", _check(locale, LOCALES, "locale"))
+
+
+def set_timezone(db: Database, user_id: int, zone: str | None) -> None:
+    if zone is not None and zone_named(zone) is None:
+        raise ValueError(f"unknown time zone {zone!r}")
+    _set(db, user_id, "timezone", zone)
 
 
 def set_disabled(db: Database, user_id: int, disabled: bool) -> None:

@@ -35,7 +35,6 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead, which expires
         MAX_CONTENT_LENGTH=1 << 20,  # the UI uploads nothing big
         BABEL_DEFAULT_LOCALE="en",
-        BABEL_DEFAULT_TIMEZONE="UTC",
     )
     if test_config:
         app.config.update(test_config)
@@ -49,7 +48,7 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
     app.url_map.converters["int"] = AsciiIntConverter
     auth.init_app(app)
     i18n.init_app(app)
-    app.jinja_env.filters.update(pagequery=_page_query, basename=lambda path: Path(path).name)
+    app.jinja_env.filters.update(pagequery=_page_query, sortquery=_sort_query, basename=lambda path: Path(path).name)
     # ops: health, retention, legal hold, erasure; crm: webhooks, date-range export, keywords and
     # summaries; menu: the voice menu's tries on the call page; conversations: linked legs;
     # worker: remote transcription workers.
@@ -98,6 +97,12 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
 def _page_query(args, page: int) -> str:
     """The current query string with another page number (filters kept)."""
     return urlencode({**args.to_dict(), "page": page})
+
+
+def _sort_query(args, sort: str, direction: str) -> str:
+    """The current query string sorted another way, from its first page (filters kept)."""
+    kept = {key: value for key, value in args.to_dict().items() if key != "page"}
+    return urlencode({**kept, "sort": sort, "dir": direction})
 
 
 def open_store() -> Store:

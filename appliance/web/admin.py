@@ -17,7 +17,7 @@ from appliance.errors import LastAdmin, NotFound
 from appliance.store import ROLES, scopes
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit, audited, hash_password, hash_token, new_api_token, new_password
-from appliance.web.i18n import LANGUAGES
+from appliance.web.i18n import LANGUAGES, zone_names
 from appliance.web.csvcells import csv_bytes
 from appliance.web.inputs import bounded_int, form_int, page_number
 
@@ -232,6 +232,11 @@ def account():
         action = request.form.get("action")
         if action == "locale" and request.form.get("locale") in LANGUAGES:
             store.set_locale(user_id, request.form["locale"])
+        elif action == "timezone":
+            zone = request.form.get("timezone") or None  # empty: the site's
+            if zone is not None and zone not in zone_names():
+                abort(400)
+            store.set_timezone(user_id, zone)
         elif action == "token":
             token = new_api_token()
             name = (request.form.get("name") or "API").strip()[:60]
@@ -250,5 +255,5 @@ def account():
             abort(400)
         if token is None:
             return redirect(url_for("admin.account"))
-    return render_template("account.html", tokens=store.api_tokens(user_id), token=token, token_days=TOKEN_DAYS)
-
+    return render_template("account.html", tokens=store.api_tokens(user_id), token=token, token_days=TOKEN_DAYS,
+                           zones=zone_names(), site_zone=settings().zone)

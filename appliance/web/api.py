@@ -13,7 +13,8 @@ from flask import Blueprint, Response, abort, jsonify, request
 from appliance.errors import BadQuery, NotFound
 from appliance.web import get_store
 from appliance.web.auth import audit, csrf
-from appliance.web.calls import CALL_STATES, call_metrics, list_filters, vcon_json
+from appliance.web.calls import CALL_STATES, call_metrics, list_filters, list_order, vcon_json
+from appliance.web.i18n import local_iso, local_transcript
 from appliance.web.inputs import page_number
 from appliance.web.search import search_filters
 
@@ -23,7 +24,9 @@ PAGE_SIZE = 50
 
 
 def _summary(call) -> dict:
-    return dataclasses.asdict(call)
+    # Times in ISO 8601 with the offset of the user's zone, as the pages show them.
+    return {**dataclasses.asdict(call), "started_at": local_iso(call.started_at),
+            "created_at": local_iso(call.created_at)}
 
 
 @bp.route("/calls")
@@ -32,7 +35,7 @@ def calls():
     filters = list_filters()
     state = request.args.get("state") if request.args.get("state") in CALL_STATES else None
     page = page_number()
-    rows = store.calls(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, state=state, **filters)
+    rows = store.calls(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, state=state, **filters, **list_order())
     return jsonify(calls=[_summary(c) for c in rows], page=page, total=store.count_calls(state=state, **filters))
 
 
@@ -45,7 +48,7 @@ def call(call_id: int):
         abort(404)
     transcript = store.transcript(call_id)
     audit("view", f"call {call_id}", "api")
-    return jsonify(call=_summary(summary), transcript=transcript.to_dict() if transcript else None,
+    return jsonify(call=_summary(summary), transcript=local_transcript(transcript).to_dict() if transcript else None,
                    metrics=call_metrics(call_id, transcript))
 
 

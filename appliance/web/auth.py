@@ -67,6 +67,10 @@ class WebUser(UserMixin):
     def must_change_password(self) -> bool:
         return self.record.password_temporary and not self.by_token
 
+    @property
+    def timezone(self) -> str | None:
+        return self.record.timezone
+
     @functools.cached_property
     def scope(self) -> Scope:
         """The calls this user sees, and whether they may edit them (loaded once a request)."""

@@ -19,6 +19,7 @@ from appliance.errors import ApplianceError, LegalHold, NotAllowed, NotFound
 from appliance.transcript.exports import export
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit, audited
+from appliance.web.i18n import local_transcript
 from appliance.web.inputs import page_number
 from appliance.web.listens import Listens, seconds
 from appliance.web.playback import cache_path, playable_file
@@ -35,6 +36,9 @@ def player_src(call_id: int) -> str:
 PAGE_SIZE = 25
 CALL_STATES = ("queued", "running", "done", "failed", "quarantined")
 CALL_KINDS = ("call", "voicemail", "note")
+SORTS = ("start", "duration", "caller")
+# A column's first click: the newest and the longest calls first, callers from A.
+FIRST_DIRECTION = {"start": "desc", "duration": "desc", "caller": "asc"}
 EXPORT_TYPES = {
     "txt": "text/plain; charset=utf-8",
     "srt": "application/x-subrip; charset=utf-8",
@@ -63,17 +67,25 @@ def list_filters() -> dict:
     }
 
 
+def list_order() -> dict:
+    """The list's order from the query string (?sort=duration&dir=asc); newest call first else."""
+    sort = request.args.get("sort")
+    return {"sort": sort if sort in SORTS else "start", "descending": request.args.get("dir") != "asc"}
+
+
 @bp.route("/")
 def index():
     store = get_store()
     filters = list_filters()
+    order = list_order()
     state = request.args.get("state") if request.args.get("state") in CALL_STATES else None
     kind = request.args.get("kind") if request.args.get("kind") in CALL_KINDS else None
     total = store.count_calls(state=state, kind=kind, **filters)
     page = page_number()
-    calls = store.calls(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, state=state, kind=kind, **filters)
+    calls = store.calls(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, state=state, kind=kind, **filters, **order)
     return render_template("calls.html", calls=calls, filters=filters, state=state, states=CALL_STATES,
-                           kind=kind, page=page, pages=max(1, math.ceil(total / PAGE_SIZE)), total=total)
+                           kind=kind, page=page, pages=max(1, math.ceil(total / PAGE_SIZE)), total=total,
+                           **order, first_direction=FIRST_DIRECTION)
 
 
 def _call_or_404(call_id: int):
@@ -160,6 +172,7 @@ def export_call(call_id: int, fmt: str):
     transcript = get_store().transcript(call_id)
     if transcript is None:
         abort(404)
+    transcript = local_transcript(transcript)
     inline = fmt == "vcon" and request.args.get("inline") == "1"
     audit("export", f"call {call_id}", "vcon, audio inline" if inline else fmt)
     insights = get_store().insights([call_id]).get(call_id)  # keywords and summary ride along

@@ -14,8 +14,9 @@ from flask_babel import gettext as _
 from appliance.errors import BadQuery, NotFound
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit, audited
-from appliance.web.calls import list_filters
+from appliance.web.calls import list_filters, list_order
 from appliance.web.csvcells import csv_bytes
+from appliance.web.i18n import local_iso
 from appliance.web.inputs import form_int
 from appliance.webhooks.payload import DEFAULT_FIELDS, FIELDS
 
@@ -98,11 +99,11 @@ def delete(webhook_id: int):
 
 
 def _range_rows():
-    """Every call of the filtered range, oldest batch last, with its insights."""
-    store, filters = get_store(), list_filters()
+    """Every call of the filtered range in the list's order, with its insights."""
+    store, filters, order = get_store(), list_filters(), list_order()
     offset = 0
     while True:
-        calls = store.calls(limit=EXPORT_BATCH, offset=offset, **filters)
+        calls = store.calls(limit=EXPORT_BATCH, offset=offset, **filters, **order)
         insights = store.insights([c.id for c in calls])
         for call in calls:
             yield call, insights.get(call.id) or {}
@@ -124,7 +125,8 @@ def export_range(fmt: str):
     name = f"calls-{filters['date_from'] or 'start'}-{filters['date_to'] or 'now'}.{fmt}"
     if fmt == "json":
         rows = [{
-            "id": call.id, "uniqueid": call.uniqueid, "started_at": call.started_at, "caller": call.caller,
+            "id": call.id, "uniqueid": call.uniqueid, "started_at": local_iso(call.started_at or call.created_at),
+            "caller": call.caller,
             "callee": call.callee, "direction": call.direction, "kind": call.kind, "duration": call.duration,
             "language": call.language, "state": call.state, "speakers": list(call.speakers),
             "keywords": insights.get("keywords", []), "summary": _summary_text(insights),
@@ -133,7 +135,7 @@ def export_range(fmt: str):
         body = json.dumps(rows, ensure_ascii=False, indent=1).encode()
         mimetype = "application/json"
     else:
-        rows = ([call.id, call.started_at, call.caller, call.callee, call.direction, call.kind,
+        rows = ([call.id, local_iso(call.started_at or call.created_at), call.caller, call.callee, call.direction, call.kind,
                  call.duration, call.language, call.state, "; ".join(call.speakers),
                  "; ".join(insights.get("keywords", [])), _summary_text(insights)]
                 for call, insights in _range_rows())

@@ -1,13 +1,20 @@
-"""German and English: per-user language, dates, times and durations in the user's locale."""
+"""German and English: per-user language, dates, times and durations in the user's locale, times
+in the user's time zone (else the site's)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import functools
+from dataclasses import replace
 from pathlib import Path
+from zoneinfo import ZoneInfo, available_timezones
 
-from flask import request
-from flask_babel import Babel, format_datetime, format_decimal, get_locale
+from flask import current_app, request
+from flask_babel import Babel, format_datetime, format_decimal, get_locale, get_timezone
 from flask_login import current_user
+
+from appliance.config import zone_named
+from appliance.transcript.model import Transcript
+from appliance.transcript.times import iso, moment
 
 LANGUAGES = ("en", "de")
 TRANSLATIONS = Path(__file__).parent / "translations"
@@ -19,22 +26,35 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
-def to_datetime(value) -> datetime | None:
-    """Calls carry Asterisk's ISO text or our unix seconds; both become an aware datetime."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, timezone.utc)
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+def select_zone() -> ZoneInfo:
+    """The user's own time zone, else the site's (a setting, by default the box's)."""
+    if current_user and current_user.is_authenticated and current_user.timezone:
+        zone = zone_named(current_user.timezone)
+        if zone is not None:
+            return zone
+    return current_app.config["APPLIANCE_SETTINGS"].zone
+
+
+@functools.cache
+def zone_names() -> tuple[str, ...]:
+    """The IANA zones a user may pick, sorted."""
+    return tuple(sorted(available_timezones()))
 
 
 def when(value, style: str = "medium") -> str:
-    moment = to_datetime(value)
-    return format_datetime(moment, style) if moment else ""
+    """A time on a page, in the request's zone (select_zone) and language."""
+    at = moment(value)
+    return format_datetime(at, style) if at else ""
+
+
+def local_iso(value) -> str | None:
+    """A time for an export or the API: ISO 8601 in the request's zone, with its offset."""
+    return iso(value, get_timezone())
+
+
+def local_transcript(transcript: Transcript) -> Transcript:
+    """The transcript with its call's start in the request's zone, for its exports."""
+    return replace(transcript, meta=replace(transcript.meta, started_at=local_iso(transcript.meta.started_at)))
 
 
 def duration(seconds) -> str:
@@ -56,6 +76,7 @@ def number(value) -> str:
 
 
 def init_app(app) -> None:
-    Babel(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
+    Babel(app, locale_selector=select_locale, timezone_selector=select_zone,
+          default_translation_directories=str(TRANSLATIONS))
     app.jinja_env.filters.update(when=when, duration=duration, clock=clock, number=number)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)

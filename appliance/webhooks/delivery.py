@@ -170,7 +170,7 @@ def deliver_due(store, settings, now: float | None = None) -> int:
         except NotFound:
             continue  # deleted: its delivery rows went with it
         body = payload.build(call, store.transcript(call.id), store.insights([call.id]).get(call.id),
-                             webhook.fields, f"{settings.site_url()}/calls/{call.id}")
+                             webhook.fields, f"{settings.site_url()}/calls/{call.id}", settings.zone)
         sent += _attempt(store, settings, delivery, webhook, body, now)
     return sent
 

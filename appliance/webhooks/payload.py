@@ -4,19 +4,22 @@ no field can carry it, and the recording's path is not sent either."""
 from __future__ import annotations
 
 import time
+from datetime import tzinfo
+
+from appliance.transcript.times import iso
 
 FIELDS = ("call", "keywords", "summary", "entities", "transcript", "link")
 DEFAULT_FIELDS = ("call", "keywords", "summary", "entities", "link")
 
 
-def _call(call, transcript) -> dict:
+def _call(call, transcript, zone) -> dict:
     return {
         "id": call.id,
         "uniqueid": call.uniqueid,
         "caller": call.caller,
         "callee": call.callee,
         "direction": call.direction,
-        "started_at": call.started_at,
+        "started_at": iso(call.started_at, zone),
         "kind": call.kind,
         "duration": transcript.duration if transcript else call.duration,
         "language": transcript.language if transcript else call.language,
@@ -24,12 +27,13 @@ def _call(call, transcript) -> dict:
     }
 
 
-def build(call, transcript, insights: dict | None, fields, link: str, event: str = "call.done") -> dict:
-    """`insights` is the stored Insights JSON; `link` the call's page in the UI."""
+def build(call, transcript, insights: dict | None, fields, link: str, zone: tzinfo, event: str = "call.done") -> dict:
+    """`insights` is the stored Insights JSON; `link` the call's page in the UI; times are
+    ISO 8601 in `zone` (the site's), with the offset."""
     insights = insights or {}
     body: dict = {"event": event, "call_id": call.id, "sent_at": round(time.time(), 3)}
     if "call" in fields:
-        body["call"] = _call(call, transcript)
+        body["call"] = _call(call, transcript, zone)
     if "keywords" in fields:
         body["keywords"] = list(insights.get("keywords", ()))
     if "summary" in fields:

@@ -4,10 +4,13 @@
   "use strict";
   const table = document.querySelector("table[data-live-updates]");
   if (!table || !window.EventSource) return;
-  // Only the unfiltered first page shows every new call; elsewhere new calls wait for a reload.
+  // Only the unfiltered first page, newest first, shows every new call; elsewhere new calls
+  // wait for a reload.
   const params = new URLSearchParams(location.search);
-  const showsNewCalls = ["page", "from", "to", "number", "state"].every(function (key) {
-    return !params.get(key) || (key === "page" && params.get(key) === "1");
+  const showsNewCalls = ["page", "from", "to", "number", "state", "sort", "dir"].every(function (key) {
+    const value = params.get(key);
+    return !value || (key === "page" && value === "1") || (key === "sort" && value === "start") ||
+      (key === "dir" && value === "desc");
   });
   const events = new EventSource("/events?since=" + encodeURIComponent(table.dataset.since));
   events.addEventListener("call", function (message) {
