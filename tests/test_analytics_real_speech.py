@@ -9,9 +9,10 @@ import soundfile
 
 from appliance import democall
 from appliance.analytics.stage import run_pending
-from appliance.democall import ASTERISK_SOUNDS, CALL_RATE, Placement
+from appliance.democall import ASTERISK_SOUNDS, CALL_RATE
 from appliance.jobs.worker import Worker
 from appliance.transcript.model import CallMeta
+from support.placed_calls import Placement, place_voices
 
 pytestmark = pytest.mark.model
 
@@ -56,7 +57,7 @@ def reference(truth: list[list[tuple[float, float]]]) -> dict:
 
 @pytest.fixture(scope="module")
 def placed():
-    return democall.place_voices(SCRIPT)
+    return place_voices(SCRIPT)
 
 
 def assert_matches_the_placement(metrics: dict, truth) -> None:
