@@ -7,6 +7,7 @@ scrolling, following and "Space does not scroll" mean something.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from appliance.transcript.model import CallMeta
 from served import served  # noqa: F401 - the module-scoped fixture
-from web_helpers import recorded_call, talk, write_wav
+from web_helpers import hashed, recorded_call, talk, write_wav
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -24,6 +25,7 @@ except ImportError:  # the `browser` fixture says what is missing
 
 CHROMIUM = Path("/usr/bin/chromium")
 TURNS = 24  # two seconds apart: a 48 s call, far taller than the window
+READER_PASSWORD = "reader-pass-browser-1"
 
 
 def _unavailable(problem: str):
@@ -53,6 +55,31 @@ def long_call(served):  # noqa: F811 - the fixture imported above
         done = recorded_call(store, [write_wav(served.data_dir / "recordings" / "long.wav", TURNS * 2.0)],
                              CallMeta(uniqueid="browser-long", caller="+4930555", callee="201"), talk(lines))
     return done.call_id
+
+
+@pytest.fixture(scope="module")
+def edit_call(served):  # noqa: F811
+    """A short call whose fourth word the recogniser was unsure of."""
+    turns = talk([(0, "please send the parcel to Lisbon"), (1, "the parcel goes out tomorrow morning")])
+    words = list(turns[0].words)
+    words[3] = dataclasses.replace(words[3], probability=0.2)  # "parcel"
+    turns[0] = dataclasses.replace(turns[0], words=tuple(words))
+    with served.store() as store:
+        done = recorded_call(store, [write_wav(served.data_dir / "recordings" / "edit.wav", 4.0)],
+                             CallMeta(uniqueid="browser-edit", caller="+4930666", callee="201"), turns)
+    return done.call_id
+
+
+@pytest.fixture(scope="module")
+def reader(served):  # noqa: F811
+    """A viewer of every call without the edit permission."""
+    from appliance.store.scopes import entry
+
+    with served.store() as store:
+        user = store.add_user("reader", hashed(READER_PASSWORD), "viewer")
+        store.set_scope_entries(user.id, [entry("all")])
+    served.passwords["reader"] = READER_PASSWORD
+    return "reader"
 
 
 @pytest.fixture
@@ -181,6 +208,55 @@ def test_words_are_reachable_by_keyboard_and_the_first_tab_skips_to_the_content(
     page.wait_for_function(f"""() => {{ const p = document.getElementById('player');
                                         return !p.paused && p.currentTime >= {float(third.get_attribute('data-seek'))} - 0.2; }}""")
     assert page.evaluate("[...document.querySelectorAll('#transcript .w')].filter(w => w.tabIndex === 0).length") == 1
+
+
+def test_an_unsure_word_corrected_by_keyboard_survives_a_reload_and_is_found_by_search(page_as, edit_call):
+    page = page_as("vic")
+    page.goto(f"/calls/{edit_call}")
+    page.locator("h1").click()
+    page.keyboard.press("n")  # the next unsure word: focused, and played from just before it
+    unsure = page.locator("#t0 .w.unsure")
+    expect(unsure).to_be_focused()
+    page.wait_for_function("() => !document.getElementById('player').paused")
+    page.keyboard.press("e")
+    expect(page.locator("#edit-word")).to_be_visible()
+    expect(page.locator("#edit-word input")).to_have_value("parcel")
+    page.fill("#edit-word input", "passport")
+    page.keyboard.press("Enter")
+    expect(page.locator("#t0 .w").nth(3)).to_have_text("passport")
+    expect(page.locator("#t0 .w.unsure")).to_have_count(0)
+
+    page.reload()
+    expect(page.locator("#t0 p")).to_have_text("please send the passport to Lisbon")
+    expect(page.locator("#revisions li").first).to_contain_text("vic")
+    expect(page.locator("#revisions li").first).to_contain_text("parcel")
+    page.screenshot(path=artifacts() / "call-edited.png", full_page=True)
+
+    # Split the second turn before "goes", by keyboard: the page reloads with three turns.
+    page.locator("#t1 .w").nth(2).focus()
+    page.keyboard.press("s")
+    expect(page.locator("#transcript .turn")).to_have_count(3)
+    expect(page.locator("#t2 p")).to_have_text("goes out tomorrow morning")
+
+    page.goto("/search?q=passport")
+    hit = page.locator(f"ol.hits li a[href^='/calls/{edit_call}#t=']")
+    expect(hit).to_have_count(1)
+    expect(hit.locator(".snippet mark")).to_have_text("passport")
+
+
+def test_a_viewer_without_edit_rights_gets_no_editor(page_as, edit_call, reader):
+    page = page_as(reader)
+    page.goto(f"/calls/{edit_call}")
+    expect(page.locator("#transcript .w").first).to_be_visible()
+    turns = page.locator("#transcript .turn").count()
+    page.locator("#t0 .w").nth(3).focus()
+    page.keyboard.press("e")
+    page.locator("#t0 .w").nth(3).dblclick()
+    expect(page.locator("#edit-word")).to_have_count(0)
+    expect(page.locator("[data-edit]")).to_have_count(0)
+    page.keyboard.press("s")
+    page.reload()
+    expect(page.locator("#transcript .turn")).to_have_count(turns)
 
 
 def artifacts() -> Path:

@@ -36,6 +36,7 @@ ROUTES = {
     "/calls/<int:call_id>/conversation": "call",
     "/calls/<int:call_id>/export/<fmt>": "call",
     "/calls/<int:call_id>/speakers/<int:index>": "call",
+    "/calls/<int:call_id>/transcript/edit": "call",
     "/calls/<int:call_id>/delete": "admin",
     "/calls/<int:call_id>/hold": "admin",
     "/search": "list",

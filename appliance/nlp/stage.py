@@ -37,28 +37,31 @@ def analyse(transcript: Transcript, settings, llm=None) -> Insights:
 
 def run_pending(store, settings, limit: int = BATCH) -> int:
     """Analyse up to `limit` calls; returns how many were stored."""
-    done = 0
     llm = summariser_for(settings) if settings.nlp_enabled else None
-    for call_id, transcript_id in store.calls_needing_insights(limit):
-        transcript = store.transcript(call_id)
-        if transcript is None:
-            continue
-        started, error = time.monotonic(), None
-        if not settings.nlp_enabled:
-            insights = Insights(summariser="off")  # still stored: webhooks follow insights
-        else:
-            try:
-                insights = analyse(transcript, settings, llm)
-            except Exception as exc:  # noqa: BLE001 - stored with the call, never retried in a loop
-                log.exception("nlp: call %d failed", call_id)
-                insights, error = Insights(), f"{type(exc).__name__}: {exc}"
-        store.save_insights(call_id, transcript_id, insights.to_dict(), error)
-        done += 1
-        # Sizes and times only: never the text.
-        log.info("nlp: call %d, %d turns, %d keywords, %d entities in %.0f ms", call_id,
-                 len(transcript.turns), len(insights.keywords), len(insights.entities),
-                 (time.monotonic() - started) * 1000)
-    return done
+    return sum(analyse_call(store, settings, call_id, transcript_id, llm)
+               for call_id, transcript_id in store.calls_needing_insights(limit))
+
+
+def analyse_call(store, settings, call_id: int, transcript_id: int, llm=None) -> bool:
+    """Make and store one call's insights (again, after an edit of its transcript)."""
+    transcript = store.transcript(call_id)
+    if transcript is None:
+        return False
+    started, error = time.monotonic(), None
+    if not settings.nlp_enabled:
+        insights = Insights(summariser="off")  # still stored: webhooks follow insights
+    else:
+        try:
+            insights = analyse(transcript, settings, llm)
+        except Exception as exc:  # noqa: BLE001 - stored with the call, never retried in a loop
+            log.exception("nlp: call %d failed", call_id)
+            insights, error = Insights(), f"{type(exc).__name__}: {exc}"
+    store.save_insights(call_id, transcript_id, insights.to_dict(), error)
+    # Sizes and times only: never the text.
+    log.info("nlp: call %d, %d turns, %d keywords, %d entities in %.0f ms", call_id,
+             len(transcript.turns), len(insights.keywords), len(insights.entities),
+             (time.monotonic() - started) * 1000)
+    return True
 
 
 def run_safely(store, settings) -> None:

@@ -58,10 +58,12 @@ def delete(db: Database, turn_ids_sql: str, params: dict) -> None:
 
 
 def update(db: Database, assignments: dict, turn_ids_sql: str, params: dict) -> None:
-    """Set columns (speaker, caller, callee) of the selected turns in both indexes."""
-    sets = ", ".join(f"{column} = :set_{column}" for column in assignments)
+    """Set columns (text, speaker, caller, callee; role, only in turns_recent) of the selected
+    turns in both indexes."""
     values = {f"set_{column}": value for column, value in assignments.items()}
     for table in (MAIN, RECENT):
+        columns = [column for column in assignments if table == RECENT or column != "role"]
+        sets = ", ".join(f"{column} = :set_{column}" for column in columns)
         db.execute(
             f"UPDATE {table} SET {sets} WHERE rowid IN ({turn_ids_sql})", {**params, **values}
         )

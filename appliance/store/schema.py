@@ -515,4 +515,25 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
             JOIN recordings r ON r.id = t.recording_id WHERE r.call_id = calls.id ORDER BY t.id DESC LIMIT 1)""",
         "CREATE INDEX calls_duration ON calls(duration, id)",
     ),
+    # Step 18: people's corrections of a transcript (appliance/store/edits.py): the turns as
+    # transcribed, kept at the first edit, and one revision per edit (who, when, what). They go
+    # with their transcript, whatever deletes it.
+    (
+        """CREATE TABLE transcript_originals (
+            transcript_id INTEGER PRIMARY KEY REFERENCES transcripts(id) ON DELETE CASCADE,
+            turns TEXT NOT NULL,
+            kept_at REAL NOT NULL
+        )""",
+        """CREATE TABLE transcript_revisions (
+            id INTEGER PRIMARY KEY,
+            transcript_id INTEGER NOT NULL REFERENCES transcripts(id) ON DELETE CASCADE,
+            actor TEXT NOT NULL,
+            at REAL NOT NULL,
+            action TEXT NOT NULL CHECK (action IN ('word', 'speaker', 'split', 'merge')),
+            turn INTEGER NOT NULL,
+            before TEXT NOT NULL,
+            after TEXT NOT NULL
+        )""",
+        "CREATE INDEX transcript_revisions_transcript ON transcript_revisions(transcript_id)",
+    ),
 ]

@@ -21,6 +21,7 @@ from pathlib import Path
 from appliance.store import (
     audit,
     calls,
+    edits,
     intake,
     jobs,
     live,
@@ -303,6 +304,23 @@ class Store:
     def rename_speaker(self, call_id: int, index: int, label: str) -> None:
         self.check_edit(call_id)
         transcripts.rename_speaker(self._db, call_id, index, label)
+
+    @_serialized
+    def edit_transcript(self, call_id: int, actor: str, action: str, turn: int, *, word: int | None = None,
+                        text: str | None = None, speaker: int | None = None,
+                        now: float | None = None) -> edits.Revision:
+        """One correction of the call's transcript (appliance/store/edits.py), as a revision."""
+        self.check_edit(call_id)
+        return edits.edit(self._db, call_id, actor, action, turn, _now(now), word=word, text=text, speaker=speaker)
+
+    @_serialized
+    def revisions(self, call_id: int) -> list[edits.Revision]:
+        return edits.revisions(self._db, call_id) if scopes.visible(self._db, self.scope, call_id) else []
+
+    @_serialized
+    def original_turns(self, call_id: int):
+        """The turns as transcribed, if people corrected the transcript since; else None."""
+        return edits.original_turns(self._db, call_id) if scopes.visible(self._db, self.scope, call_id) else None
 
     # Search
 

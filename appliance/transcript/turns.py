@@ -20,7 +20,8 @@ UTTERANCE_PAUSE = 0.5
 MAX_PAUSE_IN_TURN = 1.5
 
 
-def _text(words: Sequence[Word]) -> str:
+def words_text(words: Sequence[Word]) -> str:
+    """A turn's text from its words."""
     # Whisper's words carry their own leading space ("ill" + "-disposed" has none).
     return "".join(w.word for w in words).strip()
 
@@ -32,10 +33,10 @@ def _utterances(speaker: Speaker, segment: Segment) -> Iterator[Turn]:
     run: list[Word] = []
     for word in segment.words:
         if run and word.start - run[-1].end > UTTERANCE_PAUSE:
-            yield Turn(speaker.index, run[0].start, run[-1].end, _text(run), tuple(run))
+            yield Turn(speaker.index, run[0].start, run[-1].end, words_text(run), tuple(run))
             run = []
         run.append(word)
-    yield Turn(speaker.index, run[0].start, run[-1].end, _text(run), tuple(run))
+    yield Turn(speaker.index, run[0].start, run[-1].end, words_text(run), tuple(run))
 
 
 def build_turns(per_speaker: Sequence[tuple[Speaker, Sequence[Segment]]]) -> list[Turn]:
@@ -52,7 +53,7 @@ def build_turns(per_speaker: Sequence[tuple[Speaker, Sequence[Segment]]]) -> lis
                 speaker=turn.speaker,
                 start=previous.start,
                 end=max(previous.end, turn.end),
-                text=_text(words) if words else f"{previous.text} {turn.text}",
+                text=words_text(words) if words else f"{previous.text} {turn.text}",
                 words=words,
             )
         else:
