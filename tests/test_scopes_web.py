@@ -64,6 +64,7 @@ ROUTES = {
     "/api/calls/<int:call_id>": "call",
     "/api/calls/<int:call_id>/vcon": "call",
     "/api/search": "list",
+    "/dashboard": "list",
     "/events": "list",
     "/healthz": "own",
     "/calls/export.<fmt>": "list",

@@ -21,6 +21,7 @@ from pathlib import Path
 from appliance.store import (
     audit,
     calls,
+    dashboard,
     edits,
     intake,
     jobs,
@@ -675,7 +676,13 @@ class Store:
     def call_total(self) -> int:
         return ops.call_count(self._db)
 
-    # Conversation metrics (appliance.analytics)
+    # Conversation metrics (appliance.analytics) and the dashboard over them
+
+    @_serialized
+    def dashboard_days(self, *, date_from: str | None = None, date_to: str | None = None,
+                       number: str | None = None, kind: str | None = None) -> list[dashboard.DayFigures]:
+        """Figures per day of the calls the call list would show for these filters."""
+        return dashboard.days(self._db, CallFilter(date_from, date_to, number, None, kind, self.scope))
 
     @_serialized
     def calls_needing_metrics(self, limit: int = 20) -> list[tuple[int, int]]:

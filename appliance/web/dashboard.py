@@ -1,0 +1,45 @@
+"""The dashboard: calls per day as a chart drawn on the box (SVG, no script, nothing fetched from
+elsewhere), each bar a link to exactly those calls in the call list; per day the calls, their
+total and average length, dead air and interruptions. Filters: a date range and a number (an
+extension), the call list's own. Scoped like every read: a user sees only their calls."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from flask import Blueprint, render_template
+
+from appliance.store.dashboard import DayFigures
+from appliance.web import get_store
+from appliance.web.calls import list_filters
+
+bp = Blueprint("dashboard", __name__)
+DEFAULT_DAYS = 14
+MOST_DAYS = 366  # one bar per day; a longer range is cut to its last year
+
+
+def _range(filters: dict) -> tuple[date, date]:
+    last = date.fromisoformat(filters["date_to"]) if filters["date_to"] else datetime.now(timezone.utc).date()
+    first = date.fromisoformat(filters["date_from"]) if filters["date_from"] else last - timedelta(DEFAULT_DAYS - 1)
+    if first > last:
+        first, last = last, first
+    return max(first, last - timedelta(MOST_DAYS - 1)), last
+
+
+def every_day(figures: list[DayFigures], first: date, last: date) -> list[DayFigures]:
+    """One entry per day of the range, days without calls included (the chart has no gaps)."""
+    found = {f.day: f for f in figures}
+    days = (first + timedelta(n) for n in range((last - first).days + 1))
+    return [found.get(d.isoformat(), DayFigures(d.isoformat(), 0, 0.0, 0, 0.0, 0)) for d in days]
+
+
+@bp.route("/dashboard")
+def index():
+    filters = list_filters()
+    first, last = _range(filters)
+    figures = get_store().dashboard_days(date_from=first.isoformat(), date_to=last.isoformat(),
+                                         number=filters["number"], kind="call")
+    days = every_day(figures, first, last)
+    return render_template("dashboard.html", days=days, first=first.isoformat(), last=last.isoformat(),
+                           number=filters["number"] or "", most=max((d.calls for d in days), default=0),
+                           total=sum(d.calls for d in days), seconds=sum(d.seconds for d in days))

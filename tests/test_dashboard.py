@@ -1,0 +1,107 @@
+"""The dashboard: calls per day as bars drawn on the box, each a link that lists exactly those
+calls; per day the calls, their length, dead air and interruptions; filters; scoped."""
+
+import re
+
+import pytest
+
+from appliance.analytics.metrics import compute
+from appliance.store.scopes import entry
+from appliance.transcript.model import CallMeta
+from web_helpers import (  # noqa: F401  (fixtures)
+    admin_client,
+    admin_user,
+    app,
+    hashed,
+    login,
+    recorded_call,
+    talk,
+)
+
+AGENT_PASSWORD = "agent-pass-dashboard-1"
+RANGE = "/dashboard?from=2026-05-01&to=2026-05-03"
+
+
+@pytest.fixture
+def calls(store, tmp_path):
+    """Two calls on 1 May (extensions 201 and 202), one on 3 May (201), a voicemail on 1 May."""
+    def call(uniqueid, day, caller, callee, kind="call"):
+        meta = CallMeta(uniqueid=uniqueid, caller=caller, callee=callee, kind=kind,
+                        started_at=f"{day}T10:00:00+00:00")
+        return recorded_call(store, [tmp_path / f"{uniqueid}.wav"], meta,
+                             talk([(0, "hello"), (1, "good morning")])).call_id
+
+    ids = {"may1_201": call("d1", "2026-05-01", "201", "+4930111"),
+           "may1_202": call("d2", "2026-05-01", "+4930222", "202"),
+           "may3_201": call("d3", "2026-05-03", "+4930333", "201"),
+           "voicemail": call("d4", "2026-05-01", "+4930444", "201", kind="voicemail")}
+    # Measured: 1 s of dead air and one interruption; 3 s and none.
+    for key, spans in (("may1_201", [[(0.0, 2.0)], [(1.5, 3.0), (4.0, 5.0)]]), ("may1_202", [[(0.0, 1.0)], [(4.0, 5.0)]])):
+        for call_id, transcript_id in store.calls_needing_metrics():
+            if call_id == ids[key]:
+                store.save_metrics(call_id, transcript_id, compute(spans, ["", ""], exact=True).to_dict())
+    return ids
+
+
+def bars(page: str) -> dict[str, int]:
+    return {day: int(n) for day, n in re.findall(r'<a class="bar" href="[^"]*" data-day="([^"]+)" data-calls="(\d+)"', page)}
+
+
+def bar_link(page: str, day: str) -> str:
+    match = re.search(rf'<a class="bar" href="([^"]+)" data-day="{day}"', page)
+    return match[1].replace("&amp;", "&")
+
+
+def listed(client, path: str) -> set[int]:
+    page = client.get(path)
+    assert page.status_code == 200
+    return {int(i) for i in re.findall(r'<tr data-call="(\d+)"', page.get_data(as_text=True))}
+
+
+def test_bars_count_the_calls_of_each_day_and_lead_to_exactly_those(admin_client, calls):
+    page = admin_client.get(RANGE).get_data(as_text=True)
+    assert bars(page) == {"2026-05-01": 2, "2026-05-02": 0, "2026-05-03": 1}  # voicemail apart
+    assert "<svg" in page and "<script" not in page.split("<svg", 1)[1].split("</svg>", 1)[0]
+    assert listed(admin_client, bar_link(page, "2026-05-01")) == {calls["may1_201"], calls["may1_202"]}
+    assert listed(admin_client, bar_link(page, "2026-05-03")) == {calls["may3_201"]}
+    assert listed(admin_client, bar_link(page, "2026-05-02")) == set()
+
+
+def test_each_day_shows_its_length_dead_air_and_interruptions(admin_client, calls):
+    page = admin_client.get(RANGE).get_data(as_text=True)
+    row = re.search(r'<tr data-day="2026-05-01">(.*?)</tr>', page, re.S)[1]
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    # talk(): two turns, 3.5 s a call; dead air 1 s and 3 s: 2 s per call; one interruption.
+    assert cells == ["2026-05-01", "2", "0:07", "0:04", "2 s", "1"]
+    assert "2026-05-02" not in re.findall(r'<tr data-day="([^"]+)"', page)
+
+
+def test_the_number_filter_narrows_bars_and_links_alike(admin_client, calls):
+    page = admin_client.get(RANGE + "&number=201").get_data(as_text=True)
+    assert bars(page) == {"2026-05-01": 1, "2026-05-02": 0, "2026-05-03": 1}
+    assert listed(admin_client, bar_link(page, "2026-05-01")) == {calls["may1_201"]}
+
+
+def test_an_agent_counts_only_their_own_calls(app, store, calls):
+    agent = store.add_user("agent", hashed(AGENT_PASSWORD), "agent")
+    store.set_scope_entries(agent.id, [entry("extension", "202")])
+    client = app.test_client()
+    assert login(client, "agent", AGENT_PASSWORD).status_code == 302
+    page = client.get(RANGE).get_data(as_text=True)
+    assert bars(page) == {"2026-05-01": 1, "2026-05-02": 0, "2026-05-03": 0}
+    assert listed(client, bar_link(page, "2026-05-01")) == {calls["may1_202"]}
+
+
+def test_odd_ranges_give_a_page_not_an_error(admin_client, calls):
+    swapped = admin_client.get("/dashboard?from=2026-05-03&to=2026-05-01").get_data(as_text=True)
+    assert bars(swapped) == {"2026-05-01": 2, "2026-05-02": 0, "2026-05-03": 1}
+    for query in ("from=yesterday", "to=2026-13-45", "from=1900-01-01&to=2026-05-03", "number=%00"):
+        answer = admin_client.get(f"/dashboard?{query}")
+        assert answer.status_code == 200, query
+        assert len(bars(answer.get_data(as_text=True))) <= 366
+
+
+def test_the_dashboard_in_german(admin_client, store, admin_user, calls):
+    store.set_locale(admin_user.id, "de")
+    page = admin_client.get(RANGE).get_data(as_text=True)
+    assert "Anrufe pro Tag" in page and "Stille pro Anruf" in page and ">Übersicht<" in page
