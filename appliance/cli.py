@@ -356,7 +356,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
     settings = settings_of(ctx)
     host, port = host or settings.web_host, port or settings.web_port
-    click.echo(f"web UI on http://{host}:{port}/")
+    click.echo(f"web UI on {'https' if settings.web_tls_certfile else 'http'}://{host}:{port}/")
     run_server(create_app(settings=settings), settings, host, port)
 
 
@@ -372,6 +372,53 @@ def import_freepbx(ctx: click.Context, since: datetime | None) -> None:
         raise ApplianceError("set freepbx_monitor_dir to FreePBX's recording folder (/var/spool/asterisk/monitor)")
     queued = import_tree(store_of(ctx), settings, since.date() if since else None)
     click.echo(f"{len(queued)} recording(s) queued")
+
+
+@cli.group()
+def pbx() -> None:
+    """PBXs on other machines that upload their recordings (asterisk-config/appliance-upload)."""
+
+
+@pbx.command("add")
+@click.argument("name")
+@click.option("--timezone", "zone", default="", help="The zone of the local times in its file names "
+              "(FreePBX's; default: this box's), e.g. Europe/Berlin.")
+@click.pass_context
+def pbx_add(ctx: click.Context, name: str, zone: str) -> None:
+    """Allow a PBX to upload; prints its token once (for /etc/appliance-upload.conf there)."""
+    from appliance.config import zone_named
+    from appliance.jobs.upload import new_token
+
+    if zone and zone_named(zone) is None:
+        raise click.BadParameter(f"unknown time zone {zone!r}", param_hint="--timezone")
+    token, token_hash = new_token()
+    store = store_of(ctx)
+    try:
+        with store.audited(None, "pbx-add", f"pbx {name}", "command line"):
+            store.add_pbx_source(name, token_hash, zone)
+    except ValueError as error:
+        raise ApplianceError(str(error)) from None
+    click.echo(f"PBX {name} may upload; its token (shown once): {token}")
+
+
+@pbx.command("list")
+@click.pass_context
+def pbx_list(ctx: click.Context) -> None:
+    """The PBXs that may upload, and when each last did."""
+    for source in store_of(ctx).pbx_sources():
+        last = datetime.fromtimestamp(source.last_upload_at).isoformat(" ", "seconds") if source.last_upload_at else "never"
+        click.echo(f"{source.name:20s} zone {source.timezone or '(this box)':20s} last upload {last}")
+
+
+@pbx.command("revoke")
+@click.argument("name")
+@click.pass_context
+def pbx_revoke(ctx: click.Context, name: str) -> None:
+    """End a PBX's uploads (its token stops working at once)."""
+    store = store_of(ctx)
+    with store.audited(None, "pbx-revoke", f"pbx {name}", "command line"):
+        store.revoke_pbx_source(name)
+    click.echo(f"PBX {name} may no longer upload")
 
 
 @cli.group()

@@ -77,6 +77,10 @@ class Settings:
     web_port: int = 8080
     # Set when the UI is served over TLS (a reverse proxy): cookies then never travel in clear.
     cookie_secure: bool = False
+    # Or TLS by `appliance serve` itself: a PEM certificate (chain) and its key. Both or neither;
+    # with them cookies are secure whatever cookie_secure says.
+    web_tls_certfile: Path | None = None
+    web_tls_keyfile: Path | None = None
     session_hours: float = 12.0
     login_attempts_per_15_minutes: int = 5
 
@@ -99,6 +103,9 @@ class Settings:
     freepbx_monitor_dir: Path | None = None
     freepbx_scan_days: float = 3.0
     freepbx_timezone: str = ""
+    # PBXs on other machines upload their recordings (appliance/jobs/upload.py; each has its own
+    # token: `appliance pbx add`). A bigger upload is refused before a byte is read.
+    pbx_upload_max_mb: float = 500.0
 
     # Mail: voicemail and voice-note transcripts go to their owner through this relay only.
     mail_relay: str = "localhost:25"
@@ -173,6 +180,10 @@ class Settings:
             value = getattr(self, name)
             object.__setattr__(self, name, Path(value) if value is not None else default)
         object.__setattr__(self, "models_manifest", Path(self.models_manifest))
+        if (self.web_tls_certfile is None) != (self.web_tls_keyfile is None):
+            raise ConfigError("settings 'web_tls_certfile' and 'web_tls_keyfile' go together: set both or neither")
+        if self.web_tls_certfile is not None:
+            object.__setattr__(self, "cookie_secure", True)
         for name in ("timezone", "freepbx_timezone"):
             value = getattr(self, name)
             if value and zone_named(value) is None:

@@ -160,8 +160,11 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _answers(host: str, port: int) -> bool:
+def _answers(host: str, port: int, tls: bool = False) -> bool:
     try:
+        if tls:  # uvicorn loads the app before it listens: a connection means it is up
+            socket.create_connection((host, port), timeout=2).close()
+            return True
         return Browser(host, port).get("/healthz", timeout=2).status in (200, 503)
     except OSError:
         return False
@@ -199,7 +202,7 @@ def start_served(folder: Path, settings: dict[str, str] | None = None) -> Served
     served = Served(f"http://127.0.0.1:{port}", "127.0.0.1", port, data, env, process, log,
                     own.call_id, other.call_id)
     deadline = time.monotonic() + 60
-    while not _answers("127.0.0.1", port):
+    while not _answers("127.0.0.1", port, tls="WEB_TLS_CERTFILE" in (settings or {})):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise AssertionError(f"appliance serve did not come up:\n{log.read_text()[-3000:]}")

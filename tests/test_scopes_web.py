@@ -24,8 +24,8 @@ OTHER_NUMBER = "+4930222999"
 
 # rule -> how the walk treats it: "call" (a call id in it), "live" (a live call id), "list" (shows
 # many calls: the other call's word and number must not be on it), "admin" (403 for the agent),
-# "own" (the user's own pages, nothing of any call), "worker" (remote workers' endpoint: a
-# login is worth nothing there without the job's token), "skip" (not walked).
+# "own" (the user's own pages, nothing of any call), "worker" (remote workers' and PBXs'
+# endpoints: a login is worth nothing there without their own token), "skip" (not walked).
 ROUTES = {
     "/static/<path:filename>": "own",
     "/login": "own",
@@ -51,6 +51,7 @@ ROUTES = {
     "/worker/jobs/<int:job_id>/files/<int:index>": "worker",
     "/worker/jobs/<int:job_id>/progress": "worker",
     "/worker/jobs/<int:job_id>/result": "worker",
+    "/intake/recordings/<file_name>": "worker",
     "/admin/selftest": "admin",
     "/admin/status": "admin",
     "/admin/retention": "admin",
@@ -106,7 +107,7 @@ def _paths(rule: str, ids: dict, which: str) -> list[str]:
     """The concrete paths of a rule for the own or the other call."""
     path = (rule.replace("<int:call_id>", str(ids[which])).replace("<int:live_id>", str(ids[f"{which}_live"]))
             .replace("<int:index>", "0").replace("<int:job_id>", "1").replace("<int:user_id>", str(ids["admin_id"]))
-            .replace("<int:webhook_id>", "1"))
+            .replace("<int:webhook_id>", "1").replace("<file_name>", "in-201-202-20261202-091502-1.2.wav"))
     if "<fmt>" in path:
         return [path.replace("<fmt>", fmt) for fmt in (EXPORTS if "/export/" in path else ("csv", "json"))]
     return [path]
@@ -118,6 +119,8 @@ def _send(world, method: str, path: str):
         return client.open(path, method=method, headers={"Authorization": f"Bearer {world['token']}"})
     if method == "POST":
         return post(client, path, {"label": "Mallory"})
+    if method == "PUT":
+        return client.put(path, data=b"RIFF")
     return client.get(f"{path}?since=0" if path == "/events" else path)
 
 

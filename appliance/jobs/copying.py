@@ -17,16 +17,24 @@ def atomic_copy(source: Path, target: Path) -> Path:
     try:
         with os.fdopen(fd, "wb") as out, open(source, "rb") as into:
             shutil.copyfileobj(into, out, 1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
         shutil.copystat(source, partial)
-        os.replace(partial, target)
+        synced_rename(Path(partial), target)
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
+    return target.absolute()
+
+
+def synced_rename(partial: Path, target: Path) -> None:
+    """Give a complete file written under a temporary name in target's file system its final
+    name, its bytes and the rename both on disk before this returns (a power cut keeps one or
+    the other, whole)."""
+    with open(partial, "rb+") as written:
+        os.fsync(written.fileno())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(partial, target)
     directory = os.open(target.parent, os.O_RDONLY)
     try:
-        os.fsync(directory)  # the rename itself survives a power cut
+        os.fsync(directory)
     finally:
         os.close(directory)
-    return target.absolute()

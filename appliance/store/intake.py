@@ -36,6 +36,12 @@ def was_imported(db: Database, system: str, source: str) -> bool:
     return first(db.query("SELECT 1 FROM imported_sources WHERE system = ? AND source = ?", [system, source])) is not None
 
 
+def imported_call(db: Database, system: str, source: str) -> int | None:
+    """The call a source was imported as (it may since have been deleted here), or None."""
+    row = first(db.query("SELECT call_id FROM imported_sources WHERE system = ? AND source = ?", [system, source]))
+    return row["call_id"] if row else None
+
+
 def enqueue_import(
     db: Database, system: str, source: str, meta: CallMeta, paths: Sequence[Path | str], options: dict | None,
     now: float,

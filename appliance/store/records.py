@@ -109,6 +109,17 @@ class ApiToken:
 
 
 @dataclass(frozen=True)
+class PbxSource:
+    """A PBX on another machine that hands its recordings to the box (appliance/jobs/upload.py)."""
+
+    id: int
+    name: str
+    timezone: str  # the zone of the local times in its file names; "" for the box's own
+    created_at: float
+    last_upload_at: float | None
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     id: int
     at: float

@@ -536,4 +536,16 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
         )""",
         "CREATE INDEX transcript_revisions_transcript ON transcript_revisions(transcript_id)",
     ),
+    # Step 19: PBXs on other machines that upload their recordings (appliance/store/pbx.py),
+    # each with its own token (only its SHA-256 is kept) and the zone its file names use.
+    (
+        """CREATE TABLE pbx_sources (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            token_hash TEXT NOT NULL UNIQUE,
+            timezone TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL,
+            last_upload_at REAL
+        )""",
+    ),
 ]

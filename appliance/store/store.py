@@ -31,6 +31,7 @@ from appliance.store import (
     metrics,
     nlp,
     ops,
+    pbx,
     recordings,
     retention,
     scopes,
@@ -54,6 +55,7 @@ from appliance.store.records import (
     ChainCheck,
     EnqueueResult,
     Job,
+    PbxSource,
     SearchHit,
     User,
 )
@@ -122,6 +124,32 @@ class Store:
     @_serialized
     def known_paths(self) -> set[str]:
         return intake.known_paths(self._db)
+
+    @_serialized
+    def imported_call(self, system: str, source: str) -> int | None:
+        return intake.imported_call(self._db, system, source)
+
+    # PBXs that upload recordings
+
+    @_serialized
+    def add_pbx_source(self, name: str, token_hash: str, timezone: str = "", now: float | None = None) -> PbxSource:
+        return pbx.add(self._db, name, token_hash, timezone, _now(now))
+
+    @_serialized
+    def pbx_source_by_token_hash(self, token_hash: str) -> PbxSource | None:
+        return pbx.by_token_hash(self._db, token_hash)
+
+    @_serialized
+    def pbx_sources(self) -> list[PbxSource]:
+        return pbx.all_sources(self._db)
+
+    @_serialized
+    def pbx_uploaded(self, source_id: int, now: float | None = None) -> None:
+        pbx.uploaded(self._db, source_id, _now(now))
+
+    @_serialized
+    def revoke_pbx_source(self, name: str) -> None:
+        pbx.revoke(self._db, name)
 
     # Jobs
 

@@ -34,7 +34,7 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 
 OPEN_ENDPOINTS = {"auth.login", "static", "ops.healthz"}  # /healthz: no data, for monitoring
-OPEN_BLUEPRINTS = {"worker"}  # remote workers: a per-job token on every request instead
+OPEN_BLUEPRINTS = {"worker", "intake"}  # remote workers, PBX uploads: their own token on every request instead
 # All a user whose password an admin set may reach before choosing their own (passwords.py).
 WHILE_PASSWORD_TEMPORARY = {"passwords.change", "auth.logout"}
 THROTTLE_WINDOW = 15 * 60

@@ -2,7 +2,9 @@
 
 uvicorn holds the connections in one event loop: an idle or slow connection costs a socket, not
 a thread. Pages are the Flask app, run by a bounded pool of threads (a2wsgi); a request's body
-is read whole in the loop before it gets a thread, so a slow upload cannot hold one. An event
+is read whole in the loop before it gets a thread, so a slow upload cannot hold one; a PBX's
+recording upload (appliance/web/intake.py) is written to a file as it arrives instead of into
+memory, its thread starting once the last byte is there. An event
 stream goes through Flask like a page (login, scope, headers), then the view hands it to the hub
 (appliance/web/hub.py) and its thread is free again: a stream never holds one.
 """
@@ -10,14 +12,21 @@ stream goes through Flask like a page (login, scope, headers), then the view han
 from __future__ import annotations
 
 import asyncio
+import os
 import resource
+import tempfile
+from pathlib import Path
 
+from appliance.jobs.upload import incoming_folder
 from appliance.web.hub import Hub
+from appliance.web.intake import BODY_FILE_KEY, INTAKE_PATH
 from appliance.web.streams import HUB_KEY, SUBSCRIPTION_KEY
 from appliance.web.worker import MAX_RESULT_BYTES, WORKER_PATH
 
 PAGE_THREADS = 16  # Flask requests at once; streams hold none
 BODY_SECONDS = 30  # a request body must arrive within this, or the request is dropped
+_UPLOAD_TOO_LARGE = b"The recording is larger than the limit (setting pbx_upload_max_mb).\n"
+UPLOAD_IDLE_SECONDS = 60  # an upload may take long, but not stall this long between two chunks
 CONNECTIONS = 4096  # open connections and requests at once; beyond, uvicorn answers 503
 FILES = 8192  # file descriptors: a socket each, and the database's
 STREAM_PATHS = ("/events", "/live/")  # a stream's view may hand it to the hub
@@ -32,6 +41,11 @@ class App:
         self.hub = Hub(settings)
         self.wsgi = WSGIMiddleware(flask_app, workers=threads)
         self.max_body = flask_app.config["MAX_CONTENT_LENGTH"]
+        self.max_upload = int(settings.pbx_upload_max_mb * (1 << 20))
+        self.incoming = incoming_folder(settings)
+        self.incoming.mkdir(parents=True, exist_ok=True)
+        for stale in self.incoming.iterdir():  # bodies a killed server left half received
+            stale.unlink(missing_ok=True)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -39,6 +53,9 @@ class App:
             return
         if scope["type"] != "http":
             return  # no websockets
+        if scope["path"].startswith(INTAKE_PATH) and scope["method"] == "PUT":
+            await self._upload(scope, receive, send)
+            return
         try:
             # Remote workers post a long call's words; everything else stays under the UI's limit.
             limit = MAX_RESULT_BYTES if scope["path"].startswith(WORKER_PATH) else self.max_body
@@ -85,6 +102,38 @@ class App:
         return _replay([{"type": "http.request", "body": b"".join(chunks), "more_body": False}],
                        then=receive)
 
+    async def _upload(self, scope, receive, send) -> None:
+        """A recording's body into a file of its own, then the Flask view with the file's name."""
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_upload:
+            # Before a byte is read: curl waits for this answer to its Expect: 100-continue.
+            await _plain(send, 413, _UPLOAD_TOO_LARGE)
+            return
+        fd, body = tempfile.mkstemp(dir=self.incoming, suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                size, more = 0, True
+                while more:
+                    try:
+                        message = await asyncio.wait_for(receive(), UPLOAD_IDLE_SECONDS)
+                    except asyncio.TimeoutError:
+                        await _plain(send, 408, b"The upload stalled.\n")
+                        return
+                    if message["type"] == "http.disconnect":
+                        return  # cut off mid-upload: nothing of it is kept
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_upload:
+                        await _plain(send, 413, _UPLOAD_TOO_LARGE)
+                        return
+                    out.write(chunk)
+                    more = message.get("more_body", False)
+            scope[BODY_FILE_KEY] = body
+            await self.wsgi(scope, _replay([{"type": "http.request", "body": b"", "more_body": False}], then=receive),
+                            send)
+        finally:
+            Path(body).unlink(missing_ok=True)  # taken in, it was renamed away
+
     async def _lifespan(self, receive, send) -> None:
         while True:
             message = await receive()
@@ -130,7 +179,8 @@ def serve(flask_app, settings, host: str, port: int) -> None:
     config = uvicorn.Config(app, host=host, port=port, lifespan="on", http="h11", loop="asyncio",
                             limit_concurrency=CONNECTIONS, timeout_keep_alive=5,
                             timeout_graceful_shutdown=5, proxy_headers=False, server_header=False,
-                            access_log=False, log_level="warning")
+                            access_log=False, log_level="warning",
+                            ssl_certfile=settings.web_tls_certfile, ssl_keyfile=settings.web_tls_keyfile)
 
     class Server(uvicorn.Server):
         async def shutdown(self, sockets=None) -> None:
