@@ -204,3 +204,20 @@ def test_a_scoped_store_gives_no_metrics_of_calls_outside_its_scope(store, setti
     run_pending(store, settings)
     agent = store.scoped(Scope(extensions=frozenset({"201"})))
     assert set(agent.metrics([own.call_id, other.call_id])) == {own.call_id}
+
+
+def test_the_metrics_follow_every_correction_of_the_transcript(store, settings, tmp_path):
+    # Mono: the figures come from the turns, so a turn given to the other speaker moves talk time.
+    mono = tmp_path / "mono.wav"
+    import soundfile
+
+    soundfile.write(str(mono), two_party_audio([(0.0, 6.0)], [], 6.0).channels[0], TARGET_RATE, subtype="PCM_16")
+    call = recorded_call(store, [mono], META, talk([(0, "hello"), (1, "hi there"), (0, "is it open")]))
+    run_pending(store, settings)
+    assert store.metrics([call.call_id])[call.call_id]["talk_seconds"] == [3.0, 1.5]
+    store.edit_transcript(call.call_id, "vic", "word", 2, word=2, text="open?")
+    assert run_pending(store, settings) == 1
+    assert store.metrics([call.call_id])[call.call_id]["questions"] == [1, 0]
+    store.edit_transcript(call.call_id, "vic", "speaker", 1, speaker=0)
+    assert run_pending(store, settings) == 1
+    assert store.metrics([call.call_id])[call.call_id]["talk_seconds"] == [4.5, 0.0]

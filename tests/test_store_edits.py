@@ -119,10 +119,11 @@ def test_a_turn_without_words_cannot_be_split(store, tmp_path):
     assert texts(store, call.call_id) == [(0, "hello hi")]
 
 
-def test_a_turn_moved_between_speakers_drops_the_metrics_for_the_analytics_stage(store, call_id):
+def test_every_edit_drops_the_metrics_for_the_analytics_stage(store, call_id):
     transcript_id = dict(store.calls_needing_metrics())[call_id]
-    store.save_metrics(call_id, transcript_id, {"speakers": {}})
-    store.edit_transcript(call_id, "vic", "word", 0, word=1, text="pizza")
-    assert store.calls_needing_metrics() == []  # timings unchanged
-    store.edit_transcript(call_id, "vic", "speaker", 0, speaker=1)
-    assert store.calls_needing_metrics() == [(call_id, transcript_id)]
+    for action, changes in (("word", {"word": 1, "text": "pizza?"}), ("speaker", {"speaker": 1})):
+        store.save_metrics(call_id, transcript_id, {"speakers": {}})
+        assert store.calls_needing_metrics() == []
+        # A fixed word changes the word count and the questions; a moved turn who spoke when.
+        store.edit_transcript(call_id, "vic", action, 0, **changes)
+        assert store.calls_needing_metrics() == [(call_id, transcript_id)], action
