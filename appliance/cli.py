@@ -149,22 +149,51 @@ def hook_sweep(ctx: click.Context) -> None:
 
 
 @cli.command()
-@click.option("--once", is_flag=True, help="Process the jobs that are due, then exit.")
+@click.option("--once", is_flag=True, help="Process the jobs that are due (with a broker: hand them out), then exit.")
+@click.option("--remote", is_flag=True,
+              help="Be a remote worker: take jobs from the broker and work for the box (needs the models only).")
+@click.option("--broker", help="The broker's address (default: setting broker_url).")
+@click.option("--box", help="With --remote: the box's web address (default: setting box_url).")
 @click.pass_context
-def worker(ctx: click.Context, once: bool) -> None:
-    """Run the transcription worker (with the spool sweep and lease recovery)."""
+def worker(ctx: click.Context, once: bool, remote: bool, broker: str | None, box: str | None) -> None:
+    """Run the transcription worker (with the spool sweep and lease recovery).
+
+    With a broker (setting broker_url) the box's worker hands jobs to remote workers instead
+    of transcribing them; `--remote` runs one of those on another machine.
+    """
+    settings = settings_of(ctx)
+    broker = broker or settings.broker_url
+    if remote:
+        from appliance.jobs.remote import serve as serve_remote
+
+        box = box or settings.box_url
+        if not broker or not box:
+            raise ApplianceError("a remote worker needs the broker's and the box's address (--broker, --box)")
+        serve_remote(settings, broker, box)
+        return
+
     from appliance.jobs.nudge import Nudges
     from appliance.jobs.scheduler import start_scheduler
     from appliance.jobs.spool import sweep
-    from appliance.jobs.worker import Worker
     from appliance.ops.schedule import add_ops_jobs
 
-    settings = settings_of(ctx)
     settings.spool_dir.mkdir(parents=True, exist_ok=True)
     store = store_of(ctx)
-    work = Worker(settings, store)
+    if broker:
+        from appliance.jobs.broker import celery_app, publish
+        from appliance.jobs.dispatch import Dispatcher
+
+        app = celery_app(broker)
+        work = Dispatcher(settings, store, lambda ticket: publish(app, ticket))
+    else:
+        from appliance.jobs.worker import Worker
+
+        work = Worker(settings, store)
     if once:
         sweep(store, settings)
+        if broker:
+            click.echo(f"handed {work.run_once()} job(s) to the broker")
+            return
         count = 0
         while work.run_once():
             count += 1
@@ -179,9 +208,12 @@ def worker(ctx: click.Context, once: bool) -> None:
         signal.signal(signum, on_signal)
     scheduler = start_scheduler(settings, more=[add_ops_jobs])
     nudges = Nudges(settings, work.jobs_queued)
-    work.on_finished = lambda job: nudges.mail_now()
+    if not broker:
+        # Remote results arrive through the web; the scheduler's mail job sends theirs.
+        work.on_finished = lambda job: nudges.mail_now()
     nudges.start()
-    click.echo(f"worker {work.worker_id} watching {settings.spool_dir} (database {settings.db_path})")
+    target = f"broker {broker.rpartition('@')[2]}" if broker else f"database {settings.db_path}"
+    click.echo(f"worker watching {settings.spool_dir} ({target})")
     try:
         work.run_forever(stop)
     finally:

@@ -38,6 +38,8 @@ class Settings:
     # Speech recognition
     model: str = "whisper-base"
     compute_type: str = "int8"
+    # "cpu", "cuda", or "auto": a GPU when CTranslate2 sees one (a remote worker says which).
+    device: str = "cpu"
     cpu_threads: int = 2
     beam_size: int = 5
     batch_size: int = 8
@@ -125,6 +127,17 @@ class Settings:
     # A recording Asterisk left unfinished in spool/recording/ (crash, dropped hook).
     spool_abandoned_seconds: float = 600.0
     poll_interval_seconds: float = 1.0
+    # Remote workers (docs/scale-out.md): with a broker (amqp://user:password@host/vhost, or
+    # amqps:// for TLS) the box hands jobs to Celery workers on other machines instead of
+    # transcribing them itself; empty: the local worker, no broker needed.
+    broker_url: str = ""
+    # Jobs handed to the broker at once; the rest wait in the database, in order.
+    broker_window: int = 32
+    # How long a handed-out job may wait in the broker before the box takes it back (a lost
+    # message); once a worker starts it, its progress reports renew a lease_seconds lease.
+    broker_wait_seconds: float = 1800.0
+    # On a remote worker: the box's web address, where its /worker endpoint is.
+    box_url: str = ""
 
     # Retention (appliance/ops/retention.py): [retention.NAME] tables with optional direction,
     # number (glob), mailbox (glob), audio_days, transcript_days; the first that matches a call

@@ -42,7 +42,9 @@ def _post_result(client, ticket, text="Hello there.", job_id=None):
 
 def test_a_ticket_round_trips_and_carries_names_not_paths(ticket, recording):
     result, path = recording
-    assert ticket.files == ("7.1.wav",) and ticket.meta == META and ticket.options == {"language": "en"}
+    assert ticket.files == ("7.1.wav",) and ticket.meta == META
+    # The site's decode defaults travel with the job: a worker decodes as the box would.
+    assert ticket.options == {"language": "en", "sample_rate": 8000, "channels": 2}
     assert JobTicket.from_dict(ticket.to_dict()) == ticket
     assert str(path.parent) not in repr(ticket.to_dict())
 

@@ -37,6 +37,13 @@ class JobTicket:
     hotwords: str  # the site's vocabulary
     # Voicemail and short calls first (higher is sooner); see priority_for.
     priority: int = 0
+    # How often the worker reports progress; each report renews its lease on the box.
+    heartbeat_seconds: float = 20.0
+
+    @property
+    def holder(self) -> str:
+        """The lease holder the ticket's token was issued to (see sign)."""
+        return self.token.rpartition(".")[0]
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -63,10 +70,10 @@ class JobResult:
         return cls(**{**data, "transcript": Transcript.from_dict(data["transcript"])})
 
 
-def ticket_for(job: Job, token: str, hotwords: str) -> JobTicket:
+def ticket_for(job: Job, token: str, hotwords: str, options: dict, heartbeat_seconds: float) -> JobTicket:
     return JobTicket(
         job_id=job.id, token=token, files=tuple(Path(p).name for p in job.paths), meta=job.meta,
-        options=job.options, hotwords=hotwords, priority=priority_for(job),
+        options=options, hotwords=hotwords, priority=priority_for(job), heartbeat_seconds=heartbeat_seconds,
     )
 
 

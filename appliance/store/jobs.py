@@ -214,6 +214,25 @@ def retry(db: Database, job_id: int, now: float) -> None:
         )
 
 
+def release(db: Database, job_id: int, holder: str, now: float) -> bool:
+    """Give back a claim that never ran (the broker took no ticket): queued again at once and
+    the attempt not counted."""
+    with write(db):
+        return db.execute(
+            "UPDATE jobs SET state = 'queued', attempts = max(attempts - 1, 0), lease_owner = NULL,"
+            " lease_expires = NULL, updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?",
+            [now, job_id, holder],
+        ).rowcount == 1
+
+
+def count_held(db: Database, owner_prefix: str, now: float) -> int:
+    """Running jobs under a live lease whose owner starts with owner_prefix."""
+    row = first(db.query(
+        "SELECT count(*) AS n FROM jobs WHERE state = 'running' AND lease_expires >= ?"
+        " AND substr(lease_owner, 1, ?) = ?", [now, len(owner_prefix), owner_prefix]))
+    return row["n"]
+
+
 def recover_stale_leases(db: Database, now: float) -> int:
     with write(db):
         return db.execute(

@@ -35,6 +35,23 @@ class Job:
 
 
 @dataclass(frozen=True)
+class RemoteWorker:
+    name: str  # host:pid as the worker names itself
+    model: str
+    device: str  # "cpu" or "cuda"
+    job_id: int | None  # the job it last reported progress on, until its result arrives
+    jobs_done: int  # results it delivered that were stored
+    audio_seconds: float  # of those results' recordings
+    busy_seconds: float  # it spent transcribing them
+    last_seen: float
+
+    @property
+    def speed(self) -> float | None:
+        """Audio seconds transcribed per second of work (x real time)."""
+        return self.audio_seconds / self.busy_seconds if self.busy_seconds > 0 else None
+
+
+@dataclass(frozen=True)
 class CallSummary:
     id: int
     uniqueid: str | None

@@ -548,4 +548,18 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
             last_upload_at REAL
         )""",
     ),
+    # Step 20: remote transcription workers as the box sees them through their reports
+    # (appliance/store/workers.py): the jobs page shows each one's model, work and speed.
+    (
+        """CREATE TABLE remote_workers (
+            name TEXT PRIMARY KEY,
+            model TEXT NOT NULL,
+            device TEXT NOT NULL,
+            job_id INTEGER,
+            jobs_done INTEGER NOT NULL DEFAULT 0,
+            audio_seconds REAL NOT NULL DEFAULT 0,
+            busy_seconds REAL NOT NULL DEFAULT 0,
+            last_seen REAL NOT NULL
+        ) WITHOUT ROWID""",
+    ),
 ]

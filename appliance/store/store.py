@@ -40,6 +40,7 @@ from appliance.store import (
     users,
     vocabulary,
     webhooks,
+    workers,
 )
 from appliance.errors import LegalHold, NotAllowed, NotFound
 from appliance.store.db import connect, write
@@ -56,6 +57,7 @@ from appliance.store.records import (
     EnqueueResult,
     Job,
     PbxSource,
+    RemoteWorker,
     SearchHit,
     User,
 )
@@ -208,6 +210,26 @@ class Store:
     @_serialized
     def retry_job(self, job_id: int) -> None:
         jobs.retry(self._db, job_id, time.time())
+
+    @_serialized
+    def release_job(self, job_id: int, holder: str) -> bool:
+        return jobs.release(self._db, job_id, holder, time.time())
+
+    @_serialized
+    def count_held_jobs(self, owner_prefix: str, now: float | None = None) -> int:
+        return jobs.count_held(self._db, owner_prefix, _now(now))
+
+    @_serialized
+    def worker_seen(self, name: str, model: str, device: str, job_id: int) -> None:
+        workers.seen(self._db, name, model, device, job_id, time.time())
+
+    @_serialized
+    def worker_finished(self, name: str, model: str, device: str, audio_seconds: float, busy_seconds: float) -> None:
+        workers.finished(self._db, name, model, device, audio_seconds, busy_seconds, time.time())
+
+    @_serialized
+    def remote_workers(self) -> list[RemoteWorker]:
+        return workers.workers(self._db)
 
     @_serialized
     def recover_stale_leases(self, now: float | None = None) -> int:

@@ -23,12 +23,22 @@ def with_noise_floor(samples: np.ndarray) -> np.ndarray:
     return samples + floor
 
 
+def resolve_device(choice: str) -> str:
+    """The device setting as CTranslate2 takes it: "auto" is a GPU where one is seen."""
+    if choice != "auto":
+        return choice
+    import ctranslate2
+
+    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+
+
 class WhisperEngine:
     engine = "faster-whisper"
 
     def __init__(self, settings) -> None:
         self.settings = settings
         self.model = settings.model
+        self.device = resolve_device(settings.device)
         self._pipeline = None
 
     def load(self):
@@ -39,7 +49,7 @@ class WhisperEngine:
 
             whisper = WhisperModel(
                 str(model_path(self.settings, self.settings.model)),
-                device="cpu",
+                device=self.device,
                 compute_type=self.settings.compute_type,
                 cpu_threads=self.settings.cpu_threads,
                 local_files_only=True,

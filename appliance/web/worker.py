@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import Blueprint, abort, jsonify, request, send_file
 
 from appliance.jobs.contract import JobResult, holder_of, worker_secret
-from appliance.jobs.dispatch import accept_result
+from appliance.jobs.dispatch import accept_result, report_progress
 from appliance.web import open_store, settings
 from appliance.web.auth import csrf
 
@@ -23,6 +23,7 @@ csrf.exempt(bp)  # no cookies: the token is the credential
 # A long call's words in JSON; the UI's own limit (1 MiB) is too small for them.
 MAX_RESULT_BYTES = 64 << 20
 MAX_REASON_CHARS = 500
+MAX_NAME_CHARS = 100
 
 
 def _holder(job_id: int) -> str:
@@ -56,10 +57,13 @@ def recording_file(job_id: int, index: int):
 @bp.post("/jobs/<int:job_id>/progress")
 def progress(job_id: int):
     holder = _holder(job_id)
-    fraction = _body().get("progress")
+    body = _body()
+    fraction = body.get("progress")
     if not isinstance(fraction, (int, float)) or isinstance(fraction, bool) or not math.isfinite(fraction):
         abort(400, "progress must be a number from 0 to 1")
-    if not open_store().heartbeat(job_id, holder, settings().lease_seconds, float(fraction)):
+    # Who reports, for the jobs page: the worker's name, its model and device.
+    worker, model, device = (str(body.get(key) or "")[:MAX_NAME_CHARS] for key in ("worker", "model", "device"))
+    if not report_progress(open_store(), settings(), job_id, holder, float(fraction), worker, model, device):
         abort(409, "this job is no longer held by this token")
     return jsonify(state="running")
 
