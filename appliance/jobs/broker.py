@@ -38,6 +38,9 @@ def celery_app(broker_url: str) -> Celery:
         worker_prefetch_multiplier=1,
         broker_transport_options={"confirm_publish": True},
         broker_connection_retry_on_startup=True,
+        # A machine unplugged mid-job: RabbitMQ closes its connection after two missed
+        # heartbeats, a minute, and redelivers its ticket.
+        broker_heartbeat=30,
         # Workers need no remote control or task events: fewer queues on the broker.
         worker_enable_remote_control=False,
         worker_send_task_events=False,
