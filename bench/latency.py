@@ -3,7 +3,7 @@
     .venv/bin/python bench/latency.py                       # 20 calls and 20 voicemails
     .venv/bin/python bench/latency.py --calls 5 --voicemails 5
 
-Asterisk 22 runs in the test root (tests/asterisk_harness.py, as root), `appliance worker` on
+Asterisk 22 runs in the test root (tests/support/asterisk.py, as root), `appliance worker` on
 the host with the shipped intervals (a 15 s sweep: only the hook's nudge makes it fast), mail
 goes to an SMTP sink on loopback. Real SIP phones (baresip) say Debian's asterisk-core-sounds
 prompts:
@@ -39,8 +39,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 sys.path[:0] = [str(BENCH_DIR), str(PROJECT_ROOT), str(PROJECT_ROOT / "tests")]
 
-from asterisk_harness import (ROOT, SIP, baresip_phone, settings_overrides, start_asterisk,  # noqa: E402
-                              voice_track, wait_for)
+from support.asterisk import ROOT, SIP, baresip_phone, settings_overrides, start_asterisk, voice_track, wait_for
 from machine import machine  # noqa: E402
 
 from appliance import democall  # noqa: E402

@@ -3,7 +3,7 @@
     .venv/bin/python bench/web_load.py                      # 300 streams, 20 users, 50/s, 30 s
     .venv/bin/python bench/web_load.py --streams 100 --seconds 10
 
-Starts a real `appliance serve` on loopback (tests/served.py), opens the streams (spread over
+Starts a real `appliance serve` on loopback (tests/support/served.py), opens the streams (spread over
 the users, within the per-user cap), requests pages and searches at a steady rate, and prints
 p50/p95/max latency and the errors; then closes the streams and prints the server's thread and
 file-descriptor counts before, during and after. Exits 1 if p95 is 1 s or more, or on errors.
@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-import load  # noqa: E402
-from served import start_served, stop_served  # noqa: E402
+from support import load  # noqa: E402
+from support.served import start_served, stop_served  # noqa: E402
 
 
 def main() -> int:

@@ -1,6 +1,10 @@
-"""Shared fixtures. Keep each one small; add yours below."""
+"""Shared fixtures. Keep each one small; add yours below. Helpers live in the `support`
+package; its modules that define fixtures are plugins here, so a test names a fixture as an
+argument and never imports it."""
 
 import pytest
+
+pytest_plugins = ("support.web", "support.served")
 
 from appliance.store import Store
 

@@ -11,8 +11,8 @@ from appliance.analytics.metrics import compute, public
 from appliance.analytics.stage import measure, run_pending
 from appliance.audio import TARGET_RATE, Audio
 from appliance.transcript.model import CallMeta, Transcript, Turn
-from store_helpers import CALLER_AND_CALLEE
-from web_helpers import recorded_call, talk
+from support.store import CALLER_AND_CALLEE
+from support.web import recorded_call, talk
 
 TOLERANCE = 0.3  # seconds, per value
 META = CallMeta(uniqueid="metrics-1", caller="+4930111", callee="201")

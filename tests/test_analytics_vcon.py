@@ -11,7 +11,7 @@ from appliance.analytics.metrics import compute, public
 from appliance.analytics.vcon import Recording, call_uuid, content_hash, to_vcon
 from appliance.transcript.model import CallMeta, Speaker
 from vcon_check import vcon_problems
-from web_helpers import recorded_call, talk, write_wav
+from support.web import recorded_call, talk, write_wav
 
 META = CallMeta(uniqueid="vcon-1", caller="+4930111", callee="201", direction="inbound",
                 started_at="2026-05-02T10:00:00+02:00")

@@ -11,7 +11,6 @@ import pytest
 
 from appliance.analytics.metrics import compute
 from appliance.analytics.vcon import content_hash
-from served import served  # noqa: F401 - the module-scoped real server
 from vcon_check import vcon_problems
 
 # Caller 1.0-4.0 and 6.0-9.5 s; the agent breaks in at 3.5 s (the caller stops) and talks until
@@ -21,7 +20,7 @@ AGENT = [(3.5, 5.0)]
 
 
 @pytest.fixture(scope="module")
-def measured(served):  # noqa: F811
+def measured(served):
     metrics = compute([CALLER, AGENT], ["Is it open? Hello?", "yes it is"], exact=True)
     with served.store() as store:
         for call_id, transcript_id in store.calls_needing_metrics():

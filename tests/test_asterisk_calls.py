@@ -13,7 +13,7 @@ from appliance import democall
 from appliance.asterisk.ari import Ari
 from appliance.config import load_settings
 from appliance.store import Store
-from asterisk_harness import by_role, settings_overrides, start_asterisk, wait_for, words
+from support.asterisk import by_role, settings_overrides, start_asterisk, wait_for, words
 
 pytestmark = pytest.mark.model
 
@@ -27,7 +27,7 @@ OWNER = "owner@example.org"
 @pytest.fixture(scope="module")
 def box(tmp_path_factory, models_dir, smtp_sink):
     """Asterisk in its root, and the appliance's worker on the host, sharing the spool."""
-    from asterisk_harness import ROOT
+    from support.asterisk import ROOT
 
     data = tmp_path_factory.mktemp("box")
     overrides = {**settings_overrides(ROOT), "data_dir": data, "models_dir": models_dir,

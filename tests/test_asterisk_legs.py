@@ -2,7 +2,7 @@
 a voice menu that puts the caller through to a phone (the dialplan records a second time
 there), and a call that nobody answers and that ends in a mailbox.
 
-Asterisk runs in its test root (tests/asterisk_harness.py), the phones are baresip, the worker
+Asterisk runs in its test root (tests/support/asterisk.py), the phones are baresip, the worker
 an `appliance worker` subprocess on the host; the voice menu service is not running, so the
 dialplan's menu takes keys.
 """
@@ -21,7 +21,7 @@ from appliance.asterisk.ari import Ari
 from appliance.asterisk.install import load_secrets
 from appliance.config import load_settings
 from appliance.store import Store
-from asterisk_harness import ROOT, SIP, baresip_phone, by_role, settings_overrides, start_asterisk, wait_for
+from support.asterisk import ROOT, SIP, baresip_phone, by_role, settings_overrides, start_asterisk, wait_for
 
 pytestmark = pytest.mark.model
 

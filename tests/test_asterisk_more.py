@@ -1,7 +1,7 @@
 """More real calls through a real Asterisk 22: a real SIP phone, an appliance that is down while
 calls end, a self-test that names the stage that failed, recordings Asterisk left behind.
 
-Asterisk runs in its test root (tests/asterisk_harness.py); the worker is an `appliance worker`
+Asterisk runs in its test root (tests/support/asterisk.py); the worker is an `appliance worker`
 subprocess this module starts and stops itself. Only one Asterisk runs at a time: this module's
 fixture starts its own after the other modules' fixtures have stopped theirs.
 """
@@ -26,7 +26,7 @@ from appliance.asterisk.ari import Ari
 from appliance.asterisk.install import HOOK, load_secrets
 from appliance.config import load_settings
 from appliance.store import Store
-from asterisk_harness import SIP, ROOT, baresip_phone, by_role, settings_overrides, start_asterisk, wait_for
+from support.asterisk import SIP, ROOT, baresip_phone, by_role, settings_overrides, start_asterisk, wait_for
 
 pytestmark = pytest.mark.model
 

@@ -1,5 +1,5 @@
 """Accounts in a real browser (Debian's Chromium driven by Playwright) against a real
-`appliance serve` (tests/served.py): a new user's generated password copied with its button,
+`appliance serve` (tests/support/served.py): a new user's generated password copied with its button,
 the forced change at the first login (in German), an API token copied on the account page."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import re
 
 import pytest
 
-from served import served  # noqa: F401 (the fixture)
 from test_browser import CHROMIUM_ARGS, artifacts_dir, chromium  # noqa: F401 (the fixture)
 
 try:

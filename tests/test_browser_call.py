@@ -1,5 +1,5 @@
 """The call page in a real browser (Debian's Chromium, Playwright) against a real `appliance serve`
-(tests/served.py): the player that keeps up with the audio, its timeline and shortcuts.
+(tests/support/served.py): the player that keeps up with the audio, its timeline and shortcuts.
 
 A long call of its own (a tone, many turns) makes the page taller than the window, so that
 scrolling, following and "Space does not scroll" mean something.
@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from appliance.transcript.model import CallMeta
-from served import served  # noqa: F401 - the module-scoped fixture
-from web_helpers import hashed, recorded_call, talk, write_wav
+from support.web import hashed, recorded_call, talk, write_wav
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -49,7 +48,7 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def long_call(served):  # noqa: F811 - the fixture imported above
+def long_call(served):
     lines = [(i % 2, f"sentence number {i} about the delivery of parcel {i}") for i in range(TURNS)]
     with served.store() as store:
         done = recorded_call(store, [write_wav(served.data_dir / "recordings" / "long.wav", TURNS * 2.0)],
@@ -58,7 +57,7 @@ def long_call(served):  # noqa: F811 - the fixture imported above
 
 
 @pytest.fixture(scope="module")
-def edit_call(served):  # noqa: F811
+def edit_call(served):
     """A short call whose fourth word the recogniser was unsure of."""
     turns = talk([(0, "please send the parcel to Lisbon"), (1, "the parcel goes out tomorrow morning")])
     words = list(turns[0].words)
@@ -71,7 +70,7 @@ def edit_call(served):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def reader(served):  # noqa: F811
+def reader(served):
     """A viewer of every call without the edit permission."""
     from appliance.store.scopes import entry
 
@@ -83,7 +82,7 @@ def reader(served):  # noqa: F811
 
 
 @pytest.fixture
-def page_as(browser, served):  # noqa: F811
+def page_as(browser, served):
     contexts = []
 
     def open_as(username: str, height: int = 700):

@@ -12,9 +12,9 @@ import re
 import pytest
 
 from appliance.transcript.model import CallMeta
-from served import served_with
+from support.served import served_with
 from test_browser import CHROMIUM_ARGS, artifacts_dir, chromium  # noqa: F401 (the fixture)
-from web_helpers import recorded_call, talk, write_wav
+from support.web import recorded_call, talk, write_wav
 
 try:
     from playwright.sync_api import expect, sync_playwright

@@ -10,7 +10,7 @@ import pytest
 
 from appliance.store.scopes import entry
 from appliance.transcript.model import CallMeta
-from web_helpers import admin_client, admin_user, app, client, hashed, login, recorded_call, talk, write_wav  # noqa: F401
+from support.web import hashed, login, recorded_call, talk, write_wav
 
 LINKED = "1796199302.10"
 

@@ -8,15 +8,7 @@ import pytest
 from appliance.analytics.metrics import compute
 from appliance.store.scopes import entry
 from appliance.transcript.model import CallMeta
-from web_helpers import (  # noqa: F401  (fixtures)
-    admin_client,
-    admin_user,
-    app,
-    hashed,
-    login,
-    recorded_call,
-    talk,
-)
+from support.web import hashed, login, recorded_call, talk
 
 AGENT_PASSWORD = "agent-pass-dashboard-1"
 RANGE = "/dashboard?from=2026-05-01&to=2026-05-03"

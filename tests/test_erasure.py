@@ -12,9 +12,7 @@ import pytest
 from appliance.jobs.spool import sweep
 from appliance.ops import erasure
 from appliance.transcript.model import CallMeta
-from web_helpers import (  # noqa: F401 - fixtures
-    admin_client, admin_user, app, audit_actions, client, post, recorded_call, talk, write_raw, write_wav,
-)
+from support.web import audit_actions, post, recorded_call, talk, write_raw, write_wav
 
 NUMBER = "+49 30 8172 6354"
 NATIONAL = "030 8172-6354"
@@ -30,7 +28,7 @@ def finish(store, job_id, meta, lines):
     job = store.claim_job("erasure-test", 60)
     assert job.id == job_id
     from appliance.transcript.model import Transcript
-    from web_helpers import CALLER_AND_CALLEE
+    from support.web import CALLER_AND_CALLEE
 
     turns = talk(lines)
     assert store.finish_job(job.id, "erasure-test", Transcript("en", "fw", "base", 9.0, CALLER_AND_CALLEE, tuple(turns), meta))

@@ -10,11 +10,7 @@ from appliance.jobs.worker import Worker
 from appliance.ops import health
 from appliance.ops.schedule import add_ops_jobs
 from appliance.transcript.model import CallMeta
-from test_asterisk_calls import smtp_sink  # noqa: F401 - fixture: a real SMTP server on loopback
-from web_helpers import (  # noqa: F401 - fixtures
-    admin_client, admin_user, app, client, login, make_app, recorded_call, talk, viewer_client, viewer_user,
-    write_wav, VIEWER_PASSWORD,
-)
+from support.web import login, make_app, recorded_call, talk, write_wav, VIEWER_PASSWORD
 
 HUGE_MB = 1 << 40  # more free space than any disk has
 
@@ -71,7 +67,7 @@ def test_low_disk_warns_the_admin_in_the_ui_and_by_mail_once_a_day(make_settings
     settings = make_settings(disk_min_free_mb=HUGE_MB, admin_email="it@office.example", mail_relay=relay)
     app = make_app(settings)
     admin, viewer = app.test_client(), app.test_client()
-    from web_helpers import ADMIN_PASSWORD
+    from support.web import ADMIN_PASSWORD
 
     login(admin, "ada", ADMIN_PASSWORD)
     login(viewer, "vic", VIEWER_PASSWORD)
@@ -137,7 +133,7 @@ def test_with_a_full_disk_nothing_new_is_copied_in(make_settings, store, tmp_pat
 
 
 def test_the_status_page_and_disk_warning_speak_german(make_settings, store):
-    from web_helpers import ADMIN_PASSWORD, hashed
+    from support.web import ADMIN_PASSWORD, hashed
 
     store.add_user("greta", hashed(ADMIN_PASSWORD), "admin", "de")
     client = make_app(make_settings(disk_min_free_mb=HUGE_MB)).test_client()

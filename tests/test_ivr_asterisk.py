@@ -14,7 +14,7 @@ from appliance import democall
 from appliance.asterisk.ari import Ari
 from appliance.config import load_settings
 from appliance.store import Store
-from asterisk_harness import ROOT, by_role, settings_overrides, start_asterisk, wait_for
+from support.asterisk import ROOT, by_role, settings_overrides, start_asterisk, wait_for
 
 pytestmark = pytest.mark.model
 
@@ -180,7 +180,7 @@ def test_the_answer_is_in_the_call_transcript_and_the_menu_tries_on_its_page(men
     """The call is recorded from before the menu: once the worker has transcribed it, the
     caller's answer is in their part of the transcript (so searchable), and the call page
     shows the menu's tries next to it."""
-    from web_helpers import ADMIN_PASSWORD, hashed, login, make_app
+    from support.web import ADMIN_PASSWORD, hashed, login, make_app
 
     worker_log = open(menu_up.settings.data_dir / "worker.log", "a")
     worker = subprocess.Popen([str(APPLIANCE), "-v", "worker"], env=menu_up.service.env, stdout=worker_log,

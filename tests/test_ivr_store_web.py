@@ -2,8 +2,7 @@
 
 import time
 
-from store_helpers import finished_call
-from web_helpers import admin_client, admin_user, app, client  # noqa: F401
+from support.store import finished_call
 
 from appliance.store.menu import MenuInteraction
 from appliance.transcript.model import CallMeta

@@ -16,7 +16,7 @@ from appliance import audio, democall
 from appliance.asterisk.rtp import FRAME_SAMPLES, RtpReceiver, parse_rtp
 from appliance.stt.endpoint import EndpointOptions, Endpointer, SpeechStart, Utterance
 from appliance.stt.streaming import Final, Partial
-from asterisk_harness import words
+from support.asterisk import words
 
 RATE = 16000
 SENTENCE = democall.ASTERISK_SOUNDS / "queue-periodic-announce.wav"  # "All of our representatives..."

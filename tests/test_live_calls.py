@@ -23,7 +23,7 @@ from appliance import democall
 from appliance.asterisk.ari import Ari
 from appliance.config import load_settings
 from appliance.store import Store
-from asterisk_harness import ROOT, by_role, settings_overrides, start_asterisk, unavailable, wait_for, words
+from support.asterisk import ROOT, by_role, settings_overrides, start_asterisk, unavailable, wait_for, words
 
 pytestmark = pytest.mark.model
 

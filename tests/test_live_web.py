@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-from web_helpers import app, client, recorded_call, talk, viewer_client, viewer_user, write_wav  # noqa: F401
+from support.web import recorded_call, talk, write_wav
 
 from appliance.transcript.model import CallMeta
 

@@ -4,8 +4,7 @@ the streams close the server holds no more threads or file descriptors than befo
 
 from __future__ import annotations
 
-import load
-from served import served  # noqa: F401 (the fixture)
+from support import load
 
 
 def test_a_hundred_streams_cost_no_errors_and_leak_nothing_when_they_close(served):

@@ -11,8 +11,8 @@ from appliance.nlp.stage import analyse, run_pending
 from appliance.nlp.summary import extractive_summary, sentences
 from appliance.transcript.exports import export
 from appliance.transcript.model import CallMeta, Transcript
-from store_helpers import CALLER_AND_CALLEE
-from web_helpers import admin_client, admin_user, app, recorded_call, talk  # noqa: F401
+from support.store import CALLER_AND_CALLEE
+from support.web import recorded_call, talk
 
 GERMAN = [
     (1, "Guten Tag, Sie sprechen mit dem Kundendienst der Heizungsfirma Müller."),

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from asterisk_harness import wait_for
-from served import ROOT, start_served, stop_served
+from support.asterisk import wait_for
+from support.served import ROOT, start_served, stop_served
 
 HOOK = ROOT / "asterisk-config" / "appliance-upload"
 PROMPT = Path("/usr/share/asterisk/sounds/en/conf-getchannel.wav")  # "... enter the channel number ..."

@@ -13,7 +13,7 @@ from appliance.errors import BadAudio, BadQuery
 from appliance.store import Store
 from appliance.store.search import parse_query
 from appliance.transcript.model import CallMeta
-from store_helpers import finished_call
+from support.store import finished_call
 
 SUFFIXES = [".wav", ".raw", ".sln", ".sln16", ".sln48", ".ulaw", ".alaw", ".gsm", ".g722", ".mp3", ".ogg",
             ".flac", ".bin", ""]

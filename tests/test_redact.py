@@ -9,8 +9,8 @@ from appliance.errors import ConfigError
 from appliance.nlp.numbers import digit_runs
 from appliance.nlp.redact import iban_valid, luhn_valid, redact_for_site, redact_text, redact_transcript
 from appliance.transcript.model import CallMeta, Transcript
-from store_helpers import CALLER_AND_CALLEE
-from web_helpers import talk
+from support.store import CALLER_AND_CALLEE
+from support.web import talk
 
 VISA = "4111 1111 1111 1111"  # Luhn-valid test number
 VISA_TYPO = "4111 1111 1111 1112"  # one digit off: fails Luhn

@@ -5,7 +5,7 @@ import pytest
 from appliance.jobs.contract import JobResult, JobTicket, sign, worker_secret
 from appliance.jobs.dispatch import hand_out
 from appliance.transcript.model import CallMeta, Speaker, Transcript, Turn, Word
-from web_helpers import app, client, write_wav  # noqa: F401 - fixtures
+from support.web import write_wav
 
 META = CallMeta(uniqueid="7.1", caller="+4930555", callee="201", direction="inbound")
 

@@ -12,7 +12,7 @@ from appliance.jobs.contract import REMOTE_PREFIX
 from appliance.jobs.dispatch import Dispatcher, hand_out
 from appliance.jobs.remote import SCRATCH_PREFIX, Box, BoxAway, RemoteWorker, remove_leftovers
 from appliance.transcript.model import CallMeta, Recognition, Segment, Word
-from web_helpers import admin_client, admin_user, app, write_wav  # noqa: F401 - fixtures
+from support.web import write_wav
 
 
 class ParrotEngine:

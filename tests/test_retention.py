@@ -10,10 +10,7 @@ from appliance.errors import ConfigError, LegalHold, NotFound
 from appliance.ops.retention import run_retention
 from appliance.store.retention import RetentionPolicy
 from appliance.transcript.model import CallMeta
-from web_helpers import (  # noqa: F401 - fixtures
-    ADMIN_PASSWORD, admin_client, admin_user, app, audit_actions, client, login, make_app, post, recorded_call,
-    talk, write_wav,
-)
+from support.web import ADMIN_PASSWORD, audit_actions, login, make_app, post, recorded_call, talk, write_wav
 
 
 

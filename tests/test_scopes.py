@@ -7,7 +7,7 @@ import pytest
 from appliance.errors import NotAllowed, NotFound
 from appliance.store.scopes import Scope, entry
 from appliance.transcript.model import CallMeta
-from store_helpers import finished_call
+from support.store import finished_call
 
 # uniqueid: (caller, callee, kind, what was said). Each call says one word no other says.
 CALLS = {

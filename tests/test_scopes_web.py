@@ -15,8 +15,7 @@ import pytest
 from appliance.store.scopes import entry
 from appliance.transcript.model import CallMeta
 from appliance.web.auth import hash_token, new_api_token
-from web_helpers import (admin_client, admin_user, app, choose_password, client, hashed, login, post,  # noqa: F401
-                         recorded_call, shown_secret, talk, write_wav)
+from support.web import choose_password, hashed, login, post, recorded_call, shown_secret, talk, write_wav
 
 AGENT_PASSWORD = "agent-pass-1234"
 OWN_WORD, OTHER_WORD = "apple", "banana"

@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from served import served  # noqa: F401 (the fixture)
 
 
 def _account(served, name: str, password: str, role: str = "viewer", temporary: bool = False):
@@ -171,7 +170,7 @@ def test_the_command_line_marks_generated_passwords_and_keeps_chosen_ones(served
 def subprocess_input(served, args: list[str], text: str):
     import subprocess
 
-    from served import APPLIANCE
+    from support.served import APPLIANCE
 
     return subprocess.run([*APPLIANCE, *args], env=served.env, input=text, capture_output=True, text=True,
                           timeout=120)

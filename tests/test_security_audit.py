@@ -1,4 +1,4 @@
-"""Issue 15, the audit log tells the truth: against a real `appliance serve` (tests/served.py).
+"""Issue 15, the audit log tells the truth: against a real `appliance serve` (tests/support/served.py).
 
 What a person got is what the log says: opening a page is not listening, every byte of audio
 sent is in a "listen" entry (once per playback, with the ranges), every export and download
@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 import pytest
 
-from served import served  # noqa: F401 - the module-scoped fixture
 
 
 def entries(served, action: str, target: str | None = None) -> list:

@@ -7,8 +7,7 @@ import urllib.parse
 
 import pytest
 
-from served import served  # noqa: F401 (the fixture)
-from web_helpers import admin_user, app, client, login, viewer_user  # noqa: F401 (fixtures)
+from support.web import login
 
 # Targets that browsers or servers have been known to read as another site.
 FOREIGN_NEXT = [

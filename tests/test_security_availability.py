@@ -9,7 +9,7 @@ import urllib.parse
 
 import pytest
 
-from served import read_until, served  # noqa: F401 (the fixture)
+from support.served import read_until
 
 
 HEALTH = (200, 503)  # /healthz answered (503: no Asterisk or worker in this test)

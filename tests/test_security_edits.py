@@ -1,4 +1,4 @@
-"""Transcript edits against a real `appliance serve` (tests/served.py): who may edit which call,
+"""Transcript edits against a real `appliance serve` (tests/support/served.py): who may edit which call,
 what bad edits get back, and what an edit changes for everyone else (page, search, export,
 keywords and summary, audit log).
 
@@ -12,14 +12,13 @@ import json
 
 import pytest
 
-from served import served  # noqa: F401 - the module-scoped fixture
-from web_helpers import hashed
+from support.web import hashed
 
 READER_PASSWORD = "reader-pass-edits-1"
 
 
 @pytest.fixture(scope="module")
-def reader(served):  # noqa: F811
+def reader(served):
     """A viewer of every call without the edit permission."""
     from appliance.store.scopes import entry
 
@@ -35,12 +34,12 @@ def edit(browser, call_id: int, json_answer: bool = True, **fields):
                         token_from=f"/calls/{call_id}", headers=headers)
 
 
-def turns(served, call_id):  # noqa: F811
+def turns(served, call_id):
     with served.store() as store:
         return [turn.text for turn in store.transcript(call_id).turns]
 
 
-def test_a_viewer_without_the_edit_permission_gets_403_and_no_editor(served, reader):  # noqa: F811
+def test_a_viewer_without_the_edit_permission_gets_403_and_no_editor(served, reader):
     before = turns(served, served.own_call)
     answer = edit(reader, served.own_call, action="word", turn=0, word=0, text="hacked")
     assert answer.status == 403
@@ -49,7 +48,7 @@ def test_a_viewer_without_the_edit_permission_gets_403_and_no_editor(served, rea
     assert "data-edit-url" not in page and 'id="edit-word"' not in page
 
 
-def test_a_scoped_user_cannot_edit_a_call_outside_the_scope(served):  # noqa: F811
+def test_a_scoped_user_cannot_edit_a_call_outside_the_scope(served):
     agent = served.login("agent")
     before = turns(served, served.other_call)
     answer = agent.post(f"/calls/{served.other_call}/transcript/edit",
@@ -70,7 +69,7 @@ def test_a_scoped_user_cannot_edit_a_call_outside_the_scope(served):  # noqa: F8
     {"action": "drop table", "turn": "0"},
     {"action": "word", "turn": "٣", "word": "0", "text": "a"},
 ])
-def test_bad_edits_get_a_readable_4xx_and_change_nothing(served, fields):  # noqa: F811
+def test_bad_edits_get_a_readable_4xx_and_change_nothing(served, fields):
     vic = served.login("vic")
     before = turns(served, served.other_call)
     answer = vic.post(f"/calls/{served.other_call}/transcript/edit", fields, token_from=f"/calls/{served.other_call}",
@@ -81,14 +80,14 @@ def test_bad_edits_get_a_readable_4xx_and_change_nothing(served, fields):  # noq
         assert json.loads(answer.body)["error"]
 
 
-def test_an_edit_without_the_csrf_token_is_refused(served):  # noqa: F811
+def test_an_edit_without_the_csrf_token_is_refused(served):
     vic = served.login("vic")
     answer = vic.request("POST", f"/calls/{served.other_call}/transcript/edit", {"action": "merge", "turn": "0"})
     assert answer.status == 400
     assert turns(served, served.other_call) == ["the invoice is overdue", "we will pay tomorrow"]
 
 
-def test_an_edit_reaches_the_page_search_export_insights_and_the_audit_log(served):  # noqa: F811
+def test_an_edit_reaches_the_page_search_export_insights_and_the_audit_log(served):
     vic = served.login("vic")
     call = served.own_call
     with served.store() as store:
@@ -114,7 +113,7 @@ def test_an_edit_reaches_the_page_search_export_insights_and_the_audit_log(serve
     assert (entry.actor, entry.target, entry.detail) == ("vic", f"call {call}", "word in turn 2")
 
 
-def test_split_merge_and_reassign_from_a_plain_form_redirect_to_the_turn(served):  # noqa: F811
+def test_split_merge_and_reassign_from_a_plain_form_redirect_to_the_turn(served):
     admin = served.login("admin")
     call = served.other_call
     answer = edit(admin, call, json_answer=False, action="split", turn=0, word=2)

@@ -1,4 +1,4 @@
-"""Issue 15, input handling: hostile input against a real `appliance serve` (tests/served.py).
+"""Issue 15, input handling: hostile input against a real `appliance serve` (tests/support/served.py).
 
 Each test attacks as a LAN user would and asserts what they see: status codes, headers, the
 bytes of an export.
@@ -16,8 +16,7 @@ from urllib.parse import quote
 import pytest
 
 from appliance.transcript.model import CallMeta
-from served import served  # noqa: F401 - the module-scoped fixture
-from web_helpers import recorded_call, talk, write_wav
+from support.web import recorded_call, talk, write_wav
 
 FORMULAS = ("=HYPERLINK(\"http://evil.example\",\"x\")", "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)",
             "\tTAB", "\rCR")

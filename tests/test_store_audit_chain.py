@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from appliance.store import Store, calls as store_calls
 from appliance.store.schema import MIGRATIONS
 from appliance.transcript.model import CallMeta
-from store_helpers import finished_call
+from support.store import finished_call
 
 
 class Crash(Exception):

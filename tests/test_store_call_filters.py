@@ -2,7 +2,7 @@
 pages picked on `calls` alone, and the two ways of testing the latest job's state."""
 
 import pytest
-from store_helpers import finished_call
+from support.store import finished_call
 
 from appliance.store import calls
 from appliance.store.filters import CallFilter, where_clause

@@ -8,7 +8,7 @@ import pytest
 from appliance.errors import NotAllowed, NotFound
 from appliance.store.scopes import Scope
 from appliance.transcript.model import CallMeta, Turn
-from web_helpers import recorded_call, talk, words_of, write_wav
+from support.web import recorded_call, talk, words_of, write_wav
 
 
 @pytest.fixture

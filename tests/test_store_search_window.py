@@ -4,7 +4,7 @@
 import re
 
 import pytest
-from store_helpers import finished_call
+from support.store import finished_call
 
 from appliance.store import SEARCH_COUNT_CAP, Store, fts, search, search_count_is_capped
 from appliance.transcript.model import CallMeta

@@ -2,7 +2,7 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-from store_helpers import finished_call, row_counts
+from support.store import finished_call, row_counts
 
 from appliance.errors import NotFound
 from appliance.transcript.model import CallMeta, Transcript, Turn

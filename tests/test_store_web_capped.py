@@ -1,7 +1,6 @@
 """The search page with more hits than count_search counts."""
 
-from store_helpers import finished_call
-from web_helpers import app, viewer_client, viewer_user  # noqa: F401  (fixtures)
+from support.store import finished_call
 
 from appliance.store import search
 from appliance.transcript.model import CallMeta

@@ -1,5 +1,5 @@
 import pytest
-from store_helpers import finished_call
+from support.store import finished_call
 
 from appliance.errors import BadQuery
 from appliance.transcript.model import CallMeta, Speaker

@@ -13,7 +13,7 @@ from appliance.asterisk.voicemail import scan_mailboxes
 from appliance.jobs.worker import Worker
 from appliance.mail import deliver_pending
 from appliance.store import Store
-from asterisk_harness import words
+from support.asterisk import words
 
 pytestmark = pytest.mark.model
 

@@ -5,19 +5,7 @@ import pytest
 
 from appliance.transcript.model import CallMeta, Turn
 from appliance.web.auth import hash_token, new_api_token
-from web_helpers import (  # noqa: F401  (fixtures)
-    admin_client,
-    admin_user,
-    app,
-    audit_actions,
-    client,
-    recorded_call,
-    talk,
-    viewer_client,
-    viewer_user,
-    words_of,
-    write_wav,
-)
+from support.web import audit_actions, recorded_call, talk, words_of, write_wav
 
 
 @pytest.fixture

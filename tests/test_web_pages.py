@@ -11,15 +11,11 @@ import soundfile
 from appliance.errors import NotFound
 from appliance.transcript.model import CallMeta, Turn
 from appliance.web.playback import cache_path
-from store_helpers import finished_call
-from web_helpers import (  # noqa: F401  (fixtures)
+from support.store import finished_call
+from support.web import (
     ADMIN_PASSWORD,
-    admin_client,
-    admin_user,
-    app,
     audit_actions,
     choose_password,
-    client,
     csrf_token,
     hashed,
     login,
@@ -27,8 +23,6 @@ from web_helpers import (  # noqa: F401  (fixtures)
     recorded_call,
     shown_secret,
     talk,
-    viewer_client,
-    viewer_user,
     words_of,
     write_raw,
     write_wav,

@@ -14,15 +14,11 @@ import pytest
 
 from appliance.errors import NotFound
 from appliance.transcript.model import CallMeta
-from web_helpers import (  # noqa: F401  (fixtures)
+from support.web import (
     ADMIN_PASSWORD,
     VIEWER_PASSWORD,
-    admin_client,
-    admin_user,
-    app,
     audit_actions,
     choose_password,
-    client,
     csrf_token,
     hashed,
     login,
@@ -30,8 +26,6 @@ from web_helpers import (  # noqa: F401  (fixtures)
     post,
     recorded_call,
     talk,
-    viewer_client,
-    viewer_user,
     write_wav,
 )
 

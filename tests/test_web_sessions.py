@@ -1,6 +1,6 @@
 """Logging out or getting a new password ends sessions for good, also copied session cookies."""
 
-from web_helpers import ADMIN_PASSWORD, admin_user, app, client, hashed, login, post  # noqa: F401
+from support.web import ADMIN_PASSWORD, hashed, login, post
 
 
 def _stolen_copy(app, client):

@@ -15,18 +15,7 @@ from appliance.mail import compose
 from appliance.transcript.model import CallMeta
 from appliance.transcript.times import iso
 from appliance.web.i18n import duration
-from web_helpers import (  # noqa: F401  (fixtures)
-    admin_client,
-    admin_user,
-    app,
-    client,
-    post,
-    recorded_call,
-    talk,
-    viewer_client,
-    viewer_user,
-    write_wav,
-)
+from support.web import post, recorded_call, talk, write_wav
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -1,7 +1,7 @@
 """Voicemails and voice notes have their own lists; admins can run the self-test from the UI."""
 
-from store_helpers import finished_call
-from web_helpers import admin_client, admin_user, app, client, post, viewer_client, viewer_user  # noqa: F401
+from support.store import finished_call
+from support.web import post
 
 from appliance.transcript.model import CallMeta
 

@@ -13,7 +13,7 @@ from appliance.nlp.stage import run_pending
 from appliance.transcript.model import CallMeta
 from appliance.webhooks.delivery import WebhookRefused, check_lan_url, deliver_due
 from appliance.webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from web_helpers import admin_client, admin_user, app, post, recorded_call, talk, viewer_client, viewer_user  # noqa: F401
+from support.web import post, recorded_call, talk
 
 SECRET = "s3cret-for-tests"
 

@@ -1,7 +1,7 @@
 """Fixtures and helpers for the web tests: an app on the test database, users, logged-in
 clients, the CSRF token a page carries, and calls with real recordings on disk.
 
-Import the fixtures into a test module (`from web_helpers import app, client, ...`).
+Its fixtures reach every test through conftest.py (a plugin): name them as arguments.
 CSRF stays on: a test that posts takes the token from a rendered page, as a browser does.
 """
 

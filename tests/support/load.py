@@ -1,4 +1,4 @@
-"""Load against a real `appliance serve` (tests/served.py), loopback only and bounded: many open
+"""Load against a real `appliance serve` (tests/support/served.py), loopback only and bounded: many open
 event streams from many users while pages and searches are requested at a steady rate.
 
 Used by bench/web_load.py (the full run, with latencies) and tests/test_load.py (a small run that
@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from appliance.store.scopes import entry
-from served import Served, read_until
-from web_helpers import hashed
+from support.served import Served, read_until
+from support.web import hashed
 
 PASSWORD = "load-pass-1234"
 

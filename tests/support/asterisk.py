@@ -28,7 +28,7 @@ from appliance.ivr.dialplan import menu_contexts
 from appliance.config import PROJECT_ROOT
 
 ROOT = Path(os.environ.get("APPLIANCE_ASTERISK_ROOT", "/var/cache/appliance-test/asterisk-root"))
-TEST_DIALPLAN = Path(__file__).parent / "asterisk" / "extensions_local.conf"
+TEST_DIALPLAN = Path(__file__).parent.parent / "asterisk" / "extensions_local.conf"
 # Not the defaults, so a test Asterisk never collides with a real one on the machine.
 PORTS = {"asterisk_ami_port": 15038, "asterisk_http_port": 18088, "sip_bind": "127.0.0.1:15060",
          "sip_media_address": "127.0.0.1"}

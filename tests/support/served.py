@@ -31,10 +31,10 @@ import pytest
 
 from appliance.store import Store
 from appliance.transcript.model import CallMeta
-from web_helpers import hashed, recorded_call, talk, write_wav
+from support.web import hashed, recorded_call, talk, write_wav
 
 # The code of this checkout, run by the interpreter running the tests (a worktree's too).
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APPLIANCE = [sys.executable, "-m", "appliance"]
 PASSWORDS = {"admin": "admin-pass-served-1", "vic": "viewer-pass-served-1", "agent": "agent-pass-served-1"}
 _CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">|name="csrf_token"[^>]*value="([^"]+)"')
