@@ -1,5 +1,6 @@
 """The filters the call list and search share: a day range, a phone number, a state, a kind,
-and the user's scope (appliance/store/scopes.py).
+and the user's scope (appliance/store/scopes.py); the list's own: a direction, an extension,
+a speaker's name, a duration range and words said in the call.
 
 Each filter becomes a SQL condition on the call `c` alone, with named parameters, so callers
 append them to their own WHERE clause without joining anything first. Each condition can use
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
+from appliance.store import fts
 from appliance.store.schema import JOB_STATES, NUMBER_PUNCTUATION, call_day
 
 if TYPE_CHECKING:
@@ -45,6 +47,20 @@ _STATE_SET = (
 )
 
 
+# The calls whose newest transcripts hold a turn matching :words (an FTS5 query, parse_query's).
+WORD_CALLS = (
+    f"SELECT r.call_id FROM {fts.MAIN} f JOIN turns t ON t.id = f.rowid"
+    " JOIN transcripts tr ON tr.id = t.transcript_id JOIN recordings r ON r.id = tr.recording_id"
+    f" WHERE {fts.MAIN} MATCH :words"
+)
+# The calls with a speaker whose name holds :speaker, in any letter case.
+_SPEAKER_CALLS = (
+    "SELECT r.call_id FROM speakers s JOIN transcripts tr ON tr.id = s.transcript_id"
+    " JOIN recordings r ON r.id = tr.recording_id WHERE instr(lower(s.label), lower(:speaker)) > 0"
+)
+DIRECTIONS = ("inbound", "outbound", "internal")
+
+
 def _day(value: str, name: str) -> str:
     # fromisoformat alone would also take "20240501" and "2024-W18-3".
     if _ISO_DAY.fullmatch(value):
@@ -68,6 +84,12 @@ class CallFilter:
     state: str | None = None  # the latest job's state
     kind: str | None = None
     scope: Scope | None = None  # None: every call (trusted callers only)
+    direction: str | None = None  # one of DIRECTIONS
+    extension: str | None = None  # the caller's or callee's whole number, punctuation ignored
+    speaker: str | None = None  # part of a speaker's name
+    min_duration: float | None = None  # seconds, inclusive
+    max_duration: float | None = None
+    words: str | None = None  # said in the call: an FTS5 query (search.parse_query makes one)
 
     def where(self, *, state_per_call: bool = False) -> tuple[list[str], dict]:
         """SQL conditions on `c` (calls) and their parameters.
@@ -97,6 +119,25 @@ class CallFilter:
         if self.kind:
             conditions.append("c.kind = :kind")
             params["kind"] = self.kind
+        if self.direction:
+            if self.direction not in DIRECTIONS:
+                raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {self.direction!r}")
+            conditions.append("c.direction = :direction")
+            params["direction"] = self.direction
+        extension = number_digits(self.extension)
+        if extension:
+            conditions.append("(c.caller_digits = :extension OR c.callee_digits = :extension)")
+            params["extension"] = extension
+        if self.speaker:
+            conditions.append(f"c.id IN ({_SPEAKER_CALLS})")
+            params["speaker"] = self.speaker
+        for name, operator in (("min_duration", ">="), ("max_duration", "<=")):
+            if getattr(self, name) is not None:
+                conditions.append(f"c.duration {operator} :{name}")
+                params[name] = float(getattr(self, name))
+        if self.words:
+            conditions.append(f"c.id IN ({WORD_CALLS})")
+            params["words"] = self.words
         if self.scope is not None:
             scoped, scope_params = self.scope.where("c")
             conditions += scoped

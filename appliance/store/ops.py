@@ -13,9 +13,8 @@ import time
 
 from sqlite_utils import Database
 
-from appliance.store import fts
 from appliance.store.db import first, write
-from appliance.store.filters import number_digits
+from appliance.store.filters import WORD_CALLS, number_digits
 from appliance.store.search import _OPERATORS, _WORD, parse_query
 
 # Typed numbers shorter than this are extensions and must match exactly; longer ones match by
@@ -90,16 +89,7 @@ def calls_with_numbers(db: Database, numbers: list[str]) -> set[int]:
 
 def calls_with_words(db: Database, query: str) -> set[int]:
     """Calls whose transcript (text or speaker names) matches the query; BadQuery if unusable."""
-    match = parse_query(query)
-    return {
-        row["call_id"]
-        for row in db.query(
-            f"SELECT DISTINCT r.call_id FROM {fts.MAIN} f JOIN turns t ON t.id = f.rowid"
-            " JOIN transcripts tr ON tr.id = t.transcript_id JOIN recordings r ON r.id = tr.recording_id"
-            f" WHERE {fts.MAIN} MATCH ?",
-            [match],
-        )
-    }
+    return {row["call_id"] for row in db.query(WORD_CALLS, {"words": parse_query(query)})}
 
 
 def forget_numbers(db: Database, numbers: list[str]) -> int:

@@ -47,7 +47,7 @@ from appliance.store.db import connect, write
 from appliance.store.filters import CallFilter
 from appliance.store import menu as menu_log
 from appliance.store.scopes import Scope, ScopeEntry
-from appliance.store.search import search_count_is_capped
+from appliance.store.search import parse_query, search_count_is_capped
 from appliance.store.records import (
     ApiToken,
     AuditEntry,
@@ -249,38 +249,24 @@ class Store:
 
     # Calls
 
-    @_serialized
-    def calls(
-        self,
-        limit: int = 50,
-        offset: int = 0,
-        *,
-        date_from: str | None = None,
-        date_to: str | None = None,
-        number: str | None = None,
-        state: str | None = None,
-        kind: str | None = None,
-        sort: str = "start",
-        descending: bool = True,
-    ) -> list[CallSummary]:
-        """Newest call start first unless `sort` (calls.SORTS: start, duration, caller) says
-        otherwise. Dates are YYYY-MM-DD, inclusive, UTC, against the call's start; `number` is
-        part of the caller's or callee's number, spaces and ()-/. ignored; `state` is the
-        latest job's."""
-        where = CallFilter(date_from, date_to, number, state, kind, self.scope)
-        return calls.calls(self._db, limit, offset, where, sort, descending)
+    def _call_filter(self, keyword: str | None = None, **filters) -> CallFilter:
+        """CallFilter's fields in this store's scope; `keyword` is what a person typed to find
+        in the call's words (BadQuery where search could not use it)."""
+        return CallFilter(**filters, words=parse_query(keyword) if keyword else None, scope=self.scope)
 
     @_serialized
-    def count_calls(
-        self,
-        *,
-        date_from: str | None = None,
-        date_to: str | None = None,
-        number: str | None = None,
-        state: str | None = None,
-        kind: str | None = None,
-    ) -> int:
-        return calls.count_calls(self._db, CallFilter(date_from, date_to, number, state, kind, self.scope))
+    def calls(self, limit: int = 50, offset: int = 0, *, sort: str = "start", descending: bool = True,
+              **filters) -> list[CallSummary]:
+        """Newest call start first unless `sort` (calls.SORTS: start, duration, caller) says
+        otherwise. `filters`: CallFilter's fields and `keyword`. Dates are YYYY-MM-DD, inclusive,
+        UTC, against the call's start; `number` is part of the caller's or callee's number,
+        spaces and ()-/. ignored, `extension` a whole one; `state` is the latest job's;
+        durations are seconds."""
+        return calls.calls(self._db, limit, offset, self._call_filter(**filters), sort, descending)
+
+    @_serialized
+    def count_calls(self, **filters) -> int:
+        return calls.count_calls(self._db, self._call_filter(**filters))
 
     @_serialized
     def call(self, call_id: int) -> CallSummary:

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, abort, jsonify, request
 from appliance.errors import BadQuery, NotFound
 from appliance.web import get_store
 from appliance.web.auth import audit, csrf
-from appliance.web.calls import CALL_STATES, call_metrics, list_filters, list_order, vcon_json
+from appliance.web.calls import call_filters, call_metrics, list_order, vcon_json
 from appliance.web.i18n import local_iso, local_transcript
 from appliance.web.inputs import page_number
 from appliance.web.search import search_filters
@@ -32,11 +32,14 @@ def _summary(call) -> dict:
 @bp.route("/calls")
 def calls():
     store = get_store()
-    filters = list_filters()
-    state = request.args.get("state") if request.args.get("state") in CALL_STATES else None
+    filters = call_filters()
     page = page_number()
-    rows = store.calls(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, state=state, **filters, **list_order())
-    return jsonify(calls=[_summary(c) for c in rows], page=page, total=store.count_calls(state=state, **filters))
+    try:
+        rows = store.calls(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters, **list_order())
+        total = store.count_calls(**filters)
+    except BadQuery as exc:
+        return jsonify(error=str(exc)), 400
+    return jsonify(calls=[_summary(c) for c in rows], page=page, total=total)
 
 
 @bp.route("/calls/<int:call_id>")

@@ -15,7 +15,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from appliance.analytics.metrics import stored_public
-from appliance.errors import ApplianceError, LegalHold, NotAllowed, NotFound
+from appliance.errors import ApplianceError, BadQuery, LegalHold, NotAllowed, NotFound
+from appliance.store.filters import DIRECTIONS
 from appliance.transcript.exports import export
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit, audited
@@ -67,6 +68,33 @@ def list_filters() -> dict:
     }
 
 
+def _seconds(value: str | None) -> float | None:
+    """A duration typed as seconds ("90") or m:ss ("1:30"); anything else means no filter."""
+    text = (value or "").strip()
+    try:
+        minutes, colon, secs = text.partition(":")
+        seconds = int(minutes) * 60 + int(secs) if colon else float(text)
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) else None
+
+
+def call_filters() -> dict:
+    """Every filter of the calls list, its exports and its API: list_filters and the list's own."""
+    args = request.args
+
+    def choice(name: str, allowed: tuple[str, ...]) -> str | None:
+        return args.get(name) if args.get(name) in allowed else None
+
+    def text(name: str) -> str | None:
+        return (args.get(name) or "").strip()[:100] or None
+
+    return {**list_filters(), "state": choice("state", CALL_STATES), "kind": choice("kind", CALL_KINDS),
+            "direction": choice("direction", DIRECTIONS), "extension": text("extension"),
+            "speaker": text("speaker"), "min_duration": _seconds(args.get("longer")),
+            "max_duration": _seconds(args.get("shorter")), "keyword": text("keyword")}
+
+
 def list_order() -> dict:
     """The list's order from the query string (?sort=duration&dir=asc); newest call first else."""
     sort = request.args.get("sort")
@@ -76,16 +104,21 @@ def list_order() -> dict:
 @bp.route("/")
 def index():
     store = get_store()
-    filters = list_filters()
-    order = list_order()
-    state = request.args.get("state") if request.args.get("state") in CALL_STATES else None
-    kind = request.args.get("kind") if request.args.get("kind") in CALL_KINDS else None
-    total = store.count_calls(state=state, kind=kind, **filters)
-    page = page_number()
-    calls = store.calls(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, state=state, kind=kind, **filters, **order)
-    return render_template("calls.html", calls=calls, filters=filters, state=state, states=CALL_STATES,
-                           kind=kind, page=page, pages=max(1, math.ceil(total / PAGE_SIZE)), total=total,
-                           **order, first_direction=FIRST_DIRECTION)
+    filters, order, page = call_filters(), list_order(), page_number()
+    calls, total, error = [], 0, None
+    try:
+        total = store.count_calls(**filters)
+        calls = store.calls(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters, **order)
+    except BadQuery as exc:  # the keyword: what search would refuse, in the same words
+        from appliance.web.search import query_error  # search imports this module
+
+        error = query_error(exc)
+    # The kind is which list this is (calls, voicemail, notes), not a filter to clear.
+    filtered = any(value is not None for name, value in filters.items() if name != "kind")
+    return render_template("calls.html", calls=calls, filters=filters, states=CALL_STATES, directions=DIRECTIONS,
+                           kinds=CALL_KINDS, kind=filters["kind"], filtered=filtered, error=error, page=page,
+                           pages=max(1, math.ceil(total / PAGE_SIZE)), total=total, **order,
+                           first_direction=FIRST_DIRECTION), 400 if error else 200
 
 
 def _call_or_404(call_id: int):

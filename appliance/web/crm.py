@@ -14,7 +14,8 @@ from flask_babel import gettext as _
 from appliance.errors import BadQuery, NotFound
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit, audited
-from appliance.web.calls import list_filters, list_order
+from appliance.store.search import parse_query
+from appliance.web.calls import call_filters, list_order
 from appliance.web.csvcells import csv_bytes
 from appliance.web.i18n import local_iso
 from appliance.web.inputs import form_int
@@ -99,8 +100,8 @@ def delete(webhook_id: int):
 
 
 def _range_rows():
-    """Every call of the filtered range in the list's order, with its insights."""
-    store, filters, order = get_store(), list_filters(), list_order()
+    """Every call the list shows with these filters, in its order, with its insights."""
+    store, filters, order = get_store(), call_filters(), list_order()
     offset = 0
     while True:
         calls = store.calls(limit=EXPORT_BATCH, offset=offset, **filters, **order)
@@ -120,9 +121,14 @@ def _summary_text(insights: dict) -> str:
 def export_range(fmt: str):
     if fmt not in ("csv", "json"):
         abort(404)
-    filters = list_filters()
+    filters = call_filters()
+    if filters["keyword"]:
+        try:
+            parse_query(filters["keyword"])
+        except BadQuery as exc:
+            abort(400, str(exc))
     audit("export-range", None, f"{fmt} {filters['date_from'] or ''}..{filters['date_to'] or ''}")
-    name = f"calls-{filters['date_from'] or 'start'}-{filters['date_to'] or 'now'}.{fmt}"
+    name = f"{filters['kind'] or 'calls'}-{filters['date_from'] or 'start'}-{filters['date_to'] or 'now'}.{fmt}"
     if fmt == "json":
         rows = [{
             "id": call.id, "uniqueid": call.uniqueid, "started_at": local_iso(call.started_at or call.created_at),

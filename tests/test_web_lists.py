@@ -1,0 +1,94 @@
+"""The calls list's filters: direction, kind, extension, number, speaker, duration, words said,
+dates; each honoured by the list, its count, its CSV/JSON exports and the API; an empty result
+offers to clear the filters instead of saying there are no calls."""
+
+import csv
+import io
+
+import pytest
+
+from appliance.transcript.model import CallMeta, Speaker
+from support.web import recorded_call, talk, write_wav
+
+
+@pytest.fixture
+def calls(store, tmp_path):
+    """Four calls of different kinds, directions, parties, speakers, lengths and words."""
+    made = {}
+    for name, meta, lines, speakers in [
+        ("invoice", CallMeta(uniqueid="l-1", caller="+49 30 111", callee="201", direction="inbound",
+                             started_at="2026-12-01T09:00:00+00:00"),
+         [(0, "my invoice is wrong"), (1, "let me check the invoice"), (0, "thanks")],
+         (Speaker(0, "Anna Berg", "caller"), Speaker(1, "Agent", "callee"))),
+        ("delivery", CallMeta(uniqueid="l-2", caller="202", callee="+49 40 222", direction="outbound",
+                              started_at="2026-12-02T09:00:00+00:00"),
+         [(0, "where is my delivery")], (Speaker(0, "Carl", "caller"), Speaker(1, "Agent", "callee"))),
+        ("voicemail", CallMeta(uniqueid="l-3", caller="+49 30 111", callee="201", kind="voicemail",
+                               started_at="2026-12-02T10:00:00+00:00"), [(0, "please call me back")],
+         (Speaker(0, "Caller", "caller"),)),
+        ("note", CallMeta(uniqueid="l-4", caller="201", callee="201", kind="note",
+                          started_at="2026-12-02T11:00:00+00:00"), [(0, "remember the invoice")],
+         (Speaker(0, "Caller", "caller"),)),
+    ]:
+        wav = write_wav(tmp_path / f"{name}.wav")
+        made[name] = recorded_call(store, [wav], meta, talk(lines), speakers).call_id
+    return made
+
+
+FILTERS = [
+    ("direction=inbound", {"invoice"}),
+    ("direction=outbound", {"delivery"}),
+    ("kind=voicemail", {"voicemail"}),
+    ("kind=note", {"note"}),
+    ("extension=202", {"delivery"}),
+    ("extension=20", set()),  # an extension is a whole number, unlike ?number=
+    ("number=30 111", {"invoice", "voicemail"}),
+    ("speaker=anna", {"invoice"}),
+    ("longer=4", {"invoice"}),  # 5.5 s; the others 1.5 s
+    ("shorter=0:02", {"delivery", "voicemail", "note"}),
+    ("keyword=invoice", {"invoice", "note"}),
+    ("keyword=invoice&kind=call", {"invoice"}),
+    ("from=2026-12-02&to=2026-12-02&kind=call", {"delivery"}),
+]
+
+
+def test_each_filter_is_honoured_by_the_list_its_exports_and_the_api(viewer_client, calls):
+    names = {call_id: name for name, call_id in calls.items()}
+    for query, expected in FILTERS:  # one login for all (scrypt is slow on purpose)
+        page = viewer_client.get(f"/?{query}").get_data(as_text=True)
+        assert {name for call_id, name in names.items() if f'data-call="{call_id}"' in page} == expected, query
+        exported = viewer_client.get(f"/calls/export.csv?{query}").get_data(as_text=True).lstrip("\ufeff")
+        assert {names[int(row["id"])] for row in csv.DictReader(io.StringIO(exported))} == expected, query
+        assert {names[row["id"]] for row in viewer_client.get(f"/calls/export.json?{query}").get_json()} == expected
+        api = viewer_client.get(f"/api/calls?{query}").get_json()
+        assert {names[row["id"]] for row in api["calls"]} == expected and api["total"] == len(expected), query
+
+
+def test_the_voicemail_csv_holds_no_voice_notes(viewer_client, calls):
+    page = viewer_client.get("/?kind=voicemail").get_data(as_text=True)
+    assert 'href="/calls/export.csv?kind=voicemail&amp;sort=start&amp;dir=desc"' in page
+    answer = viewer_client.get("/calls/export.csv?kind=voicemail")
+    assert "voicemail-start-now.csv" in answer.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
+    assert [row["kind"] for row in rows] == ["voicemail"]
+
+
+def test_an_empty_result_offers_to_clear_the_filters_and_no_export(viewer_client, calls):
+    page = viewer_client.get("/?kind=voicemail&speaker=nobody").get_data(as_text=True)
+    assert "No calls match these filters." in page and "No calls yet." not in page
+    assert '<a class="clear-filters" href="/?kind=voicemail">Clear filters</a>' in page
+    assert "export.csv" not in page and "export.json" not in page
+
+
+def test_a_list_without_calls_says_so(viewer_client):
+    page = viewer_client.get("/").get_data(as_text=True)
+    assert "No calls yet." in page and "clear-filters" not in page
+
+
+def test_a_filter_it_cannot_use_is_a_readable_4xx_or_ignored_never_a_500(viewer_client, calls):
+    for query in ("keyword=%22unclosed", "keyword=AND", "longer=soon&shorter=1:xx", "longer=nan", "direction=up",
+                  "extension=" + "9" * 200):
+        for path in ("/", "/calls/export.csv", "/calls/export.json", "/api/calls"):
+            assert viewer_client.get(f"{path}?{query}").status_code in (200, 400), (path, query)
+    page = viewer_client.get("/?keyword=%22unclosed")
+    assert page.status_code == 400 and 'role="alert"' in page.get_data(as_text=True)
