@@ -99,13 +99,13 @@ def measured_call(call: np.ndarray, folder: Path, name: str):
     return metrics, time.perf_counter() - started, audio.duration
 
 
-def accuracy(calls: int, seed: int, folder: Path) -> None:
+def accuracy(calls: int, seed: int, folder: Path, hybrid: bool) -> None:
     rng = np.random.default_rng(seed)
     errors: dict[str, list[float]] = {key: [] for key in SECONDS}
     exact: dict[str, int] = {key: 0 for key in COUNTS}
     total = 0.0
     for n in range(calls):
-        call, truth = place_voices(random_script(rng, int(rng.integers(6, 14))), seed=n)
+        call, truth = place_voices(random_script(rng, int(rng.integers(6, 14))), seed=n, hybrid=hybrid)
         metrics, _, duration = measured_call(call, folder, f"acc-{n}")
         total += duration
         got, want = figures(metrics), figures(compute(truth, ["", ""], exact=True))
@@ -113,7 +113,8 @@ def accuracy(calls: int, seed: int, folder: Path) -> None:
             errors[key].append(abs(got[key] - want[key]))
         for key in COUNTS:
             exact[key] += got[key] == want[key]
-    print(f"accuracy: {calls} calls, {total / 60:.1f} min of real speech (seed {seed})")
+    echo = "filtered like an analogue hybrid's" if hybrid else "a delayed copy"
+    print(f"accuracy: {calls} calls, {total / 60:.1f} min of real speech (seed {seed}), echo {echo}")
     print(f"  {'metric':20s} {'mean err s':>10s} {'max err s':>10s} {'<= 0.3 s':>9s}")
     for key in SECONDS:
         values = np.array(errors[key])
@@ -146,7 +147,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=30.0, help="length of the call timed for speed")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        accuracy(args.calls, args.seed, Path(folder))
+        for hybrid in (False, True):
+            accuracy(args.calls, args.seed, Path(folder), hybrid)
         speed(args.minutes, args.seed, Path(folder))
 
 

@@ -221,3 +221,20 @@ def test_the_metrics_follow_every_correction_of_the_transcript(store, settings, 
     store.edit_transcript(call.call_id, "vic", "speaker", 1, speaker=0)
     assert run_pending(store, settings) == 1
     assert store.metrics([call.call_id])[call.call_id]["talk_seconds"] == [4.5, 0.0]
+
+
+def test_a_soft_voice_under_the_other_partys_loud_one_still_counts():
+    # The agent speaks 26 dB softer than the caller, over the caller's speech: softer than the
+    # caller's echo on the agent's channel (-24 dB). Cancelling the echo keeps the agent's words.
+    rng = np.random.default_rng(3)
+    n = 8 * TARGET_RATE
+    loud, soft = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    loud[1 * TARGET_RATE: 7 * TARGET_RATE] = rng.normal(0, 0.2, 6 * TARGET_RATE)
+    soft[3 * TARGET_RATE: 5 * TARGET_RATE] = rng.normal(0, 0.01, 2 * TARGET_RATE)
+    delay = int(0.04 * TARGET_RATE)
+    noise = rng.normal(0, 1e-4, (2, n)).astype(np.float32)
+    caller, agent = loud + noise[0], soft + noise[1]
+    agent[delay:] += 10 ** (-24 / 20) * loud[:-delay]
+    m = public(measure(transcript_of([]), Audio((caller, agent), TARGET_RATE, "soft")), ["Caller", "Agent"])
+    assert m["talk_seconds"]["Agent"] == pytest.approx(2.0, abs=TOLERANCE)
+    assert m["overlap_seconds"] == pytest.approx(2.0, abs=TOLERANCE)

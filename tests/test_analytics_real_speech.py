@@ -121,6 +121,18 @@ def _raw_pair(call: np.ndarray, base) -> list:
     return paths
 
 
+def test_an_analogue_hybrids_filtered_echo_gives_the_same_figures(worked, tmp_path):
+    # The echo smeared and filtered, not a clean copy: the channels still tell who spoke when.
+    settings, store, wav_call = worked
+    call, truth = place_voices(SCRIPT, hybrid=True)
+    meta = CallMeta(**{**META.__dict__, "uniqueid": "1700000002.1"})
+    queued = store.enqueue_recording(meta, [str(democall.write_stereo_wav(call, tmp_path / "hybrid.wav"))], {})
+    job = store.claim_job("test", 60)
+    assert store.finish_job(job.id, "test", store.transcript(wav_call))
+    assert run_pending(store, settings) == 1
+    assert_matches_the_placement(shown_metrics(store, queued.call_id), truth)
+
+
 @pytest.mark.parametrize("arrives_as", ["mixmonitor D", "r() and t()", "mono"])
 def test_every_way_a_recording_arrives_gives_the_same_figures(arrives_as, worked, placed, tmp_path):
     settings, store, wav_call = worked

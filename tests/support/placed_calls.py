@@ -41,9 +41,10 @@ def speech_extent(voice: np.ndarray) -> tuple[float, float]:
 
 
 def place_voices(placements: Sequence[Placement], *, bleed_db: float = -24.0, echo_delay: float = 0.04,
-                 noise_db: float = -60.0, tail: float = 0.5, seed: int = 0):
+                 noise_db: float = -60.0, tail: float = 0.5, seed: int = 0, hybrid: bool = False):
     """A stereo call of clean prompts placed at known times, with each party's echo on the other
-    channel and line noise on both. Returns the (n, 2) 8 kHz call and, per party, the spans
+    channel (a delayed copy, or with `hybrid` filtered like an analogue line's) and line noise on
+    both. Returns the (n, 2) 8 kHz call and, per party, the spans
     (start, end) in which it speaks, known by construction."""
     missing = [p.path for p in placements if not p.path.is_file()]
     if missing:
@@ -64,8 +65,15 @@ def place_voices(placements: Sequence[Placement], *, bleed_db: float = -24.0, ec
         offset = int(placement.at * CALL_RATE)
         clean[offset: offset + len(voice), placement.party] += voice
     delay, gain = int(echo_delay * CALL_RATE), 10 ** (bleed_db / 20)
+    echo = clean
+    if hybrid:
+        # An analogue hybrid's echo is no clean copy: smeared over a few milliseconds, its
+        # highs and lows cut, its sign flipped in part.
+        response = np.array([0.5, 0.9, 0.4, -0.3, -0.5, -0.2, 0.15, 0.1], dtype=np.float32)
+        response /= np.sqrt(np.sum(response ** 2))
+        echo = np.stack([np.convolve(clean[:, c], response)[:total] for c in (0, 1)], axis=1)
     call = clean.copy()
-    call[delay:, 0] += clean[: total - delay, 1] * gain
-    call[delay:, 1] += clean[: total - delay, 0] * gain
+    call[delay:, 0] += echo[: total - delay, 1] * gain
+    call[delay:, 1] += echo[: total - delay, 0] * gain
     call += np.random.default_rng(seed).normal(0.0, 10 ** (noise_db / 20), call.shape).astype(np.float32)
     return np.clip(call, -1.0, 1.0), [sorted(spans) for spans in truth]
