@@ -21,7 +21,8 @@ from appliance.asterisk.ari import Ari
 from appliance.asterisk.install import load_secrets
 from appliance.config import load_settings
 from appliance.store import Store
-from support.asterisk import ROOT, SIP, baresip_phone, by_role, settings_overrides, start_asterisk, wait_for
+from support.asterisk import (ROOT, SIP, baresip_phone, by_role, free_udp_port, phone_command, settings_overrides,
+                              start_asterisk, voice_track, wait_for)
 
 pytestmark = pytest.mark.model
 
@@ -142,4 +143,61 @@ def test_a_call_nobody_answers_is_stored_once_as_the_voicemail_it_left(pbx, tmp_
 
     assert [(c.kind, c.callee) for c in calls] == [("voicemail", "102")]
     assert "dashwood" in text
+    # The shipped voicemail.conf: no pause-based end at or above minsecs, which Asterisk warns of.
+    assert "empty messages" not in (pbx.settings.data_dir / "asterisk.log").read_text()
     assert spool_files(pbx) - spooled == set(), "no call recording, no ticket, nothing left in recording/"
+
+
+MARRIED = democall.LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0920.wav"  # "... married ... amiable ..."
+NOBODY = democall.ASTERISK_SOUNDS / "vm-nobodyavail.wav"  # "nobody is available ..."
+WEASELS = democall.ASTERISK_SOUNDS / "tt-weasels.wav"  # "weasels have eaten our phone system"
+
+
+def test_a_blind_transfer_is_one_recording_holding_both_legs_and_every_partys_words(pbx, tmp_path):
+    # Phone 100 calls 101; 101 answers, speaks, then transfers the caller to 102 (a SIP REFER from
+    # the phone, as a desk phone's transfer key sends it), which answers and speaks; the caller
+    # speaks to each of them. The caller's channel keeps its one recording through both legs.
+    console = free_udp_port()
+    office = baresip_phone(tmp_path / "office", "101", pbx.passwords["101"]["password"],
+                           voice_track([(8.0, WEASELS)], 60, tmp_path / "office.wav"),
+                           seconds_before=0, seconds_after=0, answers=True, console=console)
+    store_phone = baresip_phone(tmp_path / "store", "102", pbx.passwords["102"]["password"],
+                                voice_track([(0.5, NOBODY)], 60, tmp_path / "store.wav"),
+                                seconds_before=0, seconds_after=0, answers=True)
+    caller = baresip_phone(tmp_path / "reception", "100", pbx.passwords["100"]["password"],
+                           voice_track([(0.5, AUSTEN), (16.5, MARRIED)], 23.0, tmp_path / "caller.wav"),
+                           seconds_before=0, seconds_after=0)
+    phones = [subprocess.Popen(["baresip", "-f", str(folder), "-t", "120"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT) for folder in (office, store_phone)]
+    try:
+        wait_for(lambda: all(f"{n}/sip:" in pbx.asterisk.rx("pjsip show contacts") for n in ("101", "102")),
+                 "phones 101 and 102 to register")
+        with Store.open(pbx.settings) as store:
+            before = {c.id for c in store.calls(limit=200)}
+        ari = Ari.from_settings(pbx.settings)
+        phones.append(subprocess.Popen(["baresip", "-f", str(caller), "-e", f"/dial sip:101@{SIP}", "-t", "60"],
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT))
+        answered = wait_for(lambda: time.monotonic() if [c["state"] for c in ari.channels()] == ["Up", "Up"]
+                            else None, "101 to answer")
+        time.sleep(max(0.0, answered + 12.0 - time.monotonic()))  # 101 has said its prompt
+        phone_command(console, f"/transfer sip:102@{SIP}")
+
+        with Store.open(pbx.settings) as store:
+            call = wait_for(lambda: next((c for c in calls_since(store, before) if c.state == "done"), None),
+                            "the transferred call to be transcribed")
+            time.sleep(3 * pbx.settings.sweep_interval_seconds)  # room for a second recording to show
+            calls = calls_since(store, before)
+            roles = by_role(store.transcript(call.id))
+            recordings = store.recording_files(call.id)
+            conversation = store.conversation(call.id)
+    finally:
+        for phone in phones:
+            phone.terminate()
+            phone.wait(timeout=30)
+
+    assert [(c.caller, c.callee, c.kind) for c in calls] == [("100", "101", "call")]
+    assert len(recordings) == 1
+    assert [c.id for c in conversation] == [call.id]
+    assert "dashwood" in roles["caller"] and "married" in roles["caller"], roles
+    assert "weasels" in roles["callee"] and "nobody" in roles["callee"], roles
+    assert "dashwood" not in roles["callee"] and "weasels" not in roles["caller"], roles

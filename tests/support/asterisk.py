@@ -169,10 +169,11 @@ def voice_track(parts: list[tuple[float, Path]], seconds: float, out: Path) -> P
 
 
 def baresip_phone(folder: Path, number: str, password: str, voice: Path, seconds_after: float,
-                  seconds_before: float = 0.5, answers: bool = False) -> Path:
+                  seconds_before: float = 0.5, answers: bool = False, console: int | None = None) -> Path:
     """A baresip configuration for phone `number` that says `voice` after `seconds_before`,
     then stays silent for `seconds_after` (baresip hangs up when its source file ends).
-    A phone that `answers` registers with Asterisk and picks up every call at once."""
+    A phone that `answers` registers with Asterisk and picks up every call at once; one with a
+    `console` port takes commands mid-call from phone_command()."""
     if not shutil.which("baresip"):
         unavailable("baresip is not installed (bin/install --test installs it)")
     folder.mkdir(parents=True, exist_ok=True)
@@ -196,8 +197,14 @@ def baresip_phone(folder: Path, number: str, password: str, voice: Path, seconds
         "module\taufile.so\n"
         "module_app\taccount.so\n"
         "module_app\tmenu.so\n"
+        + (f"module\tcons.so\ncons_listen\t127.0.0.1:{console}\n" if console else "")
     )
     account = ";answermode=auto;regint=60" if answers else ";regint=0"
     (folder / "accounts").write_text(f"<sip:{number}@{SIP}>;auth_pass={password}{account}\n")
     return folder
 
+
+def phone_command(console: int, command: str) -> None:
+    """Types `command` (e.g. "/transfer sip:102@HOST") into the baresip phone on that console port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(command.encode() + b"\n", ("127.0.0.1", console))
