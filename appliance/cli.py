@@ -407,6 +407,28 @@ def import_freepbx(ctx: click.Context, since: datetime | None) -> None:
 
 
 @cli.group()
+def cdr() -> None:
+    """The PBX's call records (settings cdr_csv_path, cdr_sqlite_path, cdr_database_url)."""
+
+
+@cdr.command("sync")
+@click.option("--days", type=float, help="How far back (default: setting cdr_scan_days).")
+@click.pass_context
+def cdr_sync(ctx: click.Context, days: float | None) -> None:
+    """Link the call records of the last days to the calls transcribed here, now."""
+    from dataclasses import replace
+
+    from appliance.asterisk.cdr import sync
+
+    settings = settings_of(ctx)
+    if not (settings.cdr_csv_path or settings.cdr_sqlite_path or settings.cdr_database_url):
+        raise ApplianceError("set cdr_csv_path, cdr_sqlite_path or cdr_database_url to where the PBX keeps its CDR")
+    if days is not None:
+        settings = replace(settings, cdr_scan_days=days)
+    click.echo(f"{sync(store_of(ctx), settings)} call record(s) linked")
+
+
+@cli.group()
 def pbx() -> None:
     """PBXs on other machines that upload their recordings (asterisk-config/appliance-upload)."""
 

@@ -105,6 +105,17 @@ class Settings:
     freepbx_monitor_dir: Path | None = None
     freepbx_scan_days: float = 3.0
     freepbx_timezone: str = ""
+    # The PBX's call records (appliance/asterisk/cdr.py), each source optional and read-only:
+    # Asterisk's cdr-csv Master.csv, cdr_sqlite3's database, FreePBX's asteriskcdrdb
+    # (mysql://USER:PASSWORD@HOST/asteriskcdrdb, a user with SELECT only). Their times are the
+    # PBX's local time, in cdr_timezone (empty: this box's zone). Rows of the last
+    # cdr_scan_days are linked every cdr_scan_interval_seconds.
+    cdr_csv_path: Path | None = None
+    cdr_sqlite_path: Path | None = None
+    cdr_database_url: str = ""
+    cdr_timezone: str = ""
+    cdr_scan_days: float = 3.0
+    cdr_scan_interval_seconds: float = 300.0
     # PBXs on other machines upload their recordings (appliance/jobs/upload.py; each has its own
     # token: `appliance pbx add`). A bigger upload is refused before a byte is read.
     pbx_upload_max_mb: float = 500.0
@@ -197,7 +208,7 @@ class Settings:
             raise ConfigError("settings 'web_tls_certfile' and 'web_tls_keyfile' go together: set both or neither")
         if self.web_tls_certfile is not None:
             object.__setattr__(self, "cookie_secure", True)
-        for name in ("timezone", "freepbx_timezone"):
+        for name in ("timezone", "freepbx_timezone", "cdr_timezone"):
             value = getattr(self, name)
             if value and zone_named(value) is None:
                 raise ConfigError(f"setting {name!r}: unknown time zone {value!r}")

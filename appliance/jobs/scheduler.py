@@ -15,6 +15,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from appliance.asterisk.voicemail import scan_mailboxes
 from appliance.analytics.stage import add_scheduler_jobs as add_metrics_jobs
+from appliance.asterisk.cdr import sync as sync_call_records
 from appliance.jobs.freepbx import import_tree as import_freepbx
 from appliance.jobs.spool import sweep
 from appliance.mail import deliver_pending
@@ -59,6 +60,12 @@ def start_scheduler(settings, more: Iterable[AddJobs] = ()) -> BackgroundSchedul
         scheduler.add_job(
             _with_store(settings, lambda store: import_freepbx(store, settings)), "interval",
             seconds=settings.sweep_interval_seconds, id="freepbx-import",
+            next_run_time=datetime.now(timezone.utc), **common,
+        )
+    if settings.cdr_csv_path or settings.cdr_sqlite_path or settings.cdr_database_url:
+        scheduler.add_job(
+            _with_store(settings, lambda store: sync_call_records(store, settings)), "interval",
+            seconds=settings.cdr_scan_interval_seconds, id="cdr-sync",
             next_run_time=datetime.now(timezone.utc), **common,
         )
     scheduler.add_job(

@@ -126,6 +126,44 @@ class ApiToken:
 
 
 @dataclass(frozen=True)
+class CallRecord:
+    """One row of the PBX's call detail record (appliance/asterisk/cdr.py), times in UTC ISO."""
+
+    uniqueid: str
+    linkedid: str | None = None
+    sequence: int = 0
+    started_at: str | None = None
+    answered_at: str | None = None
+    ended_at: str | None = None
+    src: str | None = None
+    dst: str | None = None
+    cnum: str | None = None
+    cnam: str | None = None
+    did: str | None = None
+    dcontext: str | None = None
+    channel: str | None = None
+    dstchannel: str | None = None
+    lastapp: str | None = None
+    lastdata: str | None = None
+    disposition: str | None = None
+    duration: float | None = None
+    billsec: float | None = None
+    recordingfile: str | None = None
+
+    @property
+    def answered_by(self) -> str | None:
+        """The extension or trunk that took the call: PJSIP/201-0000002a -> 201."""
+        if self.disposition != "ANSWERED" or not self.dstchannel:
+            return None
+        name = self.dstchannel.split("/", 1)[-1]
+        return name.rsplit("-", 1)[0] if "-" in name else name
+
+    @property
+    def queue(self) -> str | None:
+        return (self.lastdata or "").split(",", 1)[0] or None if self.lastapp == "Queue" else None
+
+
+@dataclass(frozen=True)
 class PbxSource:
     """A PBX on another machine that hands its recordings to the box (appliance/jobs/upload.py)."""
 

@@ -562,4 +562,17 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
             last_seen REAL NOT NULL
         ) WITHOUT ROWID""",
     ),
+    # Step 21: the PBX's call records (CDR) of the calls we hold (appliance/store/cdr.py), kept
+    # with the call and deleted with it.
+    (
+        """CREATE TABLE call_records (
+            call_id INTEGER NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            uniqueid TEXT NOT NULL,
+            sequence INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            linked_at REAL NOT NULL,
+            PRIMARY KEY (call_id, source, uniqueid, sequence)
+        )""",
+    ),
 ]

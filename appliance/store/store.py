@@ -21,6 +21,7 @@ from pathlib import Path
 from appliance.store import (
     audit,
     calls,
+    cdr,
     dashboard,
     edits,
     intake,
@@ -52,6 +53,7 @@ from appliance.store.records import (
     ApiToken,
     AuditEntry,
     AuditFilter,
+    CallRecord,
     CallSummary,
     ChainCheck,
     EnqueueResult,
@@ -130,6 +132,17 @@ class Store:
     @_serialized
     def imported_call(self, system: str, source: str) -> int | None:
         return intake.imported_call(self._db, system, source)
+
+    # The PBX's call records
+
+    @_serialized
+    def link_call_records(self, source: str, records: Sequence[CallRecord], now: float | None = None) -> int:
+        return cdr.link(self._db, source, records, _now(now))
+
+    @_serialized
+    def call_records(self, call_id: int) -> list[CallRecord]:
+        self._require_visible(call_id)
+        return cdr.records_of(self._db, call_id)
 
     # PBXs that upload recordings
 

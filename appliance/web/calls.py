@@ -12,6 +12,7 @@ from pathlib import Path
 import soundfile
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from appliance.analytics.metrics import stored_public
@@ -40,6 +41,9 @@ CALL_KINDS = ("call", "voicemail", "note")
 SORTS = ("start", "duration", "caller")
 # A column's first click: the newest and the longest calls first, callers from A.
 FIRST_DIRECTION = {"start": "desc", "duration": "desc", "caller": "asc"}
+# Asterisk's CDR dispositions as a person reads them.
+DISPOSITIONS = {"ANSWERED": _l("answered"), "NO ANSWER": _l("not answered"), "BUSY": _l("busy"),
+                "FAILED": _l("failed"), "CONGESTION": _l("network busy")}
 EXPORT_TYPES = {
     "txt": "text/plain; charset=utf-8",
     "srt": "application/x-subrip; charset=utf-8",
@@ -151,7 +155,8 @@ def show(call_id: int):
     transcript = get_store().transcript(call_id)
     audit("view", f"call {call_id}")
     return render_template("call.html", call=call, transcript=transcript, metrics=call_metrics(call_id, transcript),
-                           unsure_below=settings().low_confidence_below, formats=EXPORT_TYPES)
+                           unsure_below=settings().low_confidence_below, formats=EXPORT_TYPES,
+                           records=get_store().call_records(call_id), dispositions=DISPOSITIONS)
 
 
 @bp.route("/calls/<int:call_id>/audio")

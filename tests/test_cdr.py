@@ -1,0 +1,180 @@
+"""The PBX's call record linked to our transcripts: rows written by a real Asterisk 22
+(cdr_csv's Master.csv, with the appliance's cdr.conf) are read from the CSV and, loaded into
+FreePBX's `cdr` table on a real MariaDB as cdr_mysql would write them, through a read-only
+user; each call shows its records (answered, talk time, DID), and they go with the call."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import socket
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from appliance.asterisk.cdr import CSV_COLUMNS, read_csv, sync
+from appliance.config import load_settings
+from appliance.store import Store
+from appliance.transcript.model import CallMeta
+from asterisk_harness import ROOT, settings_overrides, start_asterisk, unavailable, wait_for
+from web_helpers import hashed, login, make_app, write_wav
+
+VOICE = Path("/usr/share/asterisk/sounds/en/conf-getchannel.wav")
+FREEPBX_CDR = """CREATE TABLE cdr (
+  calldate datetime NOT NULL, clid varchar(80) NOT NULL DEFAULT '', src varchar(80) NOT NULL DEFAULT '',
+  dst varchar(80) NOT NULL DEFAULT '', dcontext varchar(80) NOT NULL DEFAULT '',
+  channel varchar(80) NOT NULL DEFAULT '', dstchannel varchar(80) NOT NULL DEFAULT '',
+  lastapp varchar(80) NOT NULL DEFAULT '', lastdata varchar(80) NOT NULL DEFAULT '',
+  duration int(11) NOT NULL DEFAULT 0, billsec int(11) NOT NULL DEFAULT 0,
+  disposition varchar(45) NOT NULL DEFAULT '', amaflags int(11) NOT NULL DEFAULT 0,
+  accountcode varchar(20) NOT NULL DEFAULT '', uniqueid varchar(32) NOT NULL DEFAULT '',
+  userfield varchar(255) NOT NULL DEFAULT '', did varchar(50) NOT NULL DEFAULT '',
+  recordingfile varchar(255) NOT NULL DEFAULT '', cnum varchar(80) NOT NULL DEFAULT '',
+  cnam varchar(80) NOT NULL DEFAULT '', outbound_cnum varchar(80) NOT NULL DEFAULT '',
+  outbound_cnam varchar(80) NOT NULL DEFAULT '', dst_cnam varchar(80) NOT NULL DEFAULT '',
+  linkedid varchar(32) NOT NULL DEFAULT '', peeraccount varchar(80) NOT NULL DEFAULT '',
+  sequence int(11) NOT NULL DEFAULT 0, KEY calldate (calldate), KEY uniqueid (uniqueid)
+)"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def mariadb(tmp_path_factory):
+    """A real MariaDB on loopback with FreePBX's asteriskcdrdb and a SELECT-only user."""
+    server = shutil.which("mariadbd") or shutil.which("mysqld", path="/usr/sbin:/usr/bin")
+    install = shutil.which("mariadb-install-db")
+    if not server or not install:
+        unavailable("MariaDB is needed for the CDR test (apt install mariadb-server)")
+    import pymysql
+
+    folder = tmp_path_factory.mktemp("mariadb")
+    data, sock, port = folder / "data", folder / "mysqld.sock", _free_port()
+    subprocess.run([install, "--no-defaults", f"--datadir={data}", "--user=root", "--skip-test-db",
+                    "--auth-root-authentication-method=socket"], check=True, capture_output=True, timeout=300)
+    log = open(folder / "mariadb.log", "w")
+    process = subprocess.Popen([server, "--no-defaults", f"--datadir={data}", f"--socket={sock}", f"--port={port}",
+                                "--bind-address=127.0.0.1", "--user=root", "--skip-log-bin",
+                                f"--pid-file={folder / 'mysqld.pid'}"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: sock.exists() or process.poll() is not None, "MariaDB to start", 120)
+        assert process.poll() is None, (folder / "mariadb.log").read_text()[-2000:]
+        admin = pymysql.connect(unix_socket=str(sock), user="root", autocommit=True)
+        with admin.cursor() as cursor:
+            cursor.execute("CREATE DATABASE asteriskcdrdb")
+            cursor.execute("USE asteriskcdrdb")
+            cursor.execute(FREEPBX_CDR)
+            cursor.execute("CREATE USER 'appliance'@'127.0.0.1' IDENTIFIED BY 'read-only-pass'")
+            cursor.execute("GRANT SELECT ON asteriskcdrdb.* TO 'appliance'@'127.0.0.1'")
+        yield admin, f"mysql://appliance:read-only-pass@127.0.0.1:{port}/asteriskcdrdb"
+        admin.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def pbx_records(tmp_path_factory, models_dir):
+    """The Master.csv rows of one real call through the test Asterisk: a caller's Local channel
+    into test-pbx (answered, recorded, the callee's prompt played)."""
+    data = tmp_path_factory.mktemp("cdr")
+    settings = load_settings(None, environ={}, **settings_overrides(ROOT), data_dir=data, models_dir=models_dir)
+    master = ROOT / "var/log/asterisk/cdr-csv/Master.csv"
+    master.unlink(missing_ok=True)
+    asterisk = start_asterisk(settings)
+    try:
+        asterisk.add_sound("cdr-voice", VOICE)
+        asterisk.add_sound("callee-555", VOICE)
+        asterisk.rx("channel originate Local/cdr-voice@test-caller extension 555@test-pbx")
+        rows = wait_for(lambda: [r for r in (read_csv(master, settings.zone) if master.exists() else [])
+                                 if r.dst == "555"], "Asterisk's CDR row of the call")
+    finally:
+        asterisk.stop()
+    return master, rows
+
+
+@pytest.fixture
+def box(tmp_path, make_settings):
+    def make(**cdr_settings):
+        settings = make_settings(**cdr_settings)
+        return settings, Store.open(settings)
+    return make
+
+
+def test_asterisk_writes_the_columns_the_reader_expects(pbx_records):
+    master, rows = pbx_records
+    first_line = master.read_text().splitlines()[0]
+    assert len(next(csv.reader([first_line]))) == len(CSV_COLUMNS)
+    record = rows[0]
+    assert record.disposition == "ANSWERED" and record.billsec >= 5
+    assert record.linkedid and record.uniqueid and record.started_at.endswith("+00:00")
+
+
+def test_records_from_the_csv_reach_the_recorded_call_and_go_with_it(pbx_records, box, tmp_path):
+    master, rows = pbx_records
+    settings, store = box(cdr_csv_path=master)
+    record = rows[0]
+    ours = store.enqueue_recording(CallMeta(uniqueid=record.uniqueid, linkedid=record.linkedid),
+                                   [write_wav(tmp_path / "ours.wav")])
+    other = store.enqueue_recording(CallMeta(uniqueid="1.2"), [write_wav(tmp_path / "other.wav")])
+    assert sync(store, settings) >= 1
+    assert sync(store, settings) >= 1  # again: the same rows, no second copy
+    linked = store.call_records(ours.call_id)
+    assert [r.uniqueid for r in linked].count(record.uniqueid) == 1
+    assert {r.dst for r in linked} >= {"555"} and linked[0].disposition == "ANSWERED"
+    assert store.call_records(other.call_id) == []
+
+    store.delete_call(ours.call_id)  # retention or erasure: the records go with the call
+    with sqlite3.connect(settings.db_path) as db:
+        assert db.execute("SELECT count(*) FROM call_records").fetchone()[0] == 0
+
+
+def test_freepbx_records_on_mariadb_are_read_through_a_read_only_user(pbx_records, mariadb, box, tmp_path):
+    _, rows = pbx_records
+    admin, url = mariadb
+    record = rows[0]
+    with admin.cursor() as cursor:
+        cursor.execute("DELETE FROM asteriskcdrdb.cdr")
+        for row in rows:
+            cursor.execute(
+                "INSERT INTO asteriskcdrdb.cdr (calldate, src, dst, dcontext, channel, dstchannel, lastapp, lastdata,"
+                " duration, billsec, disposition, uniqueid, linkedid, sequence, did, cnum, cnam, recordingfile)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [_local(row.started_at), row.src or "", row.dst, row.dcontext or "", row.channel or "",
+                 row.dstchannel or "", row.lastapp or "", row.lastdata or "", int(row.duration), int(row.billsec),
+                 row.disposition, row.uniqueid, row.linkedid, row.sequence, "+493012345600", "+4930999",
+                 "Praxis Müller", f"in-555-+4930999-{row.uniqueid}.wav"])
+    settings, store = box(cdr_database_url=url)
+    call = store.enqueue_recording(CallMeta(uniqueid=record.uniqueid), [write_wav(tmp_path / "call.wav")])
+    assert sync(store, settings) >= 1
+    linked = store.call_records(call.call_id)
+    assert linked[0].did == "+493012345600" and linked[0].cnam == "Praxis Müller"
+    assert linked[0].started_at == record.started_at  # the PBX's local time back in UTC
+
+    # The call page shows the record a person reads.
+    store.add_user("admin", hashed("admin-password-1"), "admin")
+    client = make_app(settings).test_client()
+    login(client, "admin", "admin-password-1")
+    page = client.get(f"/calls/{call.call_id}").get_data(as_text=True)
+    assert "Call record of the PBX" in page and "+493012345600" in page and "answered" in page
+
+
+def test_a_wrong_cdr_password_is_a_readable_error_not_a_silent_nothing(mariadb, box):
+    _, url = mariadb
+    settings, store = box(cdr_database_url=url.replace("read-only-pass", "wrong"))
+    with pytest.raises(Exception, match="Access denied"):
+        sync(store, settings)
+
+
+def _local(iso_utc: str) -> str:
+    """A UTC ISO time as the box's local "YYYY-MM-DD HH:MM:SS", as cdr_mysql writes calldate."""
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso_utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")
