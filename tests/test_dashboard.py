@@ -82,6 +82,7 @@ def test_an_agent_counts_only_their_own_calls(app, store, calls):
     page = client.get(RANGE).get_data(as_text=True)
     assert bars(page) == {"2026-05-01": 1, "2026-05-02": 0, "2026-05-03": 0}
     assert listed(client, bar_link(page, "2026-05-01")) == {calls["may1_202"]}
+    assert re.findall(r'<tr data-extension="([^"]+)"', page) == ["202"]
 
 
 def test_odd_ranges_give_a_page_not_an_error(admin_client, calls):
@@ -97,3 +98,22 @@ def test_the_dashboard_in_german(admin_client, store, admin_user, calls):
     store.set_locale(admin_user.id, "de")
     page = admin_client.get(RANGE).get_data(as_text=True)
     assert "Anrufe pro Tag" in page and "Stille pro Anruf" in page and ">Übersicht<" in page
+
+
+def test_each_extension_shows_its_calls_talk_share_dead_air_and_interruptions(admin_client, store, tmp_path, calls):
+    # An outbound call of 202: there 202 is the caller (speaker 0), who breaks in and talks 4 s.
+    meta = CallMeta(uniqueid="d5", caller="202", callee="+4930555", kind="call", direction="outbound",
+                    started_at="2026-05-02T09:00:00+00:00")
+    out = recorded_call(store, [tmp_path / "d5.wav"], meta, talk([(0, "hello"), (1, "hi")])).call_id
+    transcript_id = dict(store.calls_needing_metrics())[out]
+    store.save_metrics(out, transcript_id, compute([[(1.0, 5.0)], [(0.0, 2.5)]], ["", ""], exact=True).to_dict())
+    page = admin_client.get(RANGE).get_data(as_text=True)
+    rows = {}
+    for extension, row in re.findall(r'<tr data-extension="([^"]+)">(.*?)</tr>', page, re.S):
+        rows[extension] = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    # 201: d1 (no direction: the shorter number, the caller) and d3 (the callee); only d1 is
+    # measured: 2 of 4.5 s, 1 s of dead air, the other side broke in. 202: d2 (callee, 1 of 2 s,
+    # 3 s of dead air) and d5 (outbound: the caller, 4 of 6.5 s, breaking in once): 5 of 8.5 s.
+    assert rows["201"] == ["201", "2", "0:07", "0:04", "44 %", "1 s", "0"]
+    assert rows["202"] == ["202", "2", "0:07", "0:04", "59 %", "1.5 s", "1"]
+    assert "+4930111" not in rows and "+4930555" not in rows

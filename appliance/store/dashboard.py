@@ -1,9 +1,13 @@
-"""The supervisors' dashboard: figures per day over the calls a filter selects.
+"""The supervisors' dashboard: figures per day and per extension over the calls a filter selects.
 
 The same CallFilter as the call list, so the calls behind a day's bar are exactly the ones the
-list shows for that day. The dead air and interruptions come from the stored conversation
-metrics (appliance/store/metrics.py; CallMetrics' `silence_seconds` and `interruptions`), for the
-calls that have them.
+list shows for that day. The dead air, talk and interruptions come from the stored conversation
+metrics (appliance/store/metrics.py; CallMetrics' `silence_seconds`, `talk_seconds` by speaker
+index and `interruptions` with the index of who broke in), for the calls that have them.
+
+A call's extension is the appliance's own side of it: the callee of an inbound call, the caller
+of an outbound one, else the shorter number (an extension is shorter than an outside line's);
+on the stereo recording that side is speaker 0 (caller) or 1 (callee).
 """
 
 from __future__ import annotations
@@ -24,6 +28,45 @@ class DayFigures:
     measured: int  # calls with conversation metrics
     silence_seconds: float  # dead air, over the measured calls
     interruptions: int  # over the measured calls
+
+
+@dataclass(frozen=True)
+class ExtensionFigures:
+    extension: str
+    calls: int
+    seconds: float
+    measured: int
+    silence_seconds: float
+    talk_seconds: float  # the extension's side, over the measured calls
+    all_talk_seconds: float  # both sides
+    interruptions: int  # by the extension's side
+
+    @property
+    def talk_share(self) -> float | None:
+        return self.talk_seconds / self.all_talk_seconds if self.all_talk_seconds else None
+
+
+_SIDE = ("(CASE WHEN c.direction = 'outbound' THEN 0 WHEN c.direction = 'inbound' THEN 1"
+         " WHEN length(c.caller_digits) < length(c.callee_digits) THEN 0 ELSE 1 END)")
+_EXTENSION = f"(CASE {_SIDE} WHEN 0 THEN c.caller_digits ELSE c.callee_digits END)"
+
+
+def extensions(db: Database, where: CallFilter, limit: int = 50) -> list[ExtensionFigures]:
+    """The extensions with the most calls first."""
+    conditions, params = where.where()
+    sql = (
+        f"SELECT {_EXTENSION} AS extension, count(*), total(c.duration), count(m.call_id),"
+        " total(json_extract(m.data, '$.silence_seconds')),"
+        f" total(json_extract(m.data, '$.talk_seconds[' || {_SIDE} || ']')),"
+        " total((SELECT total(value) FROM json_each(m.data, '$.talk_seconds'))),"
+        f" total((SELECT count(*) FROM json_each(m.data, '$.interruptions') WHERE json_extract(value, '$.by') = {_SIDE}))"
+        " FROM calls c LEFT JOIN call_metrics m ON m.call_id = c.id AND m.error IS NULL"
+        + where_clause([*conditions, f"{_EXTENSION} <> ''"])
+        + " GROUP BY extension ORDER BY count(*) DESC, extension LIMIT :limit"
+    )
+    rows = db.execute(sql, {**params, "limit": limit}).fetchall()
+    return [ExtensionFigures(e, n, round(s, 1), k, round(silence, 1), round(talk, 1), round(both, 1), int(i))
+            for e, n, s, k, silence, talk, both, i in rows]
 
 
 def days(db: Database, where: CallFilter) -> list[DayFigures]:

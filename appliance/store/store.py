@@ -734,6 +734,12 @@ class Store:
         return dashboard.days(self._db, CallFilter(date_from, date_to, number, None, kind, self.scope))
 
     @_serialized
+    def dashboard_extensions(self, *, date_from: str | None = None, date_to: str | None = None,
+                             number: str | None = None, kind: str | None = None) -> list[dashboard.ExtensionFigures]:
+        """Figures per extension (the appliance's side of each call) of those same calls."""
+        return dashboard.extensions(self._db, CallFilter(date_from, date_to, number, None, kind, self.scope))
+
+    @_serialized
     def calls_needing_metrics(self, limit: int = 20) -> list[tuple[int, int]]:
         return metrics.calls_needing_metrics(self._db, limit)
 

@@ -1,7 +1,8 @@
 """The dashboard: calls per day as a chart drawn on the box (SVG, no script, nothing fetched from
 elsewhere), each bar a link to exactly those calls in the call list; per day the calls, their
-total and average length, dead air and interruptions. Filters: a date range and a number (an
-extension), the call list's own. Scoped like every read: a user sees only their calls."""
+total and average length, dead air and interruptions; per extension the same with its talk
+share. Filters: a date range and a number (an extension), the call list's own. Scoped like
+every read: a user sees only their calls."""
 
 from __future__ import annotations
 
@@ -37,9 +38,9 @@ def every_day(figures: list[DayFigures], first: date, last: date) -> list[DayFig
 def index():
     filters = list_filters()
     first, last = _range(filters)
-    figures = get_store().dashboard_days(date_from=first.isoformat(), date_to=last.isoformat(),
-                                         number=filters["number"], kind="call")
-    days = every_day(figures, first, last)
+    selected = {"date_from": first.isoformat(), "date_to": last.isoformat(), "number": filters["number"], "kind": "call"}
+    days = every_day(get_store().dashboard_days(**selected), first, last)
     return render_template("dashboard.html", days=days, first=first.isoformat(), last=last.isoformat(),
+                           extensions=get_store().dashboard_extensions(**selected),
                            number=filters["number"] or "", most=max((d.calls for d in days), default=0),
                            total=sum(d.calls for d in days), seconds=sum(d.seconds for d in days))
