@@ -32,7 +32,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 sys.path[:0] = [str(PROJECT_ROOT / "tests"), str(PROJECT_ROOT)]
 
-from scale_harness import APPLIANCE, Site, missing, short_prompts, wait_until  # noqa: E402
+from support.scale import APPLIANCE, Site, missing, short_prompts, wait_until  # noqa: E402
 
 from appliance.store import Store  # noqa: E402
 from appliance.transcript.model import CallMeta  # noqa: E402

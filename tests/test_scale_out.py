@@ -12,7 +12,7 @@ import pytest
 
 from appliance.store import Store
 from appliance.transcript.model import CallMeta
-from scale_harness import Site, missing, short_prompts, wait_until
+from support.scale import Site, missing, short_prompts, wait_until
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
