@@ -1,7 +1,9 @@
-"""Times and order in a real browser (Debian's Chromium driven by Playwright) against a real
-`appliance serve` whose site zone is Europe/Berlin: a call Asterisk gave a +01:00 start shows
-that local time, in a user's own zone once they pick one; the newest call is on top, columns
-sort both ways with the direction in the URL, and the CSV export says what the page says."""
+"""The calls list and search in a real browser (Debian's Chromium driven by Playwright) against a
+real `appliance serve` whose site zone is Europe/Berlin: a call Asterisk gave a +01:00 start
+shows that local time, in a user's own zone once they pick one; the newest call is on top,
+columns sort both ways with the direction in the URL, and the CSV export says what the page
+says, filters included; search finds the calls of a number, offers the word for a typo and
+marks the searched word on the call it opens."""
 
 from __future__ import annotations
 
@@ -133,3 +135,35 @@ def test_a_users_own_time_zone_applies_to_pages_and_exports(page, calls):
         page.wait_for_url("**/account")
     page.goto(f"/?number={NUMBER}")
     assert _listed(page)[1][0] == "Dec 2, 2026, 9:10:00 AM"  # the site's zone again
+
+
+def test_a_filter_is_honoured_by_the_csv_export(page, calls):
+    page.goto(f"/?number={NUMBER}")
+    page.fill("input[name=longer]", "0:04")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r"longer=0%3A04"))
+    assert [caller for _, caller in _listed(page)] == [f"{NUMBER} 2"]  # 5.5 s; the others 1.5 and 3.5 s
+    assert [r["caller"] for r in _csv(page)] == [f"{NUMBER} 2"]
+    page.fill("input[name=speaker]", "nobody")
+    page.click("form.filters button[type=submit]")
+    expect(page.locator("td.empty")).to_contain_text("No calls match these filters.")
+    expect(page.locator("p.exports")).to_have_count(0)
+    page.click("a.clear-filters")
+    expect(page.locator("table.calls tbody tr[data-call]").first).to_be_visible()
+
+
+def test_search_lists_the_calls_of_a_number_offers_a_word_for_a_typo_and_marks_it(page, calls):
+    page.goto("/search?q=" + NUMBER.replace("+", "%2B") + " 0")
+    expect(page.locator("ul.party-calls li")).to_have_count(1)
+    expect(page.locator("ul.party-calls li")).to_contain_text(f"{NUMBER} 0")
+    page.goto("/search?q=midle")
+    suggestion = page.locator("p.did-you-mean a")
+    expect(suggestion).to_have_text("middle")
+    suggestion.click()
+    page.wait_for_url(re.compile(r"q=middle"))
+    hit = page.locator("ol.hits li a[data-call]").first
+    expect(hit.locator(".snippet mark")).to_have_text("middle")
+    hit.click()
+    page.wait_for_url(re.compile(rf"/calls/{calls['middle']}#t="))
+    expect(page.locator("#transcript .w.hit").first).to_have_text("middle")
+    page.screenshot(path=artifacts_dir() / "search-term-marked.png", full_page=True)

@@ -92,3 +92,40 @@ def test_a_filter_it_cannot_use_is_a_readable_4xx_or_ignored_never_a_500(viewer_
             assert viewer_client.get(f"{path}?{query}").status_code in (200, 400), (path, query)
     page = viewer_client.get("/?keyword=%22unclosed")
     assert page.status_code == 400 and 'role="alert"' in page.get_data(as_text=True)
+
+
+# --- search: calls, not turns -----------------------------------------------------------------
+
+
+def test_search_groups_hits_by_call_with_their_best_snippets(viewer_client, calls):
+    page = viewer_client.get("/search?q=invoice").get_data(as_text=True)
+    assert page.count('<li class="call-hits">') == 2  # the call says it twice, the note once
+    assert page.count(f'data-call="{calls["invoice"]}"') == 2
+
+
+def test_a_number_or_a_name_finds_the_calls_of_it(viewer_client, calls):
+    page = viewer_client.get("/search?q=%2B49 30 111").get_data(as_text=True)
+    listed = page.split('class="party-calls"')[1].split("</ul>")[0]
+    assert f'/calls/{calls["invoice"]}"' in listed and f'/calls/{calls["voicemail"]}"' in listed
+    assert f'/calls/{calls["delivery"]}"' not in listed
+    named = viewer_client.get("/search?q=Anna").get_data(as_text=True).split('class="party-calls"')[1]
+    assert f'/calls/{calls["invoice"]}"' in named.split("</ul>")[0]
+
+
+def test_a_typo_offers_the_word_the_transcripts_hold(viewer_client, calls):
+    page = viewer_client.get("/search?q=invoise").get_data(as_text=True)
+    assert 'Did you mean <a href="/search?q=invoice' in page
+    assert "Did you mean" not in viewer_client.get("/search?q=invoice").get_data(as_text=True)
+    assert "Did you mean" not in viewer_client.get("/search?q=xylophone").get_data(as_text=True)
+
+
+def test_a_typo_is_not_corrected_into_a_word_only_calls_out_of_scope_hold(app, store, calls):
+    from appliance.store.scopes import entry
+    from support.web import hashed, login
+
+    agent = store.add_user("agnes", hashed("agnes-pass-12345"), "agent")
+    store.set_scope_entries(agent.id, [entry("extension", "202")])  # the delivery call only
+    client = app.test_client()
+    login(client, "agnes", "agnes-pass-12345")
+    assert "Did you mean" not in client.get("/search?q=invoise").get_data(as_text=True)
+    assert 'Did you mean <a href="/search?q=delivery' in client.get("/search?q=delivry").get_data(as_text=True)

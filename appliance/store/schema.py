@@ -575,4 +575,7 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
             PRIMARY KEY (call_id, source, uniqueid, sequence)
         )""",
     ),
+    # Step 22: the words of every transcript as the search index holds them (fts5vocab reads
+    # the index itself: nothing to keep in step), for "did you mean" (appliance/store/search.py).
+    ("CREATE VIRTUAL TABLE turns_vocab USING fts5vocab(turns_fts, 'row')",),
 ]

@@ -33,15 +33,18 @@ pass.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import sqlite3
+import unicodedata
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
 from appliance.errors import BadQuery, QueryTooCostly
 from appliance.store import fts
+from appliance.store.db import first
 from appliance.store.filters import CallFilter, number_digits, where_clause
 from appliance.store.records import SearchHit
 
@@ -95,6 +98,34 @@ def parse_query(query: str) -> str:
                 f" (write {part.lower()} in lower case to search for the word itself)."
             )
     return " ".join(parts)
+
+
+# "Did you mean": a word the transcripts do not hold is compared with those that start with the
+# same letter, the commonest first (fts5vocab reads a range of terms without a scan).
+_SIMILAR_CANDIDATES = 5000
+_SIMILAR_CUTOFF = 0.75
+
+
+def suggestion(db: Database, query: str) -> str | None:
+    """The query with each word no transcript holds replaced by the closest word one does;
+    None when every word is there or none is close enough."""
+    changed, words = False, []
+    for word in _WORD.findall(query):
+        if word in _OPERATORS:
+            words.append(word)
+            continue
+        # As unicode61 with remove_diacritics stores it: lower case, without accents.
+        term = "".join(c for c in unicodedata.normalize("NFD", word.lower()) if not unicodedata.combining(c))
+        if first(db.query("SELECT 1 FROM turns_vocab WHERE term = ?", [term])):
+            words.append(word)
+            continue
+        candidates = [row["term"] for row in db.query(
+            "SELECT term FROM turns_vocab WHERE term >= :low AND term < :high ORDER BY doc DESC LIMIT :n",
+            {"low": term[0], "high": chr(ord(term[0]) + 1), "n": _SIMILAR_CANDIDATES})]
+        close = difflib.get_close_matches(term, candidates, n=1, cutoff=_SIMILAR_CUTOFF)
+        words.append(close[0] if close else word)
+        changed = changed or bool(close)
+    return " ".join(words) if changed else None
 
 
 SPEAKER_ROLES = ("caller", "callee", "speaker")

@@ -409,6 +409,12 @@ class Store:
 
     search_count_is_capped = staticmethod(search_count_is_capped)
 
+    @_serialized
+    def suggestion(self, query: str) -> str | None:
+        """The query with its words no transcript holds replaced by the closest ones that some
+        transcript does (of any call: check the scope's hits before offering it)."""
+        return search.suggestion(self._db, query)
+
     # Users and API tokens
 
     @_serialized

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
@@ -17,6 +18,10 @@ from appliance.web.inputs import page_number
 
 bp = Blueprint("search", __name__)
 PAGE_SIZE = 20
+SNIPPETS_PER_CALL = 3
+PARTY_CALLS = 20
+# What a typed phone number looks like: "+49 30 1234567", "030/123-45".
+_NUMBER = re.compile(r"\+?[0-9][0-9 ()/.-]*")
 ROLES = ("caller", "callee", "speaker")
 
 
@@ -39,23 +44,48 @@ def search_filters() -> dict:
     return {**list_filters(), "role": role if role in ROLES else None}
 
 
+def by_call(hits) -> list[list]:
+    """The hits grouped by call, in the order of each call's best hit; the best few of each."""
+    groups: dict[int, list] = {}
+    for hit in hits:
+        groups.setdefault(hit.call_id, []).append(hit)
+    return [group[:SNIPPETS_PER_CALL] for group in groups.values()]
+
+
+def party_calls(store, query: str) -> list:
+    """The calls from or to the number typed, or with a speaker of the name typed."""
+    if _NUMBER.fullmatch(query) and sum(ch.isdigit() for ch in query) >= 3:
+        return store.calls(limit=PARTY_CALLS, number=query)
+    return store.calls(limit=PARTY_CALLS, speaker=query)
+
+
+def did_you_mean(store, query: str, filters: dict) -> str | None:
+    """The query with a misspelt word corrected from the transcripts' words, offered only when
+    it finds something this user may see (the vocabulary is every call's)."""
+    suggested = store.suggestion(query)
+    return suggested if suggested and store.count_search(suggested, **filters) else None
+
+
 @bp.route("/search")
 def search():
     query = (request.args.get("q") or "").strip()
     filters = search_filters()
-    hits, total, error = [], 0, None
+    hits, total, error, parties, suggested = [], 0, None, [], None
     page = page_number()
     if query:
         store = get_store()
+        parties = party_calls(store, query)
         try:
             total = store.count_search(query, **filters)
             hits = store.search(query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters)
+            suggested = None if total else did_you_mean(store, query, filters)
         except BadQuery as exc:
             error = query_error(exc)
         audit("search", None, None)  # what was searched is not logged: it can be personal
     status = 400 if error else 200
     # Past SEARCH_COUNT_CAP the store stops counting: the page says "more than" that many.
-    return render_template("search.html", query=query, hits=hits, total=total, error=error, filters=filters,
+    return render_template("search.html", query=query, groups=by_call(hits), total=total, error=error,
+                           filters=filters, parties=parties, suggested=suggested,
                            roles=ROLES, page=page, pages=max(1, math.ceil(total / PAGE_SIZE)),
                            capped=store_search.search_count_is_capped(total),
                            count_cap=store_search.SEARCH_COUNT_CAP,
