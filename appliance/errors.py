@@ -2,10 +2,16 @@
 
 
 class ApplianceError(Exception):
-    """Base of every error the appliance reports to a person."""
+    """Base of every error the appliance reports to a person. The message is English (log, CLI,
+    API); `code` names the case and `values` its numbers and names, so the web UI can say it in
+    the reader's language (appliance/web/labels.py: error_text)."""
 
     #: A permanent error will fail the same way on retry (the input itself is bad).
     permanent = False
+
+    def __init__(self, message: str = "", code: str | None = None, **values):
+        super().__init__(message)
+        self.code, self.values = code, values
 
 
 class BadAudio(ApplianceError):
@@ -36,6 +42,10 @@ class ConfigError(ApplianceError):
 
 class LegalHold(ApplianceError):
     """The call is under legal hold: nothing deletes it until an admin lifts the hold."""
+
+
+class BadScope(ApplianceError, ValueError):
+    """A scope entry (what a user sees) that cannot be used: an unknown kind or a bad value."""
 
 
 class NotAllowed(ApplianceError):

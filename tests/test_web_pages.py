@@ -436,9 +436,9 @@ def test_a_password_reset_shows_the_new_password_once(app, admin_client, viewer_
 
 def test_the_audit_page_lists_what_people_did(admin_client, store):
     page = html(admin_client.get("/admin/audit"))
-    assert "<td>login</td>" in page and "<td>ada</td>" in page
+    assert "<td>logged in</td>" in page and "<td>ada</td>" in page
     filtered = html(admin_client.get("/admin/audit?action=search"))
-    assert "<td>login</td>" not in filtered
+    assert "<td>logged in</td>" not in filtered
 
 
 def test_choosing_german_on_the_account_page_turns_the_pages_german(viewer_client, store):

@@ -75,5 +75,5 @@ def search_insights(db: Database, query: str, limit: int, scope: Scope) -> list[
             {**params, "match": match, "limit": limit},
         ).fetchall()
     except sqlite3.OperationalError as exc:
-        raise BadQuery(f"The search could not run ({exc}); try fewer or simpler words.") from None
+        raise BadQuery(f"The search could not run ({exc}); try fewer or simpler words.", "query-failed") from None
     return [row[0] for row in rows]

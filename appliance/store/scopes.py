@@ -50,7 +50,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from appliance.errors import NotFound
+from appliance.errors import BadScope, NotFound
 from appliance.store.db import first, write
 from appliance.store.filters import number_digits
 from appliance.store.records import User
@@ -118,14 +118,15 @@ Scope.NONE = Scope()
 
 def entry(kind: str, value: str = "") -> ScopeEntry:
     """An entry as stored: numbers without punctuation, a group's name with single spaces.
-    ValueError for an unknown kind or a value that is empty, too long or has control chars."""
+    BadScope (a ValueError) for an unknown kind or a value that is empty, too long or has control chars."""
     if kind not in KINDS:
-        raise ValueError(f"a scope entry is one of {', '.join(KINDS)}, got {kind!r}")
+        raise BadScope(f"a scope entry is one of {', '.join(KINDS)}, got {kind!r}", "scope-kind", kind=kind)
     if kind == "all":
         return ScopeEntry("all", "")
     value = " ".join(value.split()) if kind == "group" else number_digits(value.strip())
     if not value or len(value) > _MAX_VALUE or not value.isprintable():
-        raise ValueError(f"a {kind} needs 1 to {_MAX_VALUE} printable characters, got {value!r}")
+        raise BadScope(f"a {kind} needs 1 to {_MAX_VALUE} printable characters, got {value!r}", "scope-value",
+                       kind=kind, most=_MAX_VALUE)
     return ScopeEntry(kind, value)
 
 
@@ -136,7 +137,7 @@ _KIND_ALIASES = {"nebenstelle": "extension", "nummer": "number", "rufnummer": "n
 
 def parse_entries(text: str) -> list[ScopeEntry]:
     """Entries written as "KIND:VALUE" (or "all"), separated by commas or new lines:
-    "extension:201, mailbox:1000, group:Team A". ValueError names the first bad one."""
+    "extension:201, mailbox:1000, group:Team A". BadScope names the first bad one."""
     made = []
     for item in filter(None, (part.strip() for part in re.split(r"[,\n]", text))):
         kind, _, value = item.partition(":")

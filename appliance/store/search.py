@@ -69,7 +69,7 @@ def parse_query(query: str) -> str:
     if len(query) > MAX_QUERY_CHARS:
         raise QueryTooCostly(f"The search is too long: at most {MAX_QUERY_CHARS} characters.")
     if query.count('"') % 2:
-        raise BadQuery('The search has an unbalanced quote ("): close the phrase or remove it.')
+        raise BadQuery('The search has an unbalanced quote ("): close the phrase or remove it.', "unbalanced-quote")
     parts: list[str] = []
     for phrase, star, bare in _TOKEN.findall(query):
         if bare in _OPERATORS:
@@ -90,12 +90,13 @@ def parse_query(query: str) -> str:
     if sum(part not in _OPERATORS for part in parts) > MAX_TERMS:
         raise QueryTooCostly(f"The search has too many words: at most {MAX_TERMS}.")
     if not parts:
-        raise BadQuery('Nothing to search for: type a word, a number or a "phrase".')
+        raise BadQuery('Nothing to search for: type a word, a number or a "phrase".', "empty-query")
     for i, part in enumerate(parts):
         if part in _OPERATORS and (i == 0 or i == len(parts) - 1 or parts[i - 1] in _OPERATORS):
             raise BadQuery(
                 f"{part} needs a search word on each side, e.g. 'invoice {part} paid'"
-                f" (write {part.lower()} in lower case to search for the word itself)."
+                f" (write {part.lower()} in lower case to search for the word itself).",
+                "lonely-operator", operator=part, word=part.lower(),
             )
     return " ".join(parts)
 
@@ -307,7 +308,7 @@ def _run(db: Database, sql: str, params: dict) -> list[tuple]:
         return db.execute(sql, params).fetchall()
     except sqlite3.OperationalError as exc:
         # The parser should make this unreachable; a person still gets a BadQuery, not a crash.
-        raise BadQuery(f"The search could not run ({exc}); try fewer or simpler words.") from None
+        raise BadQuery(f"The search could not run ({exc}); try fewer or simpler words.", "query-failed") from None
 
 
 @dataclass(frozen=True)

@@ -326,7 +326,8 @@ class Store:
             return calls.delete_call(self._db, call_id, time.time())
         except sqlite3.IntegrityError:
             if retention.legal_hold(self._db, call_id):
-                raise LegalHold(f"call {call_id} is under legal hold; lift the hold to delete it") from None
+                raise LegalHold(f"call {call_id} is under legal hold; lift the hold to delete it",
+                                "legal-hold") from None
             raise
 
     @_serialized

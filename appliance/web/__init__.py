@@ -11,9 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, g, request
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException
 
 from appliance.config import get_settings, site_secret
 from appliance.store import Store
@@ -40,8 +39,8 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
         app.config.update(test_config)
 
     from appliance.web import (
-        admin, api, auth, calls, conversations, crm, dashboard, edits, events, i18n, intake, jobs, live, menu, ops,
-        passwords, search, worker,
+        admin, api, auth, calls, conversations, crm, dashboard, edits, errorpages, events, i18n, intake, jobs, labels,
+        live, menu, ops, passwords, search, worker,
     )
     from appliance.web.inputs import AsciiIntConverter
 
@@ -49,6 +48,8 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
     app.url_map.converters["int"] = AsciiIntConverter
     auth.init_app(app)
     i18n.init_app(app)
+    labels.init_app(app)
+    errorpages.init_app(app)
     app.jinja_env.filters.update(pagequery=_page_query, sortquery=_sort_query, basename=lambda path: Path(path).name)
     # ops: health, retention, legal hold, erasure; crm: webhooks, date-range export, keywords and
     # summaries; menu: the voice menu's tries on the call page; conversations: linked legs;
@@ -85,13 +86,6 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
         if current_user.is_authenticated or request.path.startswith("/api/"):
             response.headers["Cache-Control"] = "no-store"
         return response
-
-    @app.errorhandler(HTTPException)
-    def api_errors_as_json(error: HTTPException):
-        # A script on /api reads JSON, even for a 404, 405 or 500; pages keep their HTML errors.
-        if not request.path.startswith("/api/"):
-            return error
-        return jsonify(error=error.name.lower()), error.code
 
     return app
 

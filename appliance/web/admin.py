@@ -13,13 +13,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from appliance.errors import LastAdmin, NotFound
+from appliance.errors import BadScope, LastAdmin, NotFound
 from appliance.store import ROLES, scopes
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit, audited, hash_password, hash_token, new_api_token, new_password
 from appliance.web.i18n import LANGUAGES, zone_names
 from appliance.web.csvcells import csv_bytes
 from appliance.web.inputs import bounded_int, form_int, page_number
+from appliance.web.labels import error_text
 
 bp = Blueprint("admin", __name__)
 AUDIT_PAGE = 100
@@ -30,7 +31,7 @@ TOKEN_DAYS = (30, 90, 365)  # how long a new API token may live; the middle one 
 
 
 def _access_form() -> tuple[str, list, bool]:
-    """Role, scope entries and edit permission from the users page's form; ValueError names a bad entry."""
+    """Role, scope entries and edit permission from the users page's form; BadScope names a bad entry."""
     role = request.form.get("role") if request.form.get("role") in ROLES else "viewer"
     return role, scopes.parse_entries(request.form.get("scope") or ""), request.form.get("may_edit") == "on"
 
@@ -45,8 +46,8 @@ def users():
     locale = request.form.get("locale") if request.form.get("locale") in LANGUAGES else "en"
     try:
         role, entries, may_edit = _access_form()
-    except ValueError as error:
-        flash(_("This scope cannot be used: %(reason)s", reason=str(error)), "error")
+    except BadScope as error:
+        flash(_("This scope cannot be used: %(reason)s", reason=error_text(error)), "error")
         return _users_page()
     if not username or store.user_by_name(username):
         flash(_("Choose a user name that is not taken."), "error")
@@ -87,8 +88,8 @@ def update_user(user_id: int):
     if action == "access":
         try:
             role, entries, may_edit = _access_form()
-        except ValueError as error:
-            flash(_("This scope cannot be used: %(reason)s", reason=str(error)), "error")
+        except BadScope as error:
+            flash(_("This scope cannot be used: %(reason)s", reason=error_text(error)), "error")
             return redirect(url_for("admin.users"))
         detail = f"{role}; sees {scopes.describe(entries) or 'nothing'}; {'may' if may_edit else 'may not'} edit"
     # Hashed before the transaction: the slow hash need not hold the write lock.

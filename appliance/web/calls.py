@@ -23,6 +23,7 @@ from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit, audited
 from appliance.web.i18n import local_transcript
 from appliance.web.inputs import page_number
+from appliance.web.labels import error_text
 from appliance.web.listens import Listens, seconds
 from appliance.web.playback import cache_path, playable_file
 from appliance.web.ranges import ByteRange, Unsatisfiable, byte_range
@@ -252,7 +253,7 @@ def delete(call_id: int):
         with audited("delete", f"call {call_id}"):
             files = get_store().delete_call(call_id)
     except LegalHold as exc:
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
         return redirect(url_for("calls.show", call_id=call_id))
     # Files go only after the rows are gone: a crash in between leaves files, never rows
     # pointing at nothing.

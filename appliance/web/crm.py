@@ -19,6 +19,7 @@ from appliance.web.calls import call_filters, list_order
 from appliance.web.csvcells import csv_bytes
 from appliance.web.i18n import local_iso
 from appliance.web.inputs import form_int
+from appliance.web.labels import error_text
 from appliance.webhooks.payload import DEFAULT_FIELDS, FIELDS
 
 bp = Blueprint("crm", __name__)
@@ -55,7 +56,7 @@ def webhooks():
         try:
             url = check_lan_url(request.form.get("url") or "")
         except WebhookRefused as exc:
-            flash(str(exc), "error")
+            flash(error_text(exc), "error")
             return redirect(url_for("crm.webhooks"))
         # An empty secret field keeps the stored one; a new webhook gets a generated one.
         secret = (request.form.get("secret") or "").strip()

@@ -15,6 +15,7 @@ from appliance.web import get_store
 from appliance.web.auth import audit
 from appliance.web.calls import list_filters
 from appliance.web.inputs import page_number
+from appliance.web.labels import error_text
 
 bp = Blueprint("search", __name__)
 PAGE_SIZE = 20
@@ -36,7 +37,7 @@ def query_error(exc: BadQuery) -> str:
         return _("The search is too long: use at most %(chars)d characters and %(terms)d words,"
                  " and at least %(prefix)d letters before a *.", chars=store_search.MAX_QUERY_CHARS,
                  terms=store_search.MAX_TERMS, prefix=store_search.MIN_PREFIX)
-    return str(exc)
+    return error_text(exc)
 
 
 def search_filters() -> dict:

@@ -38,16 +38,16 @@ def _parts(url: str):
     """The URL's parts; WebhookRefused for anything but a well-formed http(s) URL with a host."""
     url = url.strip()
     if any(ord(c) < 33 or ord(c) == 127 for c in url):
-        raise WebhookRefused("a webhook URL contains no spaces, line breaks or control characters")
+        raise WebhookRefused("a webhook URL contains no spaces, line breaks or control characters", "url-characters")
     try:
         parts = urlsplit(url)
         port = parts.port  # ValueError outside 0-65535
     except ValueError as exc:
-        raise WebhookRefused(f"this is not a valid URL ({exc})") from None
+        raise WebhookRefused(f"this is not a valid URL ({exc})", "url-invalid") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WebhookRefused("a webhook URL starts with http:// or https:// and names a host")
+        raise WebhookRefused("a webhook URL starts with http:// or https:// and names a host", "url-scheme")
     if port == 0:
-        raise WebhookRefused("port 0 is not a port a webhook can be sent to")
+        raise WebhookRefused("port 0 is not a port a webhook can be sent to", "url-port")
     return parts
 
 
@@ -64,11 +64,13 @@ def _lan_address(parts) -> str:
     try:
         addresses = [info[4][0] for info in socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)]
     except (socket.gaierror, UnicodeError) as exc:
-        raise WebhookRefused(f"the webhook host {parts.hostname} cannot be resolved ({exc})") from None
+        raise WebhookRefused(f"the webhook host {parts.hostname} cannot be resolved ({exc})", "host-unknown",
+                             host=parts.hostname) from None
     for address in addresses:
         if not _on_lan(address):
             raise WebhookRefused(
-                f"{parts.hostname} ({address}) is not on the LAN: webhooks only go to private addresses")
+                f"{parts.hostname} ({address}) is not on the LAN: webhooks only go to private addresses",
+                "not-lan", host=parts.hostname, address=address)
     return addresses[0]
 
 

@@ -1,0 +1,107 @@
+"""The words a person reads for the codes the appliance stores: directions, kinds, states, roles,
+audit actions, services, webhook fields. Pages show `{{ call.direction|label("direction") }}`;
+the code itself ("inbound") stays in the database, the exports and the API.
+
+A code not listed here is shown as it is: it is data (a site's own entity kind, a menu name)."""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import gettext
+
+
+def N_(text: str) -> str:
+    """Marks a text for the catalogue (pybabel extracts N_); gettext translates it when shown."""
+    return text
+
+
+_JOB_STATES = {"queued": N_("queued"), "running": N_("transcribing"), "done": N_("done"), "failed": N_("failed"),
+               "quarantined": N_("bad recording")}
+
+LABELS: dict[str, dict[str, str]] = {
+    "direction": {"inbound": N_("inbound"), "outbound": N_("outbound"), "internal": N_("internal")},
+    "kind": {"call": N_("call"), "voicemail": N_("voicemail"), "note": N_("voice note")},
+    "state": _JOB_STATES,
+    # A party of a call (Speaker.role) and the "Said by" choices of the search page.
+    "party": {"caller": N_("caller"), "callee": N_("callee"), "speaker": N_("speaker")},
+    "role": {"admin": N_("administrator"), "supervisor": N_("supervisor"), "agent": N_("agent"),
+             "receptionist": N_("receptionist"), "viewer": N_("viewer")},
+    "language": {"en": N_("English"), "de": N_("German")},
+    "service": {"database": N_("database"), "worker": N_("worker"), "asterisk": N_("Asterisk")},
+    "delivery": {"pending": N_("pending"), "sent": N_("sent"), "failed": N_("failed")},
+    "event": {"call.done": N_("call transcribed"), "test": N_("test")},
+    "webhook_field": {"call": N_("call data"), "keywords": N_("keywords"), "summary": N_("summary"),
+                      "entities": N_("entities"), "transcript": N_("transcript"), "link": N_("link")},
+    "entity": {"phone": N_("phone"), "email": N_("e-mail"), "date": N_("date"), "amount": N_("amount"),
+               "order": N_("order"), "ticket": N_("ticket")},
+    "action": {
+        "view": N_("viewed"), "listen": N_("listened"), "export": N_("exported"), "search": N_("searched"),
+        "rename-speaker": N_("renamed a speaker"), "delete": N_("deleted"), "retry": N_("re-ran a job"),
+        "hold": N_("put under legal hold"), "hold-off": N_("lifted the legal hold"),
+        "login": N_("logged in"), "login-failed": N_("failed login"), "login-throttled": N_("login throttled"),
+        "logout": N_("logged out"), "user-add": N_("added a user"), "user-access": N_("changed access"),
+        "user-scope": N_("changed access"), "user-edit-permission": N_("changed the edit permission"),
+        "user-reset-password": N_("reset a password"), "user-disable": N_("disabled a user"),
+        "user-enable": N_("enabled a user"), "token-add": N_("created an API token"),
+        "token-revoke": N_("revoked an API token"), "webhook-save": N_("saved a webhook"),
+        "webhook-test": N_("tested a webhook"), "webhook-delete": N_("deleted a webhook"),
+        "export-range": N_("exported a date range"), "audit-export": N_("exported the audit log"),
+        "selftest": N_("ran the self-test"), "erase": N_("erased"), "erasure": N_("erasure on request"),
+        "erasure-search": N_("searched for an erasure"), "retention-audio": N_("audio removed by retention"),
+        "retention-delete": N_("deleted by retention"), "retention-policy-add": N_("added a retention policy"),
+        "retention-policy-delete": N_("removed a retention policy"), "restore": N_("restored a backup"),
+        "disk-low": N_("disk almost full"), "disk-ok": N_("disk space back"),
+    },
+}
+
+# What an audit entry is about: "call 12", "user vic", "conversation of call 12".
+_TARGETS = {"call": N_("call %(id)s"), "job": N_("job %(id)s"), "user": N_("user %(id)s"),
+            "webhook": N_("webhook %(id)s"), "policy": N_("policy %(id)s"),
+            "conversation of call": N_("conversation of call %(id)s")}
+_TARGET = re.compile(r"^(" + "|".join(sorted(_TARGETS, key=len, reverse=True)) + r") (.+)$")
+
+
+# An error's case (ApplianceError.code) as the web UI says it; `values` fill the placeholders.
+ERRORS = {
+    "unbalanced-quote": N_("The search has an unbalanced quote (\"): close the phrase or remove it."),
+    "empty-query": N_("Nothing to search for: type a word, a number or a \"phrase\"."),
+    "lonely-operator": N_("%(operator)s needs a search word on each side (write %(word)s in lower case to search "
+                          "for the word itself)."),
+    "query-failed": N_("The search could not run; try fewer or simpler words."),
+    "scope-kind": N_("an entry is extension, number, mailbox, group or all, not %(kind)s"),
+    "scope-value": N_("a %(kind)s needs 1 to %(most)s printable characters"),
+    "legal-hold": N_("The call is under legal hold; lift the hold to delete it."),
+    "url-characters": N_("A webhook URL contains no spaces, line breaks or control characters."),
+    "url-invalid": N_("This is not a valid URL."),
+    "url-scheme": N_("A webhook URL starts with http:// or https:// and names a host."),
+    "url-port": N_("Port 0 is not a port a webhook can be sent to."),
+    "host-unknown": N_("The webhook host %(host)s cannot be resolved."),
+    "not-lan": N_("%(host)s (%(address)s) is not on the LAN: webhooks only go to private addresses."),
+}
+
+
+def error_text(error) -> str:
+    """What a person reads for an ApplianceError, in their language (the English message when
+    its case has no text here)."""
+    text = ERRORS.get(getattr(error, "code", None))
+    return gettext(text, **error.values) if text else str(error)
+
+
+def label(code, group: str) -> str:
+    """The translated word for `code` in `group`; the code itself when it has none."""
+    if code in (None, ""):
+        return ""
+    text = LABELS[group].get(code)
+    return gettext(text) if text else code
+
+
+def audit_target(target: str | None) -> str:
+    if not target:
+        return ""
+    match = _TARGET.match(target)
+    return gettext(_TARGETS[match[1]], id=match[2]) if match else target
+
+
+def init_app(app) -> None:
+    app.jinja_env.filters.update(label=label, audit_target=audit_target)
