@@ -55,7 +55,7 @@ def _local_time(call, zone, language: str) -> str:
 
 def compose(settings, call, transcript, recipient: str, language: str, audio: Path | None) -> EmailMessage:
     text = TEXTS.get(language, TEXTS["en"])
-    caller = call.caller or text["unknown"]
+    caller = _caller(call, transcript) or text["unknown"]
     duration = round(transcript.duration) if transcript else 0
     message = EmailMessage()
     message["From"] = settings.mail_from
@@ -76,6 +76,12 @@ def compose(settings, call, transcript, recipient: str, language: str, audio: Pa
     if audio is not None:
         message.add_attachment(audio.read_bytes(), maintype="audio", subtype="wav", filename=f"{call.kind}-{call.id}.wav")
     return message
+
+
+def _caller(call, transcript) -> str | None:
+    """The caller's number, with the name their voice carries (the address book's, a rename)."""
+    voice = next((s.label for s in transcript.speakers if s.role in ("caller", "speaker")), None) if transcript else None
+    return f"{voice} ({call.caller})" if call.caller and voice not in (None, call.caller, "Speaker 1") else call.caller
 
 
 def send(settings, message: EmailMessage) -> None:

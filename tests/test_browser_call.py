@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.transcript.model import CallMeta
+from appliance.transcript.model import CallMeta, Speaker
 from support.web import hashed, recorded_call, talk, write_wav
 
 try:
@@ -86,7 +86,8 @@ def page_as(browser, served):
     contexts = []
 
     def open_as(username: str, height: int = 700):
-        context = browser.new_context(base_url=served.url, locale="en-US", viewport={"width": 1200, "height": height})
+        context = browser.new_context(base_url=served.url, locale="en-US", accept_downloads=True,
+                                      viewport={"width": 1200, "height": height})
         context.set_default_timeout(20_000)
         contexts.append(context)
         page = context.new_page()
@@ -256,6 +257,39 @@ def test_a_viewer_without_edit_rights_gets_no_editor(page_as, edit_call, reader)
     page.keyboard.press("s")
     page.reload()
     expect(page.locator("#transcript .turn")).to_have_count(turns)
+
+
+@pytest.fixture(scope="module")
+def same_number_calls(served):  # noqa: F811
+    """Two calls from one number, written two ways, their speakers labelled with the numbers."""
+    ids = []
+    with served.store() as store:
+        for uniqueid, caller in (("browser-n1", "+49 30 4445566"), ("browser-n2", "+4930 444 5566")):
+            ids.append(recorded_call(store, [write_wav(served.data_dir / "recordings" / f"{uniqueid}.wav", 4.0)],
+                                     CallMeta(uniqueid=uniqueid, caller=caller, callee="205"),
+                                     talk([(0, "hello about my order"), (1, "one moment please")]),
+                                     (Speaker(0, caller, "caller"), Speaker(1, "205", "callee"))).call_id)
+    return ids
+
+
+def test_a_name_given_to_a_number_reaches_its_other_calls_and_their_txt_export(page_as, same_number_calls):
+    first, other = same_number_calls
+    page = page_as("vic")
+    page.goto(f"/calls/{first}")
+    form = page.locator("section.speakers form").first
+    form.locator("input[name=label]").fill("Greta Lindqvist")
+    form.locator("input[name=all_calls]").check()
+    form.locator("button[type=submit]").click()
+    expect(page.locator("h1")).to_contain_text("Greta Lindqvist")
+
+    page.goto(f"/calls/{other}")
+    expect(page.locator("h1")).to_contain_text("Greta Lindqvist (+4930 444 5566)")
+    expect(page.locator("#t0 .who")).to_have_text("Greta Lindqvist")
+    with page.expect_download() as info:
+        page.click("section.exports a.button:text-is('TXT')")
+    assert "Greta Lindqvist: hello about my order" in Path(info.value.path()).read_text()
+    page.goto("/")
+    expect(page.locator(f'tr[data-call="{other}"]')).to_contain_text("Greta Lindqvist")
 
 
 def artifacts() -> Path:

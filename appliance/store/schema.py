@@ -578,4 +578,15 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
     # Step 22: the words of every transcript as the search index holds them (fts5vocab reads
     # the index itself: nothing to keep in step), for "did you mean" (appliance/store/search.py).
     ("CREATE VIRTUAL TABLE turns_vocab USING fts5vocab(turns_fts, 'row')",),
+    # Step 23: the address book (appliance/store/contacts.py): a name per number or
+    # extension, keyed by its digits as the number filter compares them.
+    (
+        """CREATE TABLE contacts (
+            digits TEXT PRIMARY KEY,
+            number TEXT NOT NULL,
+            name TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('manual', 'csv', 'phones', 'call')),
+            updated_at REAL NOT NULL
+        ) WITHOUT ROWID""",
+    ),
 ]

@@ -22,6 +22,7 @@ from appliance.store import (
     audit,
     calls,
     cdr,
+    contacts,
     dashboard,
     edits,
     intake,
@@ -372,6 +373,28 @@ class Store:
     def original_turns(self, call_id: int):
         """The turns as transcribed, if people corrected the transcript since; else None."""
         return edits.original_turns(self._db, call_id) if scopes.visible(self._db, self.scope, call_id) else None
+
+    # The address book (appliance/store/contacts.py)
+
+    @_serialized
+    def save_contacts(self, entries: list[tuple[str, str]], source: str = "manual", now: float | None = None) -> int:
+        """Name numbers ((number, name) each) on every call of theirs. It reaches calls beyond any
+        one user's scope: NotAllowed unless this store sees every call and may edit."""
+        if not (self.scope.everything and self.scope.may_edit):
+            raise NotAllowed("only users who see and may edit every call can name a number for all its calls")
+        return contacts.save(self._db, list(entries), source, _now(now))
+
+    @_serialized
+    def delete_contact(self, digits: str) -> bool:
+        return contacts.delete(self._db, digits)
+
+    @_serialized
+    def contacts(self) -> list[contacts.Contact]:
+        return contacts.contacts(self._db)
+
+    @_serialized
+    def contact_names(self, numbers: Iterable[str | None]) -> dict[str, str]:
+        return contacts.names(self._db, list(numbers))
 
     # Search
 

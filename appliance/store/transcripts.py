@@ -11,7 +11,7 @@ import json
 from sqlite_utils import Database
 
 from appliance.errors import NotFound
-from appliance.store import fts
+from appliance.store import contacts, fts
 from appliance.store.db import first, read, write
 from appliance.transcript.model import CallMeta, Speaker, Transcript, Turn
 
@@ -70,6 +70,7 @@ def insert_transcript(db: Database, recording_id: int, transcript: Transcript, n
             for speaker in (transcript.speaker(turn.speaker),)
         ],
     )
+    contacts.apply_to_transcript(db, transcript_id)  # the address book names the parties
 
 
 def read_transcript(db: Database, call_id: int) -> Transcript | None:

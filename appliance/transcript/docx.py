@@ -26,7 +26,7 @@ def to_docx(transcript: Transcript, insights: dict | None = None) -> bytes:
     document.add_heading(_xml_text(f"{meta.caller or '?'} → {meta.callee or '?'}"), level=1)
     details = [meta.started_at or "", f"{transcript.duration:.0f} s", transcript.language, transcript.model]
     document.add_paragraph(_xml_text(" · ".join(d for d in details if d)))
-    for line in insight_lines(insights):
+    for line in insight_lines(insights, transcript):
         document.add_paragraph(_xml_text(line))
     for turn in transcript.turns:
         paragraph = document.add_paragraph()

@@ -22,8 +22,9 @@ def _clock(seconds: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
-def insight_lines(insights: dict | None) -> list[str]:
-    """The "Keywords: …" line and the summary, one "- who: sentence" line each; [] without insights."""
+def insight_lines(insights: dict | None, transcript: Transcript) -> list[str]:
+    """The "Keywords: …" line and the summary, one "- who: sentence" line each; [] without insights.
+    Who is the speaker's name now (renamed, or from the address book), not when it was analysed."""
     if not insights:
         return []
     lines = []
@@ -33,8 +34,14 @@ def insight_lines(insights: dict | None) -> list[str]:
         lines.append("Summary: " + insights["abstract"])
     elif insights.get("summary"):
         lines.append("Summary:")
-        lines += [f"- {line['label']}: {line['text']}" for line in insights["summary"]]
+        lines += [f"- {_label(transcript, line)}: {line['text']}" for line in insights["summary"]]
     return lines
+
+
+def _label(transcript: Transcript, line: dict) -> str:
+    speaker = line.get("speaker")
+    known = {s.index for s in transcript.speakers}
+    return transcript.speaker(speaker).label if speaker in known else line["label"]
 
 
 def to_json(transcript: Transcript, insights: dict | None = None, metrics: dict | None = None) -> str:
@@ -47,7 +54,7 @@ def to_json(transcript: Transcript, insights: dict | None = None, metrics: dict 
 
 
 def to_txt(transcript: Transcript, insights: dict | None = None) -> str:
-    lines = insight_lines(insights)
+    lines = insight_lines(insights, transcript)
     lines += [""] if lines else []
     for turn in transcript.turns:
         minutes, seconds = divmod(int(turn.start), 60)
@@ -86,7 +93,7 @@ def to_vtt(transcript: Transcript, insights: dict | None = None) -> str:
         f"<v {_vtt_voice(transcript.speaker(t.speaker).label)}>{_vtt_escape(t.text)}\n"
         for t in transcript.turns
     ]
-    notes = insight_lines(insights)
+    notes = insight_lines(insights, transcript)
     # A NOTE block is WebVTT's comment: players skip it; it must not contain "-->".
     note = "NOTE\n" + "\n".join(notes).replace("-->", "->") + "\n\n" if notes else ""
     return "WEBVTT\n\n" + note + "\n".join(blocks)

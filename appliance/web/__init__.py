@@ -39,8 +39,8 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
         app.config.update(test_config)
 
     from appliance.web import (
-        admin, api, auth, calls, conversations, crm, dashboard, edits, errorpages, events, i18n, intake, jobs, labels,
-        live, menu, ops, passwords, search, worker,
+        admin, api, auth, calls, contacts, conversations, crm, dashboard, edits, errorpages, events, i18n, intake, jobs,
+        labels, live, menu, ops, passwords, search, worker,
     )
     from appliance.web.inputs import AsciiIntConverter
 
@@ -54,9 +54,10 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
     # ops: health, retention, legal hold, erasure; crm: webhooks, date-range export, keywords and
     # summaries; menu: the voice menu's tries on the call page; conversations: linked legs;
     # worker: remote transcription workers; intake: recordings a PBX on another machine uploads;
-    # edits: transcript corrections; dashboard: figures per day for supervisors.
+    # edits: transcript corrections; contacts: the address book; dashboard: figures per day for
+    # supervisors.
     for blueprint in (auth.bp, calls.bp, search.bp, jobs.bp, admin.bp, api.bp, events.bp, ops.bp, crm.bp, menu.bp,
-                      conversations.bp, worker.bp, intake.bp, passwords.bp, edits.bp, dashboard.bp):
+                      conversations.bp, worker.bp, intake.bp, passwords.bp, edits.bp, contacts.bp, dashboard.bp):
         app.register_blueprint(blueprint)
     live.init_app(app)  # calls in progress (live transcription)
 

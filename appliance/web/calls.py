@@ -21,6 +21,7 @@ from appliance.store.filters import DIRECTIONS
 from appliance.transcript.exports import export
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit, audited
+from appliance.web.contacts import name_all_calls, speaker_number
 from appliance.web.i18n import local_transcript
 from appliance.web.inputs import page_number
 from appliance.web.labels import error_text
@@ -234,13 +235,21 @@ def rename_speaker(call_id: int, index: int):
         flash(_("A speaker needs a name."), "error")
     else:
         try:
+            number = _party_number(call_id, index) if request.form.get("all_calls") else None
             with audited("rename-speaker", f"call {call_id}"):
                 get_store().rename_speaker(call_id, index, label)
+                if request.form.get("all_calls"):
+                    name_all_calls(number, label)
         except NotFound:
             abort(404)
         except NotAllowed:
             abort(403)
     return redirect(url_for("calls.show", call_id=call_id))
+
+
+def _party_number(call_id: int, index: int) -> str | None:
+    transcript = get_store().transcript(call_id)
+    return speaker_number(transcript.meta, transcript.speaker(index)) if transcript else None
 
 
 @bp.route("/calls/<int:call_id>/delete", methods=["GET", "POST"])

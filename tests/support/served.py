@@ -91,6 +91,20 @@ class Browser:
             self.take_token(token_from or "/login")
         return self.request("POST", path, {**(data or {}), "csrf_token": self.csrf}, **kwargs)
 
+    def post_file(self, path: str, field_name: str, filename: str, content: bytes, data: dict | None = None,
+                  token_from: str | None = None, **kwargs) -> Answer:
+        """A multipart form POST of one file (and fields), with the CSRF token as post() takes it."""
+        if token_from is not None or not self.csrf:
+            self.take_token(token_from or "/login")
+        boundary = "----served-boundary-7f3a"
+        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+                 for name, value in {**(data or {}), "csrf_token": self.csrf}.items()]
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"; filename="{filename}"\r\n'
+                     f"Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n")
+        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        return self.request("POST", path, body, {"Content-Type": f"multipart/form-data; boundary={boundary}",
+                                                 **kwargs.pop("headers", {})}, **kwargs)
+
     def open_stream(self, path: str, timeout: float = 10) -> tuple[int, socket.socket, bytes]:
         """A long-lived GET (an event stream) left open: its status, its socket (close it) and
         what arrived with the head. Read more with read_until()."""

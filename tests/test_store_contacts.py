@@ -1,0 +1,68 @@
+"""The address book in the store: a name given to a number reaches every call of that number,
+past and future, in the transcript and in search; names people gave by hand stay."""
+
+from __future__ import annotations
+
+import pytest
+
+from appliance.errors import NotAllowed
+from appliance.store.scopes import Scope
+from appliance.transcript.model import CallMeta, Speaker
+from support.web import recorded_call, talk, write_wav
+
+NUMBER = "+49 30 1234567"
+
+
+def numbered_call(store, tmp_path, uniqueid: str, caller: str = NUMBER, callee: str = "201"):
+    speakers = (Speaker(0, caller, "caller"), Speaker(1, callee, "callee"))
+    return recorded_call(store, [write_wav(tmp_path / f"{uniqueid}.wav")], CallMeta(uniqueid=uniqueid, caller=caller, callee=callee),
+                         talk([(0, "hello it is about my order"), (1, "one moment please")]), speakers).call_id
+
+
+def labels(store, call_id):
+    return [s.label for s in store.transcript(call_id).speakers]
+
+
+def test_a_name_reaches_past_and_future_calls_of_the_number_however_it_is_written(store, tmp_path):
+    first = numbered_call(store, tmp_path, "c1")
+    other = numbered_call(store, tmp_path, "c2", caller="+4989555")
+    assert store.save_contacts([("+49301234567", "Anna Schmidt"), ("201", "Reception")]) == 2
+    assert labels(store, first) == ["Anna Schmidt", "Reception"]
+    assert labels(store, other) == ["+4989555", "Reception"]
+    later = numbered_call(store, tmp_path, "c3", caller="+49 (30) 123-4567")
+    assert labels(store, later) == ["Anna Schmidt", "Reception"]
+    assert sorted({hit.call_id for hit in store.search("Schmidt")}) == [first, later]
+    assert store.contact_names([NUMBER, "+4989555", None]) == {NUMBER: "Anna Schmidt"}
+
+
+def test_a_new_name_replaces_the_old_one_but_not_a_name_given_by_hand(store, tmp_path):
+    renamed_by_hand = numbered_call(store, tmp_path, "c1")
+    store.rename_speaker(renamed_by_hand, 0, "Mrs Schmidt from accounts")
+    plain = numbered_call(store, tmp_path, "c2")
+    store.save_contacts([(NUMBER, "Anna")])
+    store.save_contacts([(NUMBER, "Anna Schmidt")])
+    assert labels(store, plain)[0] == "Anna Schmidt"
+    assert labels(store, renamed_by_hand)[0] == "Mrs Schmidt from accounts"
+    assert [(c.number, c.name) for c in store.contacts()] == [(NUMBER, "Anna Schmidt")]
+
+
+@pytest.mark.parametrize("number, name", [("", "x"), ("abc", "x"), ("1" * 41, "x"), ("201", ""), ("201", "x" * 81),
+                                          ("201", "bad\x00name"), ("٣٣", "x")])
+def test_numbers_and_names_a_person_must_fix_are_refused_and_nothing_is_saved(store, number, name):
+    with pytest.raises(ValueError):
+        store.save_contacts([("202", "Fine"), (number, name)])
+    assert store.contacts() == []
+
+
+def test_only_a_store_that_sees_and_may_edit_every_call_names_numbers(store):
+    for scope in (Scope(extensions=frozenset({"201"}), may_edit=True), Scope(everything=True, may_edit=False)):
+        with pytest.raises(NotAllowed):
+            store.scoped(scope).save_contacts([("201", "Reception")])
+    assert store.contacts() == []
+
+
+def test_a_forgotten_contact_leaves_the_calls_named(store, tmp_path):
+    call = numbered_call(store, tmp_path, "c1")
+    store.save_contacts([(NUMBER, "Anna")])
+    assert store.delete_contact("+49301234567")
+    assert store.contacts() == [] and labels(store, call)[0] == "Anna"
