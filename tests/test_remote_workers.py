@@ -48,6 +48,13 @@ def test_the_dispatcher_keeps_at_most_a_window_of_jobs_in_the_broker(store, make
     assert dispatcher.run_once() == 1 and sent[-1].job_id == queued[2].job_id
 
 
+def test_a_voicemail_queued_behind_a_backlog_is_handed_out_first(store, make_settings, queued, tmp_path):
+    voicemail = store.enqueue_recording(CallMeta(uniqueid="vm-1", kind="voicemail"), [write_wav(tmp_path / "vm.wav")])
+    sent = []
+    Dispatcher(make_settings(broker_window=1), store, sent.append).run_once()
+    assert [t.job_id for t in sent] == [voicemail.job_id] and sent[0].priority == 9
+
+
 def test_a_job_the_broker_did_not_take_stays_queued_and_keeps_its_attempts(store, settings, queued):
     def broker_down(ticket):
         raise ConnectionRefusedError("no broker")

@@ -79,12 +79,16 @@ def queue_stats(db: Database) -> dict[str, int]:
 
 
 def claim(db: Database, worker_id: str, lease_seconds: float, now: float) -> Job | None:
-    """The oldest runnable job: queued and due, or running under a lease that ran out."""
+    """The oldest runnable job (queued and due, or running under a lease that ran out),
+    voicemail and voice notes before calls: someone waits for their transcript by mail, and
+    a long backlog of calls must not hold them up."""
     with write(db):
         row = first(
             db.query(
-                "SELECT id FROM jobs WHERE (state = 'queued' AND not_before <= :now)"
-                " OR (state = 'running' AND lease_expires < :now) ORDER BY id LIMIT 1",
+                "SELECT j.id FROM jobs j JOIN recordings r ON r.id = j.recording_id JOIN calls c ON c.id = r.call_id"
+                " WHERE (j.state = 'queued' AND j.not_before <= :now)"
+                " OR (j.state = 'running' AND j.lease_expires < :now)"
+                " ORDER BY c.kind IN ('voicemail', 'note') DESC, j.id LIMIT 1",
                 {"now": now},
             )
         )
