@@ -39,7 +39,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 sys.path[:0] = [str(BENCH_DIR), str(PROJECT_ROOT), str(PROJECT_ROOT / "tests")]
 
-from support.asterisk import ROOT, SIP, baresip_phone, settings_overrides, start_asterisk, voice_track, wait_for
+from support.asterisk import ROOT, SIP, baresip_phone, settings_overrides, start_asterisk, voice_track
+from support.processes import wait_for
 from machine import machine  # noqa: E402
 
 from appliance import democall  # noqa: E402
@@ -166,7 +167,7 @@ def measure(store: Store, sink: SmtpSink, hangups: Hangups, log: Path, dial, wor
     if call_id is not None:
         call = store.call(call_id)
         result["audio"] = call.duration
-        result["transcription"] = wait_for(lambda: job_seconds(log, call.job_id), "the worker's log line", 10)
+        result["transcription"] = wait_for(lambda: job_seconds(log, call.job_id), "the worker's log line", deadline=10)
     hung = result["hangup"]
     for key in ("searchable", "mail"):
         result[key] = result[key] - hung if result[key] and hung else None
@@ -233,7 +234,7 @@ def main() -> None:
         rows = {"call": [], "voicemail": []}
         try:
             print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f} at the start")
-            wait_for(lambda: "101/sip:" in asterisk.rx("pjsip show contacts"), "phone 101 to register", 60)
+            wait_for(lambda: "101/sip:" in asterisk.rx("pjsip show contacts"), "phone 101 to register", deadline=60)
             with Hangups(settings) as hangups, Store.open(settings) as store:
                 plan = [("call", i) for i in range(args.calls)] + [("voicemail", i) for i in range(args.voicemails)]
                 for kind, i in plan:
@@ -267,7 +268,7 @@ def main() -> None:
                              + (f"{row['mail']:5.2f} s" if row["mail"] is not None else "never")),
                           flush=True)
                     wait_for(lambda: "0 active channels" in asterisk.rx("core show channels count"),
-                             "the call's channels to be gone", 60)
+                             "the call's channels to be gone", deadline=60)
         finally:
             office_phone.terminate()
             office_phone.wait(timeout=30)

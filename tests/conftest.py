@@ -4,7 +4,7 @@ argument and never imports it."""
 
 import pytest
 
-pytest_plugins = ("support.web", "support.served")
+pytest_plugins = ("support.web", "support.served", "support.browser")  # web before served, which imports it
 
 from appliance.store import Store
 
@@ -96,3 +96,56 @@ def smtp_sink():
         yield handler, f"127.0.0.1:{port}"
     finally:
         controller.stop()
+
+
+# --- the appliance as processes ---------------------------------------------------------------
+
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+
+from support.processes import APPLIANCE, unavailable  # noqa: E402
+
+
+@pytest.fixture
+def worker_env(tmp_path, models_dir):
+    return {
+        **os.environ,
+        "APPLIANCE_CONFIG": "/dev/null",
+        "APPLIANCE_DATA_DIR": str(tmp_path / "data"),
+        "APPLIANCE_MODELS_DIR": str(models_dir),
+        "APPLIANCE_LEASE_SECONDS": "3",
+        "APPLIANCE_POLL_INTERVAL_SECONDS": "0.2",
+        "APPLIANCE_SWEEP_INTERVAL_SECONDS": "1",
+        "APPLIANCE_SPOOL_SETTLE_SECONDS": "1",
+    }
+
+
+@pytest.fixture
+def start_worker(worker_env):
+    processes = []
+
+    def start():
+        process = subprocess.Popen([str(APPLIANCE), "worker"], env=worker_env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+        process.stderr.close()
+
+
+def _unshare_available() -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+
+
+@pytest.fixture
+def no_network():
+    if not _unshare_available():
+        unavailable("`unshare -n` (offline proof) needs root and util-linux")
+    return ["unshare", "-n"]

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from support.processes import unavailable
+
 REPO = Path(__file__).resolve().parent.parent
 ANSIBLE_DIR = REPO / "ansible"
 BIN = Path(sys.executable).parent
@@ -47,12 +49,6 @@ SITE = {
     "firewall_webhook_hosts": [{"address": "192.0.2.40", "port": 8443}],
 }
 WEBHOOK, RELAY, INTERNET = "192.0.2.40:8443", "192.0.2.25:25", "198.51.100.7:443"
-
-
-def unavailable(reason: str):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI needs this for the Ansible test: {reason}")
-    pytest.skip(reason)
 
 
 def run(*command, check=True, **kwargs) -> subprocess.CompletedProcess:

@@ -3,8 +3,6 @@
 import os
 import re
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,11 +11,12 @@ from appliance import democall
 from appliance.asterisk.ari import Ari
 from appliance.config import load_settings
 from appliance.store import Store
-from support.asterisk import by_role, settings_overrides, start_asterisk, wait_for, words
+from support.asterisk import by_role, settings_overrides, start_asterisk, words
+from support.processes import wait_for
+from support.processes import APPLIANCE
 
 pytestmark = pytest.mark.model
 
-APPLIANCE = Path(sys.executable).with_name("appliance")
 
 
 MAILBOX = "100"

@@ -18,7 +18,8 @@ import pytest
 from appliance.asterisk.ari import Ari
 from appliance.asterisk.install import load_secrets
 from appliance.config import PROJECT_ROOT, load_settings
-from support.asterisk import ROOT, SIP, SPOOL_INSIDE, baresip_phone, settings_overrides, start_asterisk, wait_for
+from support.asterisk import ROOT, SIP, SPOOL_INSIDE, baresip_phone, settings_overrides, start_asterisk
+from support.processes import wait_for
 
 APPLIANCE = Path(sys.executable).with_name("appliance")
 DOC = PROJECT_ROOT / "docs" / "asterisk.md"

@@ -9,7 +9,6 @@ dialplan's menu takes keys.
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,11 +21,11 @@ from appliance.asterisk.install import load_secrets
 from appliance.config import load_settings
 from appliance.store import Store
 from support.asterisk import (ROOT, SIP, baresip_phone, by_role, free_udp_port, phone_command, settings_overrides,
-                              start_asterisk, voice_track, wait_for)
+                              start_asterisk, voice_track)
+from support.processes import APPLIANCE, wait_for
 
 pytestmark = pytest.mark.model
 
-APPLIANCE = Path(sys.executable).with_name("appliance")
 AUSTEN = democall.LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0870.wav"  # "... john dashwood ..."
 REPRESENTATIVES = democall.ASTERISK_SOUNDS / "queue-periodic-announce.wav"  # "... representatives ..."
 CONFIG = """

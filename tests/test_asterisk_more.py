@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -26,11 +25,12 @@ from appliance.asterisk.ari import Ari
 from appliance.asterisk.install import HOOK, load_secrets
 from appliance.config import load_settings
 from appliance.store import Store
-from support.asterisk import SIP, ROOT, baresip_phone, by_role, settings_overrides, start_asterisk, wait_for
+from support.asterisk import SIP, ROOT, baresip_phone, by_role, settings_overrides, start_asterisk
+from support.processes import wait_for
+from support.processes import APPLIANCE
 
 pytestmark = pytest.mark.model
 
-APPLIANCE = Path(sys.executable).with_name("appliance")
 # Small, so the test need not wait long for a recording Asterisk left in spool/recording/.
 ABANDONED_SECONDS = 5.0
 AUSTEN = democall.LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0870.wav"  # "... john dashwood ..."

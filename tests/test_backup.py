@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from appliance.store import Store
-from test_worker_durability import APPLIANCE, start_worker, wait_for, worker_env  # noqa: F401 - fixtures
+from support.processes import APPLIANCE, wait_for
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 

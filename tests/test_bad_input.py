@@ -12,7 +12,6 @@ import shutil
 import signal
 import struct
 import subprocess
-import sys
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -28,9 +27,9 @@ from appliance.jobs.worker import Worker
 from appliance.transcript.model import Recognition
 from appliance.store import Store
 from appliance.transcript.model import CallMeta
+from support.processes import APPLIANCE
 
 GOOD_RECORDING = Path("/usr/share/asterisk/sounds/en/vm-intro.wav")  # 5.65 s, 8 kHz mono
-APPLIANCE = Path(sys.executable).parent / "appliance"
 # vm-intro is 5.65 s long; the "too long" inputs are 10 s. Every test here runs under this limit.
 MAX_SECONDS = 8.0
 FINAL_STATES = {"done", "failed", "quarantined"}

@@ -13,8 +13,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -24,30 +22,20 @@ from pathlib import Path
 import pytest
 
 try:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 except ImportError:  # the `chromium` fixture says what is missing
-    expect = sync_playwright = None
+    expect = None
 
 from appliance import democall
-from appliance.config import PROJECT_ROOT
 from appliance.store import Store
+from support.browser import artifacts_dir
+from support.processes import APPLIANCE, wait_for
 
 pytestmark = pytest.mark.model
 
-APPLIANCE = Path(sys.executable).with_name("appliance")
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-DEADLINE = 300  # seconds; generous for a loaded CI machine, never a timing assertion
 LIVE_WAIT_MS = 120_000
 CALLER, CALLEE = "+49 30 1234567", "200"
 LIVE_CALLER = "+49 89 7654321"
-
-
-def artifacts_dir() -> Path:
-    folder = Path(os.environ.get("APPLIANCE_TEST_ARTIFACTS", PROJECT_ROOT / "var" / "test-artifacts"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 # --- the running appliance --------------------------------------------------------------------
@@ -74,21 +62,6 @@ class Stack:
         return done.stdout
 
 
-def wait_for(condition, what: str, processes=(), logs: tuple[Path, ...] = ()):
-    """Poll until `condition()` is truthy; give up early when one of `processes` has died."""
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        if any(process.poll() is not None for process in processes):
-            what = f"{what} (a process of the appliance exited)"
-            break
-        time.sleep(0.2)
-    tails = "\n".join(f"--- {log.name}:\n{log.read_text(errors='replace')[-3000:]}" for log in logs if log.exists())
-    raise AssertionError(f"gave up waiting for {what}\n{tails}")
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -108,21 +81,6 @@ def ingested_ids(output: str) -> tuple[int, int]:
     match = re.search(r"call (\d+): job (\d+)", output)
     assert match, output
     return int(match[1]), int(match[2])
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """Debian's Chromium; missing it fails under CI and skips elsewhere."""
-    problem = None
-    if not CHROMIUM.is_file():
-        problem = f"{CHROMIUM} is missing: apt-get install chromium (never `playwright install`)"
-    elif sync_playwright is None:
-        problem = "the Python package playwright is missing: pip install -e '.[test]'"
-    if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"real-browser tests cannot run: {problem}")
-        pytest.skip(problem)
-    return CHROMIUM
 
 
 @pytest.fixture(scope="module")
@@ -181,16 +139,6 @@ def stack(chromium, tmp_path_factory, models_dir):
 
 
 # --- the browser --------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

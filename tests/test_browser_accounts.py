@@ -6,24 +6,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from test_browser import CHROMIUM_ARGS, artifacts_dir, chromium  # noqa: F401 (the fixture)
+from support.browser import artifacts_dir
 
 try:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 except ImportError:  # the `chromium` fixture says what is missing
-    expect = sync_playwright = None
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):  # noqa: F811
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    expect = None
 
 
 def _page(browser, served, locale: str = "en-US"):

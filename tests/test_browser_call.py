@@ -18,33 +18,12 @@ from appliance.transcript.model import CallMeta, Speaker
 from support.web import hashed, recorded_call, talk, write_wav
 
 try:
-    from playwright.sync_api import expect, sync_playwright
-except ImportError:  # the `browser` fixture says what is missing
-    expect = sync_playwright = None
+    from playwright.sync_api import expect
+except ImportError:  # the `chromium` fixture says what is missing
+    expect = None
 
-CHROMIUM = Path("/usr/bin/chromium")
 TURNS = 24  # two seconds apart: a 48 s call, far taller than the window
 READER_PASSWORD = "reader-pass-browser-1"
-
-
-def _unavailable(problem: str):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"real-browser tests cannot run: {problem}")
-    pytest.skip(problem)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.is_file():
-        _unavailable(f"{CHROMIUM} is missing: apt-get install chromium (never `playwright install`)")
-    if sync_playwright is None:
-        _unavailable("the Python package playwright is missing: pip install -e '.[test]'")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture(scope="module")

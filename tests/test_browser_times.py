@@ -15,13 +15,13 @@ import pytest
 
 from appliance.transcript.model import CallMeta
 from support.served import served_with
-from test_browser import CHROMIUM_ARGS, artifacts_dir, chromium  # noqa: F401 (the fixture)
+from support.browser import artifacts_dir
 from support.web import recorded_call, talk, write_wav
 
 try:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 except ImportError:  # the `chromium` fixture says what is missing
-    expect = sync_playwright = None
+    expect = None
 
 served = served_with(TIMEZONE="Europe/Berlin")
 NUMBER = "+49 30 999"
@@ -40,16 +40,6 @@ def calls(served):
             ids[name] = recorded_call(store, [wav], CallMeta(uniqueid=f"times-{name}", caller=f"{NUMBER} {n}",
                                                              callee="200", started_at=start), talk(lines)).call_id
     return ids
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):  # noqa: F811
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,8 @@ from appliance.asterisk.cdr import CSV_COLUMNS, read_csv, sync
 from appliance.config import load_settings
 from appliance.store import Store
 from appliance.transcript.model import CallMeta
-from support.asterisk import ROOT, settings_overrides, start_asterisk, unavailable, wait_for
+from support.asterisk import ROOT, settings_overrides, start_asterisk
+from support.processes import unavailable, wait_for
 from support.web import hashed, login, make_app, write_wav
 
 VOICE = Path("/usr/share/asterisk/sounds/en/conf-getchannel.wav")

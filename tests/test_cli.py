@@ -4,14 +4,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from appliance.transcript.model import Transcript
+from support.processes import APPLIANCE
 
-APPLIANCE = Path(sys.executable).parent / "appliance"
 PROMPT = Path("/usr/share/asterisk/sounds/en/vm-intro.wav")  # "Please leave your message ... pound key."
 
 

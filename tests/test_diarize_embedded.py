@@ -14,7 +14,7 @@ from appliance.pipeline import transcribe_recording
 from appliance.transcript.model import CallMeta
 
 # The demo call's sentences, by party: 0 the LibriVox reader, 1 Asterisk's prompt voice.
-from test_transcribe_call import KEY_WORDS as SENTENCES
+from support.demo import KEY_WORDS
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_mono_call_of_two_real_voices_attributes_each_sentence_to_its_speaker(tm
     # Speaker 1 is who spoke first: Asterisk's voice (party 1).
     speaker_of_party = {1: 0, 0: 1}
     turns = [(t.speaker, _normal(t.text)) for t in transcript.turns]
-    for party, words in SENTENCES:
+    for party, words in KEY_WORDS:
         said_by = {s for s, text in turns if all(w in text for w in words)}
         assert said_by == {speaker_of_party[party]}, f"{words}: {turns}"
 

@@ -18,7 +18,7 @@ from appliance.config import load_settings
 from appliance.diarize import source
 from support import diarization
 
-from support.asterisk import unavailable
+from support.processes import unavailable
 
 NO_CONFIG = Path("/dev/null")
 RATE = 16000

@@ -10,7 +10,7 @@ from appliance.jobs.worker import Worker
 from appliance.ops import health
 from appliance.ops.schedule import add_ops_jobs
 from appliance.transcript.model import CallMeta
-from support.web import login, make_app, recorded_call, talk, write_wav, VIEWER_PASSWORD
+from support.web import login, make_app, write_wav, VIEWER_PASSWORD
 
 HUGE_MB = 1 << 40  # more free space than any disk has
 
@@ -46,7 +46,7 @@ def test_a_running_worker_shows_up_in_healthz(client, store, settings):
     add_ops_jobs(scheduler, settings, _with_store, {"coalesce": True, "max_instances": 1})
     scheduler.start()
     try:
-        from test_worker_durability import wait_for
+        from support.processes import wait_for
 
         wait_for(lambda: client.get("/healthz").get_json()["services"]["worker"], "the worker's sign of life")
     finally:

@@ -11,7 +11,7 @@ import pytest
 from appliance.asterisk.install import HOOK, render_config
 from appliance.jobs.nudge import Nudges, event_names
 
-from support.asterisk import wait_for
+from support.processes import wait_for
 
 
 @pytest.fixture

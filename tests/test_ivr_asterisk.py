@@ -3,7 +3,6 @@ the menu and the dialplan takes them where they asked to go."""
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,11 +13,12 @@ from appliance import democall
 from appliance.asterisk.ari import Ari
 from appliance.config import load_settings
 from appliance.store import Store
-from support.asterisk import ROOT, by_role, settings_overrides, start_asterisk, wait_for
+from support.asterisk import ROOT, by_role, settings_overrides, start_asterisk
+from support.processes import wait_for
+from support.processes import APPLIANCE
 
 pytestmark = pytest.mark.model
 
-APPLIANCE = Path(sys.executable).with_name("appliance")
 SHORT_PROMPT = "vm-enter-num-to-call"  # 2 s of a real voice
 LONG_PROMPT = "basic-pbx-ivr-main"  # 25 s: time enough to be interrupted
 CHOICES = """

@@ -2,14 +2,13 @@
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from test_ivr_menu import MENU_TOML
+from support.menus import MENU_TOML
+from support.processes import APPLIANCE
 
-APPLIANCE = Path(sys.executable).parent / "appliance"
 
 
 def appliance(tmp_path: Path, config: str, *args: str, models_dir: Path | None = None):

@@ -14,7 +14,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,11 +22,12 @@ from appliance import democall
 from appliance.asterisk.ari import Ari
 from appliance.config import load_settings
 from appliance.store import Store
-from support.asterisk import ROOT, by_role, settings_overrides, start_asterisk, unavailable, wait_for, words
+from support.asterisk import ROOT, by_role, settings_overrides, start_asterisk, words
+from support.processes import unavailable, wait_for
+from support.processes import APPLIANCE
 
 pytestmark = pytest.mark.model
 
-APPLIANCE = Path(sys.executable).with_name("appliance")
 CHROMIUM = Path("/usr/bin/chromium")
 LIVE_LIMIT = 2
 KOREAN = "+8210"  # callers from here get the Korean language, hence the Vosk engine
@@ -268,7 +268,7 @@ def test_the_call_page_shows_both_parties_text_growing_while_the_call_runs(box, 
     assert box.up(channel), "the call had already ended when its text showed"
     expect(caller_line.locator(".who")).to_have_text("+4930333")
     expect(callee_line.locator(".who")).to_have_text("201")
-    from test_browser import artifacts_dir
+    from support.browser import artifacts_dir
 
     page.screenshot(path=artifacts_dir() / "live-call.png", full_page=True)
     box.ari.hangup(channel)

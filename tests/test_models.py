@@ -2,7 +2,6 @@
 
 import os
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -12,8 +11,8 @@ from appliance import models as model_registry
 from appliance.config import PROJECT_ROOT
 from appliance.errors import ApplianceError, ModelMissing
 from appliance.models.installer import CHECKSUMS, install_from_local, verify
+from support.processes import APPLIANCE
 
-APPLIANCE = Path(sys.executable).parent / "appliance"
 WHISPER_FILES = {"model.bin", "config.json", "tokenizer.json", "vocabulary.json"}
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from appliance.store import Store
-from test_offline import APPLIANCE, no_network  # noqa: F401 - fixture: `unshare -n`, or fail under CI
+from support.processes import APPLIANCE
 
 pytestmark = pytest.mark.model
 

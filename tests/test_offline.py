@@ -2,34 +2,15 @@
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from appliance.transcript.model import Transcript
+from support.processes import APPLIANCE
 
 pytestmark = pytest.mark.model
-
-APPLIANCE = Path(sys.executable).with_name("appliance")
-
-
-def _unshare_available() -> bool:
-    if shutil.which("unshare") is None:
-        return False
-    return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
-
-
-@pytest.fixture
-def no_network():
-    if not _unshare_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must prove offline operation: `unshare -n` needs root and util-linux")
-        pytest.skip("unshare -n is not permitted here (needs root)")
-    return ["unshare", "-n"]
-
 
 def test_transcription_works_without_any_network(no_network, tmp_path, models_dir):
     env = {**os.environ, "APPLIANCE_CONFIG": "/dev/null", "APPLIANCE_DATA_DIR": str(tmp_path),

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from support.asterisk import wait_for
+from support.processes import wait_for
 from support.served import ROOT, start_served, stop_served
 
 HOOK = ROOT / "asterisk-config" / "appliance-upload"

@@ -170,9 +170,9 @@ def test_the_command_line_marks_generated_passwords_and_keeps_chosen_ones(served
 def subprocess_input(served, args: list[str], text: str):
     import subprocess
 
-    from support.served import APPLIANCE
+    from support.processes import APPLIANCE
 
-    return subprocess.run([*APPLIANCE, *args], env=served.env, input=text, capture_output=True, text=True,
+    return subprocess.run([str(APPLIANCE), *args], env=served.env, input=text, capture_output=True, text=True,
                           timeout=120)
 
 

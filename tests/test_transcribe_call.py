@@ -9,22 +9,11 @@ import soundfile
 from appliance import democall
 from appliance.pipeline import transcribe_recording
 from appliance.transcript.model import CallMeta
+from support.demo import KEY_WORDS
 
 pytestmark = pytest.mark.model
 
 META = CallMeta(uniqueid="1700000000.1", caller="+49301234567", callee="200", direction="inbound")
-
-# Words that each utterance of the demo script must yield (robust to Whisper's spelling).
-KEY_WORDS = [
-    (1, ["nobody", "available"]),
-    (0, ["disposed", "young man"]),
-    (1, ["phone system"]),
-    (0, ["selfish"]),
-    (1, ["phone number", "area"]),
-    (0, ["amiable"]),
-    (1, ["representatives", "busy"]),
-    (0, ["dashwood", "leisure"]),
-]
 
 
 def _normal(text: str) -> str:

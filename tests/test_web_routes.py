@@ -7,7 +7,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -28,9 +27,9 @@ from support.web import (
     talk,
     write_wav,
 )
+from support.processes import APPLIANCE
 
 WEB = Path(__file__).resolve().parents[1] / "appliance" / "web"
-APPLIANCE = Path(sys.executable).parent / "appliance"
 
 
 def a_call(store, tmp_path, uniqueid="c1"):

@@ -1,11 +1,7 @@
 """Workers are real processes: killed mid-job they lose nothing; two never duplicate work."""
 
 import json
-import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -14,44 +10,9 @@ import pytest
 from appliance import democall
 from appliance.store import Store
 from appliance.transcript.model import CallMeta
+from support.processes import wait_for
 
 pytestmark = pytest.mark.model
-
-APPLIANCE = Path(sys.executable).with_name("appliance")
-DEADLINE = 300  # seconds; generous for a loaded CI machine, never a timing assertion
-
-
-@pytest.fixture
-def worker_env(tmp_path, models_dir):
-    return {
-        **os.environ,
-        "APPLIANCE_CONFIG": "/dev/null",
-        "APPLIANCE_DATA_DIR": str(tmp_path / "data"),
-        "APPLIANCE_MODELS_DIR": str(models_dir),
-        "APPLIANCE_LEASE_SECONDS": "3",
-        "APPLIANCE_POLL_INTERVAL_SECONDS": "0.2",
-        "APPLIANCE_SWEEP_INTERVAL_SECONDS": "1",
-        "APPLIANCE_SPOOL_SETTLE_SECONDS": "1",
-    }
-
-
-@pytest.fixture
-def start_worker(worker_env):
-    processes = []
-
-    def start():
-        process = subprocess.Popen([str(APPLIANCE), "worker"], env=worker_env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=30)
-        process.stderr.close()
-
 
 @pytest.fixture
 def store(worker_env):
@@ -59,16 +20,6 @@ def store(worker_env):
     data.mkdir(parents=True, exist_ok=True)
     with Store(data / "appliance.db") as store:
         yield store
-
-
-def wait_for(condition, what: str):
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def test_worker_killed_mid_job_is_resumed_by_the_next_with_exactly_one_transcript(tmp_path, store, start_worker):

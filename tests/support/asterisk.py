@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pytest
 import soundfile
 
 from appliance import democall
 from appliance.asterisk.install import render_config
 from appliance.ivr.dialplan import menu_contexts
 from appliance.config import PROJECT_ROOT
+from support.processes import unavailable
 
 ROOT = Path(os.environ.get("APPLIANCE_ASTERISK_ROOT", "/var/cache/appliance-test/asterisk-root"))
 TEST_DIALPLAN = Path(__file__).parent.parent / "asterisk" / "extensions_local.conf"
@@ -35,12 +35,6 @@ PORTS = {"asterisk_ami_port": 15038, "asterisk_http_port": 18088, "sip_bind": "1
 SIP = PORTS["sip_bind"]  # Asterisk's pjsip transport in the test root (host:port)
 SPOOL_INSIDE = Path("/var/spool/appliance-test")
 SOUNDS_INSIDE = Path("/usr/share/asterisk/sounds/appliance-test")
-
-
-def unavailable(reason: str):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI needs a real Asterisk: {reason}")
-    pytest.skip(reason)
 
 
 @dataclass
@@ -85,19 +79,6 @@ class Asterisk:
         if self.lock is not None:
             self.lock.close()
             self.lock = None
-
-
-DEADLINE = 300  # seconds; generous for a loaded CI machine, never a timing assertion
-
-
-def wait_for(condition, what: str, deadline: float = DEADLINE):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def words(text: str) -> str:

@@ -16,12 +16,11 @@ import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from support.processes import APPLIANCE
 
-APPLIANCE = Path(sys.executable).with_name("appliance")
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 EPMD = next(Path("/usr/lib/erlang").glob("erts-*/bin/epmd"), None) if Path("/usr/lib/erlang").is_dir() else None
 BOX_ADDRESS = "10.231.0.1"

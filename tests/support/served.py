@@ -20,7 +20,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -31,11 +30,11 @@ import pytest
 
 from appliance.store import Store
 from appliance.transcript.model import CallMeta
+from support.processes import APPLIANCE
 from support.web import hashed, recorded_call, talk, write_wav
 
 # The code of this checkout, run by the interpreter running the tests (a worktree's too).
 ROOT = Path(__file__).resolve().parents[2]
-APPLIANCE = [sys.executable, "-m", "appliance"]
 PASSWORDS = {"admin": "admin-pass-served-1", "vic": "viewer-pass-served-1", "agent": "agent-pass-served-1"}
 _CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">|name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -150,7 +149,7 @@ class Served:
         return Store(self.data_dir / "appliance.db")
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run([*APPLIANCE, *args], env=self.env, capture_output=True, text=True, timeout=120)
+        done = subprocess.run([str(APPLIANCE), *args], env=self.env, capture_output=True, text=True, timeout=120)
         assert not check or done.returncode == 0, f"appliance {' '.join(args)}: {done.stderr}"
         return done
 
@@ -211,7 +210,7 @@ def start_served(folder: Path, settings: dict[str, str] | None = None) -> Served
     port = _free_port()
     log = folder / "serve.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen([*APPLIANCE, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        process = subprocess.Popen([str(APPLIANCE), "serve", "--host", "127.0.0.1", "--port", str(port)],
                                    env=env, stdout=out, stderr=subprocess.STDOUT)
     served = Served(f"http://127.0.0.1:{port}", "127.0.0.1", port, data, env, process, log,
                     own.call_id, other.call_id)
