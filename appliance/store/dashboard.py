@@ -2,8 +2,8 @@
 
 The same CallFilter as the call list, so the calls behind a day's bar are exactly the ones the
 list shows for that day. The dead air, talk and interruptions come from the stored conversation
-metrics (appliance/store/metrics.py; CallMetrics' `silence_seconds`, `talk_seconds` by speaker
-index and `interruptions` with the index of who broke in), for the calls that have them.
+metrics, the columns schema.METRIC_COLUMNS keeps of them (no JSON is read here), for the calls
+that have them.
 
 A call's extension is the appliance's own side of it: the callee of an inbound call, the caller
 of an outbound one, else the shorter number (an extension is shorter than an outside line's);
@@ -56,10 +56,9 @@ def extensions(db: Database, where: CallFilter, limit: int = 50) -> list[Extensi
     conditions, params = where.where()
     sql = (
         f"SELECT {_EXTENSION} AS extension, count(*), total(c.duration), count(m.call_id),"
-        " total(json_extract(m.data, '$.silence_seconds')),"
-        f" total(json_extract(m.data, '$.talk_seconds[' || {_SIDE} || ']')),"
-        " total((SELECT total(value) FROM json_each(m.data, '$.talk_seconds'))),"
-        f" total((SELECT count(*) FROM json_each(m.data, '$.interruptions') WHERE json_extract(value, '$.by') = {_SIDE}))"
+        " total(m.silence_seconds),"
+        f" total(CASE {_SIDE} WHEN 0 THEN m.talk_0 ELSE m.talk_1 END), total(m.talk_total),"
+        f" total(CASE {_SIDE} WHEN 0 THEN m.interruptions_0 ELSE m.interruptions_1 END)"
         " FROM calls c LEFT JOIN call_metrics m ON m.call_id = c.id AND m.error IS NULL"
         + where_clause([*conditions, f"{_EXTENSION} <> ''"])
         + " GROUP BY extension ORDER BY count(*) DESC, extension LIMIT :limit"
@@ -74,7 +73,7 @@ def days(db: Database, where: CallFilter) -> list[DayFigures]:
     day = call_day("c.")
     sql = (
         f"SELECT {day} AS day, count(*), total(c.duration), count(m.call_id),"
-        " total(json_extract(m.data, '$.silence_seconds')), total(json_array_length(m.data, '$.interruptions'))"
+        " total(m.silence_seconds), total(m.interruptions_total)"
         " FROM calls c LEFT JOIN call_metrics m ON m.call_id = c.id AND m.error IS NULL"
         + where_clause(conditions) + f" GROUP BY {day} ORDER BY day"
     )

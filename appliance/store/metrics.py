@@ -2,7 +2,8 @@
 
 The data travels as the JSON of appliance.analytics.metrics.CallMetrics, keyed by speaker
 index, never by name: a renamed speaker keeps its figures, and no number or name is stored
-twice. This module does not interpret it.
+twice. The few figures the dashboard sums are copied into columns as it is saved
+(schema.METRIC_COLUMNS); nothing else here interprets it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 from sqlite_utils import Database
 
 from appliance.store.db import write
+from appliance.store.schema import METRIC_COLUMNS
 
 
 def calls_needing_metrics(db: Database, limit: int) -> list[tuple[int, int]]:
@@ -32,13 +34,17 @@ def save_metrics(db: Database, call_id: int, transcript_id: int, data: dict, err
     with write(db):
         if not db.execute("SELECT 1 FROM calls WHERE id = ?", [call_id]).fetchone():
             return  # deleted while it was measured
+        names = ", ".join(METRIC_COLUMNS)
+        figures = ", ".join(sql.format(data=":data") for sql in METRIC_COLUMNS.values())
+        updates = ", ".join(f"{name} = excluded.{name}" for name in METRIC_COLUMNS)
         db.execute(
-            """INSERT INTO call_metrics (call_id, transcript_id, exact, data, error, created_at)
-            VALUES (?, ?, ?, ?, ?, ?)
+            f"""INSERT INTO call_metrics (call_id, transcript_id, exact, data, error, created_at, {names})
+            VALUES (:call_id, :transcript_id, :exact, :data, :error, :now, {figures})
             ON CONFLICT (call_id) DO UPDATE SET transcript_id = excluded.transcript_id,
               exact = excluded.exact, data = excluded.data, error = excluded.error,
-              created_at = excluded.created_at""",
-            [call_id, transcript_id, bool(data.get("exact")), json.dumps(data), error, now],
+              created_at = excluded.created_at, {updates}""",
+            {"call_id": call_id, "transcript_id": transcript_id, "exact": bool(data.get("exact")),
+             "data": json.dumps(data), "error": error, "now": now},
         )
 
 

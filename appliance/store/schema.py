@@ -18,6 +18,19 @@ JOB_STATES = ("queued", "running", "done", "failed", "quarantined")
 NUMBER_PUNCTUATION = " -()/."
 
 
+# The figures of a call's metrics JSON (CallMetrics.to_dict()) the dashboard sums, as SQL over
+# the JSON text `{data}`: kept as columns of call_metrics (step 24, store/metrics.py).
+METRIC_COLUMNS = {
+    "silence_seconds": "json_extract({data}, '$.silence_seconds')",
+    "talk_0": "json_extract({data}, '$.talk_seconds[0]')",
+    "talk_1": "json_extract({data}, '$.talk_seconds[1]')",
+    "talk_total": "(SELECT total(value) FROM json_each({data}, '$.talk_seconds'))",
+    "interruptions_0": "(SELECT count(*) FROM json_each({data}, '$.interruptions') WHERE json_extract(value, '$.by') = 0)",
+    "interruptions_1": "(SELECT count(*) FROM json_each({data}, '$.interruptions') WHERE json_extract(value, '$.by') = 1)",
+    "interruptions_total": "json_array_length({data}, '$.interruptions')",
+}
+
+
 def digits_sql(column: str) -> str:
     """SQL for `column` with NUMBER_PUNCTUATION removed: "+49 (30) 123-45" -> "+493012345"."""
     for char in NUMBER_PUNCTUATION:
@@ -588,5 +601,13 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
             source TEXT NOT NULL CHECK (source IN ('manual', 'csv', 'phones', 'call')),
             updated_at REAL NOT NULL
         ) WITHOUT ROWID""",
+    ),
+    # Step 24: the figures the dashboard sums (appliance/store/dashboard.py) as plain columns of
+    # call_metrics, taken from its JSON when it is saved: summing a year of calls then reads no
+    # JSON at all. Speaker 0 is the caller's side, 1 the callee's.
+    (
+        *(f"ALTER TABLE call_metrics ADD COLUMN {name} REAL" for name in METRIC_COLUMNS),
+        "UPDATE call_metrics SET " + ", ".join(f"{name} = {sql.format(data='data')}"
+                                               for name, sql in METRIC_COLUMNS.items()),
     ),
 ]
