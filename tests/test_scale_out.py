@@ -1,8 +1,8 @@
 """Remote workers for real: a box, two worker machines and one cut off from the box, as network
 namespaces on this machine; RabbitMQ, the box's web server and dispatcher, and Celery workers
 as the real `appliance` processes. Forty recordings are each transcribed exactly once,
-though a worker is SIGKILLed mid-job and the broker restarted during the run; the worker that
-cannot reach the box gets no audio."""
+though a worker is SIGKILLed mid-job and the broker and the box restarted during the run; the
+worker that cannot reach the box gets no audio."""
 
 import signal
 from pathlib import Path
@@ -18,6 +18,7 @@ pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 RECORDINGS = 40
 SCRATCH = Path("/dev/shm")
+BOX = dict(lease_seconds=10, poll_interval_seconds=0.3, broker_window=10)
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +39,14 @@ def _busy_on(store: Store, pid: int):
     return next((w.job_id for w in store.remote_workers() if w.name.endswith(f":{pid}") and w.job_id), None)
 
 
-def test_every_recording_is_transcribed_once_through_a_killed_worker_and_a_broker_restart(site):
+def test_every_recording_is_transcribed_once_through_a_killed_worker_and_broker_and_box_restarts(site):
     site.start_broker()
     (site.root / "box").mkdir()
     with Store(site.root / "box" / "appliance.db") as store:
         queued = [store.enqueue_recording(CallMeta(uniqueid=f"scale-{i}", caller="+49 30 5550100", callee="201"),
                                           [path], {"language": "en"})
                   for i, path in enumerate(short_prompts(RECORDINGS))]
-        site.start_box(lease_seconds=10, poll_interval_seconds=0.3, broker_window=10)
+        site.start_box(**BOX)
         first = site.start_worker(1)
         site.start_worker(2)
         cut_off = site.start_worker(3)
@@ -60,6 +61,13 @@ def test_every_recording_is_transcribed_once_through_a_killed_worker_and_a_broke
         assert _done(store) < RECORDINGS, "the broker must restart while work is left"
         site.stop_broker()
         site.start_broker()
+
+        # The box restarted too (web server and dispatcher): what was queued resumes.
+        wait_until(lambda: _done(store) >= 2 * RECORDINGS // 3, "two thirds of the jobs", 240)
+        assert _done(store) < RECORDINGS, "the box must restart while work is left"
+        site.kill("serve", signal.SIGTERM)
+        site.kill("dispatcher", signal.SIGTERM)
+        site.start_box(**BOX)
 
         wait_until(lambda: _done(store) == RECORDINGS, "every job to be done", 300, every=0.5)
         stats = store.queue_stats()
