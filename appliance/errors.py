@@ -24,6 +24,13 @@ class ModelMissing(ApplianceError):
     """A model folder is absent or incomplete; the message names the install command."""
 
 
+class BadInput(ApplianceError, ValueError):
+    """A value a person gave is refused (an empty name, a date that is none, a duplicate):
+    the message says why. A ValueError too, for the callers that catch that."""
+
+    permanent = True
+
+
 class BadQuery(ApplianceError):
     """A search query the full-text index cannot parse."""
 
@@ -44,7 +51,7 @@ class LegalHold(ApplianceError):
     """The call is under legal hold: nothing deletes it until an admin lifts the hold."""
 
 
-class BadScope(ApplianceError, ValueError):
+class BadScope(BadInput):
     """A scope entry (what a user sees) that cannot be used: an unknown kind or a bad value."""
 
 

@@ -10,7 +10,7 @@ import json
 
 from sqlite_utils import Database
 
-from appliance.errors import NotFound
+from appliance.errors import BadInput, NotFound
 from appliance.store import fts
 from appliance.store.db import first, write
 from appliance.store.filters import CallFilter, where_clause
@@ -70,7 +70,7 @@ _RARE_STATE = 2000
 
 def order_by(sort: str = "start", descending: bool = True) -> str:
     if sort not in SORTS:
-        raise ValueError(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
+        raise BadInput(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
     direction = "DESC" if descending else "ASC"
     return f" ORDER BY {SORTS[sort]} {direction}, c.id {direction}"
 

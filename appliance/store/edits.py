@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from appliance.errors import NotFound
+from appliance.errors import BadInput, NotFound
 from appliance.store import fts
 from appliance.store.db import first, read, write
 from appliance.transcript.model import Turn, Word
@@ -67,12 +67,12 @@ def edit(db: Database, call_id: int, actor: str, action: str, turn: int, now: fl
     """Apply one edit to the call's newest transcript and record it. ValueError for an edit
     that makes no sense (a word out of range, an empty word, a split at the turn's edge)."""
     if action not in ACTIONS:
-        raise ValueError(f"an edit is one of {', '.join(ACTIONS)}")
+        raise BadInput(f"an edit is one of {', '.join(ACTIONS)}")
     with write(db):
         transcript_id = _head(db, call_id)
         turns = _turns(db, transcript_id)
         if not 0 <= turn < len(turns):
-            raise ValueError(f"the transcript has no turn {turn + 1}")
+            raise BadInput(f"the transcript has no turn {turn + 1}")
         db.execute(
             "INSERT OR IGNORE INTO transcript_originals (transcript_id, turns, kept_at) VALUES (?, ?, ?)",
             [transcript_id, json.dumps([{key: row[key] for key in ("speaker", "start_time", "end_time", "text", "words")}
@@ -110,10 +110,10 @@ def _set_text(db: Database, row_id: int, words: list[list], text: str | None = N
 def _fix_word(db: Database, row: dict, index: int | None, text: str | None) -> tuple[str, str]:
     words = _words(row)
     if index is None or not 0 <= index < len(words):
-        raise ValueError("that word is not in the turn")
+        raise BadInput("that word is not in the turn")
     new = " ".join((text or "").split())
     if not new or len(new) > MAX_WORD:
-        raise ValueError(f"a word needs 1 to {MAX_WORD} visible characters")
+        raise BadInput(f"a word needs 1 to {MAX_WORD} visible characters")
     old = words[index][2]
     # Whisper's words carry their own leading space; a fixed word keeps its old spacing and
     # counts as sure: a person has heard it.
@@ -130,7 +130,7 @@ def _label(db: Database, transcript_id: int, index: int) -> dict | None:
 def _reassign(db: Database, transcript_id: int, row: dict, speaker: int | None) -> tuple[str, str]:
     new = _label(db, transcript_id, speaker) if speaker is not None else None
     if new is None:
-        raise ValueError("there is no such speaker in this call")
+        raise BadInput("there is no such speaker in this call")
     old = _label(db, transcript_id, row["speaker"])
     db.execute("UPDATE turns SET speaker = ? WHERE id = ?", [speaker, row["id"]])
     fts.update(db, {"speaker": new["label"], "role": new["role"]}, "SELECT :turn_id", {"turn_id": row["id"]})
@@ -157,7 +157,7 @@ def _split(db: Database, call_id: int, transcript_id: int, turns: list[dict], tu
     row = turns[turn]
     words = _words(row)
     if index is None or not 0 < index < len(words):
-        raise ValueError("a turn is split between two of its words")
+        raise BadInput("a turn is split between two of its words")
     head, tail = words[:index], words[index:]
     _shift(db, transcript_id, turn, 1)
     db.execute("UPDATE turns SET end_time = ? WHERE id = ?", [head[-1][1], row["id"]])
@@ -175,7 +175,7 @@ def _split(db: Database, call_id: int, transcript_id: int, turns: list[dict], tu
 
 def _merge(db: Database, call_id: int, transcript_id: int, turns: list[dict], turn: int) -> tuple[str, str]:
     if turn + 1 >= len(turns):
-        raise ValueError("the last turn has no next turn to merge with")
+        raise BadInput("the last turn has no next turn to merge with")
     row, after = turns[turn], turns[turn + 1]
     fts.delete(db, "SELECT :turn_id", {"turn_id": after["id"]})
     db.execute("DELETE FROM turns WHERE id = ?", [after["id"]])

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
+from appliance.errors import BadInput
 from appliance.store import fts
 from appliance.store.schema import JOB_STATES, NUMBER_PUNCTUATION, call_day
 
@@ -68,7 +69,7 @@ def _day(value: str, name: str) -> str:
             return date.fromisoformat(value).isoformat()
         except ValueError:
             pass
-    raise ValueError(f"{name} must be a date written YYYY-MM-DD, got {value!r}")
+    raise BadInput(f"{name} must be a date written YYYY-MM-DD, got {value!r}")
 
 
 def number_digits(number: str | None) -> str:
@@ -111,7 +112,7 @@ class CallFilter:
             params["number"] = number
         if self.state:
             if self.state not in JOB_STATES:
-                raise ValueError(
+                raise BadInput(
                     f"state must be one of {', '.join(JOB_STATES)}, got {self.state!r}"
                 )
             conditions.append(_STATE_PER_CALL if state_per_call else _STATE_SET)
@@ -121,7 +122,7 @@ class CallFilter:
             params["kind"] = self.kind
         if self.direction:
             if self.direction not in DIRECTIONS:
-                raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {self.direction!r}")
+                raise BadInput(f"direction must be one of {', '.join(DIRECTIONS)}, got {self.direction!r}")
             conditions.append("c.direction = :direction")
             params["direction"] = self.direction
         extension = number_digits(self.extension)

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from appliance.errors import BadQuery, QueryTooCostly
+from appliance.errors import BadInput, BadQuery, QueryTooCostly
 from appliance.store import fts
 from appliance.store.db import first
 from appliance.store.filters import CallFilter, number_digits, where_clause
@@ -171,7 +171,7 @@ class _Search:
 def _prepare(db: Database, query: str, role: str | None, where: CallFilter) -> _Search:
     where.where()  # a bad day raises ValueError before anything runs
     if role is not None and role not in SPEAKER_ROLES:
-        raise ValueError(f"role must be one of {', '.join(SPEAKER_ROLES)}, got {role!r}")
+        raise BadInput(f"role must be one of {', '.join(SPEAKER_ROLES)}, got {role!r}")
     match = parse_query(query)
     days, params = where.dates().where()
     low = high = numbers = None

@@ -10,7 +10,7 @@ import json
 
 from sqlite_utils import Database
 
-from appliance.errors import NotFound
+from appliance.errors import BadInput, NotFound
 from appliance.store import contacts, fts
 from appliance.store.db import first, read, write
 from appliance.transcript.model import CallMeta, Speaker, Transcript, Turn
@@ -117,7 +117,7 @@ def rename_speaker(db: Database, call_id: int, index: int, label: str) -> None:
     """Relabel a speaker of the call's newest transcript, in the transcript and in search."""
     label = " ".join(label.split())
     if not label:
-        raise ValueError("a speaker's name needs at least one visible character")
+        raise BadInput("a speaker's name needs at least one visible character")
     with write(db):
         head = first(
             db.query(

@@ -8,7 +8,7 @@ import unicodedata
 from sqlite_utils import Database
 
 from appliance.config import zone_named
-from appliance.errors import LastAdmin, NotFound
+from appliance.errors import BadInput, LastAdmin, NotFound
 from appliance.store.db import first, write
 from appliance.store.records import ApiToken, User
 
@@ -55,7 +55,7 @@ def name_key(username: str) -> str:
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> str:
     if value not in allowed:
-        raise ValueError(f"{what} must be one of {', '.join(allowed)}, got {value!r}")
+        raise BadInput(f"{what} must be one of {', '.join(allowed)}, got {value!r}")
     return value
 
 
@@ -65,12 +65,12 @@ def add_user(
     """`temporary`: the password was made for the user (by an admin), who must replace it."""
     username = username.strip()
     if not username:
-        raise ValueError("a username needs at least one visible character")
+        raise BadInput("a username needs at least one visible character")
     _check(role, ROLES, "role")
     _check(locale, LOCALES, "locale")
     with write(db):
         if first(db.query("SELECT 1 FROM users WHERE name_key = ?", [name_key(username)])):
-            raise ValueError(f"there is already a user named {username!r} (in some letter case)")
+            raise BadInput(f"there is already a user named {username!r} (in some letter case)")
         user_id = (
             db["users"]
             .insert(
@@ -159,7 +159,7 @@ def set_locale(db: Database, user_id: int, locale: str) -> None:
 
 def set_timezone(db: Database, user_id: int, zone: str | None) -> None:
     if zone is not None and zone_named(zone) is None:
-        raise ValueError(f"unknown time zone {zone!r}")
+        raise BadInput(f"unknown time zone {zone!r}")
     _set(db, user_id, "timezone", zone)
 
 
@@ -201,9 +201,9 @@ def add_api_token(
 ) -> ApiToken:
     name = " ".join(name.split())
     if not name:
-        raise ValueError("an API token needs a name, e.g. the script that uses it")
+        raise BadInput("an API token needs a name, e.g. the script that uses it")
     if expires_at <= now:
-        raise ValueError("an API token must expire in the future")
+        raise BadInput("an API token must expire in the future")
     _check(scope, TOKEN_SCOPES, "token scope")
     with write(db):
         user(db, user_id)  # NotFound

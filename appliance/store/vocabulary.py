@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+from appliance.errors import BadInput
 from appliance.store.db import write
 
 
@@ -15,7 +16,7 @@ def add(db: Database, term: str, now: float) -> None:
     """Add a term; adding one already there (in any letter case) changes nothing."""
     term = " ".join(term.split())
     if not term:
-        raise ValueError("a vocabulary term needs at least one visible character")
+        raise BadInput("a vocabulary term needs at least one visible character")
     with write(db):
         db.execute("INSERT OR IGNORE INTO vocabulary (term, created_at) VALUES (?, ?)", [term, now])
 

@@ -240,8 +240,8 @@ def account():
             store.set_timezone(user_id, zone)
         elif action == "token":
             token = new_api_token()
-            name = (request.form.get("name") or "API").strip()[:60]
-            days = request.form.get("days", TOKEN_DAYS[1], type=int)
+            name = " ".join((request.form.get("name") or "").split())[:60] or "API"
+            days = bounded_int(request.form.get("days"), TOKEN_DAYS[1])
             if days not in TOKEN_DAYS:
                 abort(400)
             with audited("token-add", f"user {current_user.username}", f"{name}; read-only; {days} days"):

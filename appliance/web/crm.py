@@ -60,11 +60,11 @@ def webhooks():
             return redirect(url_for("crm.webhooks"))
         # An empty secret field keeps the stored one; a new webhook gets a generated one.
         secret = (request.form.get("secret") or "").strip()
-        if not secret:
-            secret = store.webhook(webhook_id).secret if webhook_id else secrets.token_urlsafe(32)
         fields = [f for f in request.form.getlist("fields") if f in FIELDS]
         name = (request.form.get("name") or url).strip()[:80]
         try:
+            if not secret:
+                secret = store.webhook(webhook_id).secret if webhook_id else secrets.token_urlsafe(32)
             with audited("webhook-save", f"webhook {name}"):
                 store.save_webhook(webhook_id, name, url, secret, fields, request.form.get("enabled") == "on")
         except NotFound:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from flask import jsonify, render_template, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
-from appliance.web.labels import N_
+from appliance.errors import BadInput
+from appliance.web.labels import N_, error_text
 
 # (title, what happened and what to do) per status; werkzeug's own texts are English.
 _TEXTS = {
@@ -47,6 +48,12 @@ def error_page(error: HTTPException):
     return render_template("error.html", code=error.code, title=title, text=text), error.code, headers
 
 
+def refused_input(error: BadInput):
+    # The store refused a value someone typed (or raced another request to): say why, as a 400.
+    return error_page(BadRequest(gettext("This cannot be done: %(reason)s", reason=error_text(error))))
+
+
 def init_app(app) -> None:
     # Flask hands an unexpected exception to the handler as an InternalServerError (500).
     app.register_error_handler(HTTPException, error_page)
+    app.register_error_handler(BadInput, refused_input)

@@ -35,7 +35,10 @@ def _holder(job_id: int) -> str:
 
 
 def _body() -> dict:
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes: as unreadable as any garbage
+        body = None
     if not isinstance(body, dict):
         abort(400, "a JSON object is expected")
     return body
