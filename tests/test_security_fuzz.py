@@ -1,6 +1,6 @@
 """Issue 15, hostile input everywhere: every route of the app, every parameter its view reads,
 about twenty hostile values each, as the admin and as the scoped agent, against a real
-`appliance serve` (tests/served.py). Never a 500, never a traceback (in the answer or the
+`appliance serve` (tests/support/served.py). Never a 500, never a traceback (in the answer or the
 server's log), and an /api path always answers JSON.
 
 ROUTES below must name every rule of the app (the walk fails on a new one until it is added)
@@ -10,6 +10,7 @@ too), so a new route or a new parameter cannot slip in unfuzzed.
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import re
 import threading
@@ -23,8 +24,9 @@ import pytest
 from appliance.config import load_settings
 from appliance.jobs.contract import REMOTE_PREFIX, sign, worker_secret
 from appliance.web import create_app
+from appliance.jobs.upload import new_token
+from appliance.web.intake import INTAKE_PATH
 from appliance.web.worker import WORKER_PATH
-from served import served  # noqa: F401 - the module-scoped fixture
 
 WEB = Path(__file__).resolve().parents[1] / "appliance" / "web"
 
@@ -58,7 +60,8 @@ KINDS = {"number": NUMBER, "date": DATE, "choice": CHOICE, "text": TEXT, "name":
 # What each parameter holds; one not named here is text (the kind with the most values).
 KIND = {
     **dict.fromkeys(("page", "since", "after", "token_id", "policy_id", "id", "days", "audio_days",
-                     "transcript_days", "call", "hold", "play", "Last-Event-ID"), "number"),
+                     "transcript_days", "call", "hold", "play", "Last-Event-ID", "turn", "word", "speaker",
+                     "longer", "shorter"), "number"),
     **dict.fromkeys(("from", "to"), "date"),
     **dict.fromkeys(("state", "kind", "role", "locale", "action", "direction", "fields", "enabled", "may_edit",
                      "confirm", "fmt", "inline", "sort", "dir"), "choice"),
@@ -107,13 +110,17 @@ def post(*fuzz: str, query: tuple[str, ...] = (), **sane) -> Shape:
 
 LIST = ("page", "from", "to", "number")
 ORDER = ("sort", "dir")  # the calls list's order
+FILTERS = ("state", "kind", "direction", "extension", "speaker", "longer", "shorter", "keyword")  # and its filters
 # rule -> its shapes; a rule with none is only walked with hostile path values. "/logout" is
 # left out: it would end the walk's sessions (it reads no parameter).
 ROUTES: dict[str, tuple[Shape, ...]] = {
     "/static/<path:filename>": (get(),),
     "/login": (get("next"), post("username", "password", query=("next",), username="nobody", password="x")),
     "/logout": (),
-    "/": (get(*LIST, *ORDER, "state", "kind"),),
+    "/": (get(*LIST, *ORDER, *FILTERS),),
+    "/dashboard": (get("from", "to", "number"),),
+    "/calls/<int:call_id>/transcript/edit": (post("action", "turn", "word", "text", "speaker", action="word",
+                                                  turn="0", word="0", text="morning"),),
     "/calls/<int:call_id>": (get(),),
     "/calls/<int:call_id>/audio": (get("play", headers=("Range",)),),
     "/calls/<int:call_id>/conversation": (get(),),
@@ -155,7 +162,7 @@ ROUTES: dict[str, tuple[Shape, ...]] = {
                  post("timezone", action="timezone"),
                  post("name", "days", action="token", name="fuzz", days="30"),
                  post("token_id", action="revoke", token_id="999999")),
-    "/api/calls": (get(*LIST, *ORDER, "state", headers=("Authorization",)),),
+    "/api/calls": (get(*LIST, *ORDER, *FILTERS, headers=("Authorization",)),),
     "/api/calls/<int:call_id>": (get(headers=("Authorization",)),),
     "/api/calls/<int:call_id>/vcon": (get("inline", headers=("Authorization",)),),
     "/api/search": (get(*LIST, "q", "role", q="clinic", headers=("Authorization",)),),
@@ -164,7 +171,10 @@ ROUTES: dict[str, tuple[Shape, ...]] = {
     # The current password is never the right one (the walk's sessions must live on).
     "/account/password": (get(), post("current", "new", "repeat", current="not-the-password",
                                       new="a-new-password-1", repeat="a-new-password-1")),
-    "/calls/export.<fmt>": (get("from", "to", "number", *ORDER),),
+    "/calls/export.<fmt>": (get("from", "to", "number", *ORDER, *FILTERS),),
+    # A PBX's upload (no login: its token); walked by intake_requests.
+    "/intake/recordings/<file_name>": (Shape("PUT", ("uniqueid", "caller", "callee"),
+                                             headers=("Authorization", "X-Content-SHA256")),),
     "/live/<int:live_id>": (get(),),
     "/live/in-progress": (get(),),
     "/live/<int:live_id>/events": (get("after", headers=("Last-Event-ID",)),),
@@ -298,6 +308,26 @@ def distinct(found: list[Request]) -> list[Request]:
     return list({(r.user, r.method, r.path, r.body, r.headers): r for r in found}.values())
 
 
+def intake_requests(rule: str, token: str) -> list[Request]:
+    """A PBX's upload with its real token and hostile file names, query arguments and headers,
+    and with hostile tokens."""
+    body = b"RIFF" + b"\0" * 60
+    sane = {"Authorization": f"Bearer {token}", "X-Content-SHA256": hashlib.sha256(body).hexdigest(),
+            "Content-Type": "application/octet-stream"}
+    shape = ROUTES[rule][0]
+
+    def put(name: str | bytes, query: dict, headers: dict, what: str) -> Request:
+        path = _path(rule, {"file_name": urllib.parse.quote(name, safe="")})
+        return Request("nobody", "PUT", f"{path}?{urllib.parse.urlencode(query)}" if query else path, body,
+                       tuple({**sane, **headers}.items()), what)
+
+    found = [put(value, {}, {}, f"file name {value!r}") for value in ("fuzz.wav", *values_for("file_name"))]
+    found += [put("fuzz.wav", {name: value}, {}, f"{name}={value!r}") for name in shape.fuzz for value in values_for(name)]
+    found += [put("fuzz.wav", {}, {name: _header_value(value)}, f"header {name}={value!r}")
+              for name in shape.headers for value in values_for(name)]
+    return distinct(found)
+
+
 def worker_requests(rule: str, token: str) -> list[Request]:
     """The remote workers' endpoint with a token signed for job 1 (its JSON bodies are reached
     only with one) and with hostile tokens."""
@@ -321,10 +351,12 @@ def world(served):
     with served.store() as store:
         target = store.add_user("fuzz-target", "x", "viewer")
         live = store.live_start("fuzz-live", caller="201", callee="+4930111", direction="inbound")
+        pbx_token, token_hash = new_token()
+        store.add_pbx_source("fuzz-pbx", token_hash)
     browsers = {name: served.login(name) for name in ("admin", "agent")}
     parts = {**PATH_SANE, "call_id": str(served.own_call), "live_id": str(live), "user_id": str(target.id)}
     return {"rules": rules, "browsers": browsers, "parts": parts,
-            "token": sign(worker_secret(served.data_dir), 1, REMOTE_PREFIX + "fuzz")}
+            "token": sign(worker_secret(served.data_dir), 1, REMOTE_PREFIX + "fuzz"), "pbx_token": pbx_token}
 
 
 def parts_of(world, rule: str) -> dict:
@@ -334,7 +366,7 @@ def parts_of(world, rule: str) -> dict:
 
 
 def walked(world) -> list[str]:
-    return [rule for rule in world["rules"] if rule != "/logout" and not rule.startswith(WORKER_PATH)]
+    return [rule for rule in world["rules"] if rule != "/logout" and not rule.startswith((WORKER_PATH, INTAKE_PATH))]
 
 
 def send_all(served, world, walk: list[Request]) -> list[tuple[Request, Answer]]:
@@ -389,7 +421,7 @@ def test_the_fuzz_knows_every_parameter_the_views_read():
         text = source.read_text()
         read |= set(re.findall(r'(?:args|form|source)\.get(?:list)?\(\s*"([\w-]+)"', text))
         read |= set(re.findall(r'request\.(?:args|form)\["([\w-]+)"\]', text))
-        read |= set(re.findall(r'(?:form_int|_days)\("([\w-]+)"\)', text))
+        read |= set(re.findall(r'(?:form_int|_days|_number|choice|text)\("([\w-]+)"', text))
         read |= set(re.findall(r'request\.headers\.get\("([\w-]+)"', text))
     fuzzed = {name for shapes in ROUTES.values() for shape in shapes for name in (*shape.fuzz, *shape.headers)}
     assert read and not read - fuzzed, f"fuzz these parameters on the routes that read them: {read - fuzzed}"
@@ -406,6 +438,8 @@ def test_no_hostile_value_anywhere_gets_a_500_or_a_traceback(served, world):
             for request in requests_for(rule, ROUTES[rule], user, browser.csrf, parts_of(world, rule))]
     walk += [request for rule in world["rules"] if rule.startswith(WORKER_PATH)
              for request in worker_requests(rule, world["token"])]
+    walk += [request for rule in world["rules"] if rule.startswith(INTAKE_PATH)
+             for request in intake_requests(rule, world["pbx_token"])]
     walk.append(Request("admin", "POST", "/admin/selftest",
                         urllib.parse.urlencode({"csrf_token": browsers["admin"].csrf}).encode(), FORM, "self-test"))
     failures = wrong_answers(answers + send_all(served, world, walk))
