@@ -64,7 +64,7 @@ KIND = {
                      "longer", "shorter"), "number"),
     **dict.fromkeys(("from", "to"), "date"),
     **dict.fromkeys(("state", "kind", "role", "locale", "action", "direction", "fields", "enabled", "may_edit",
-                     "confirm", "fmt", "inline", "sort", "dir"), "choice"),
+                     "confirm", "fmt", "inline", "sort", "dir", "all_calls"), "choice"),
     "username": "name",
     **dict.fromkeys(("password", "current", "new", "repeat"), "secret"),  # only hashed: EVERY is enough
     "Range": "range", "Authorization": "authorization",
@@ -125,7 +125,7 @@ ROUTES: dict[str, tuple[Shape, ...]] = {
     "/calls/<int:call_id>/audio": (get("play", headers=("Range",)),),
     "/calls/<int:call_id>/conversation": (get(),),
     "/calls/<int:call_id>/export/<fmt>": (get(),),
-    "/calls/<int:call_id>/speakers/<int:index>": (post("label", label="Mrs Weber"),),
+    "/calls/<int:call_id>/speakers/<int:index>": (post("label", "all_calls", label="Mrs Weber"),),
     "/calls/<int:call_id>/delete": (get(), post()),
     "/calls/<int:call_id>/hold": (post("hold", hold="0"),),
     "/search": (get(*LIST, "q", "role", q="clinic"),),

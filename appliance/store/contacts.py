@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from appliance.errors import BadInput
 from appliance.store import fts
 from appliance.store.db import read, write
 from appliance.store.filters import number_digits
@@ -33,13 +34,13 @@ class Contact:
 
 
 def clean(number: str, name: str) -> tuple[str, str, str]:
-    """(digits, number, name) tidied; ValueError for a number or name a person must fix."""
+    """(digits, number, name) tidied; BadInput (a ValueError) for a number or name a person must fix."""
     number, name = " ".join((number or "").split()), " ".join((name or "").split())
     digits = number_digits(number)
     if not digits or len(number) > MAX_NUMBER or not all(ch.isascii() and (ch.isdigit() or ch in "+*#") for ch in digits):
-        raise ValueError(f"{number!r} is not a phone number or extension")
+        raise BadInput(f"{number!r} is not a phone number or extension")
     if not name or len(name) > MAX_NAME or not name.isprintable():
-        raise ValueError(f"a name needs 1 to {MAX_NAME} printable characters")
+        raise BadInput(f"a name needs 1 to {MAX_NAME} printable characters")
     return digits, number, name
 
 
