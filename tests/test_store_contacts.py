@@ -66,3 +66,14 @@ def test_a_forgotten_contact_leaves_the_calls_named(store, tmp_path):
     store.save_contacts([(NUMBER, "Anna")])
     assert store.delete_contact("+49301234567")
     assert store.contacts() == [] and labels(store, call)[0] == "Anna"
+
+
+def test_a_voicemail_mail_names_the_caller_from_the_address_book(settings, store, tmp_path):
+    from appliance.mail import compose
+
+    meta = CallMeta(uniqueid="vm-1", caller="+4930555", callee="201", kind="voicemail")
+    call_id = recorded_call(store, [write_wav(tmp_path / "vm.wav")], meta, talk([(0, "call me back")]),
+                            (Speaker(0, "+4930555", "speaker"),)).call_id
+    store.save_contacts([("+49 30 555", "Anna Schmidt")])
+    message = compose(settings, store.call(call_id), store.transcript(call_id), "box@example.org", "en", None)
+    assert message["Subject"].startswith("Voicemail from Anna Schmidt (+4930555) (")
