@@ -3,7 +3,8 @@ real `appliance serve` whose site zone is Europe/Berlin: a call Asterisk gave a 
 shows that local time, in a user's own zone once they pick one; the newest call is on top,
 columns sort both ways with the direction in the URL, and the CSV export says what the page
 says, filters included; search finds the calls of a number, offers the word for a typo and
-marks the searched word on the call it opens."""
+marks the searched word on the call it opens; a voicemail is new until opened, with a call-back
+link."""
 
 from __future__ import annotations
 
@@ -157,3 +158,21 @@ def test_search_lists_the_calls_of_a_number_offers_a_word_for_a_typo_and_marks_i
     page.wait_for_url(re.compile(rf"/calls/{calls['middle']}#t="))
     expect(page.locator("#transcript .w.hit").first).to_have_text("middle")
     page.screenshot(path=artifacts_dir() / "search-term-marked.png", full_page=True)
+
+
+def test_a_voicemail_is_new_until_opened_and_offers_a_call_back(page, served):
+    with served.store() as store:
+        wav = write_wav(served.data_dir / "recordings" / "times-voicemail.wav", 2.0)
+        call_id = recorded_call(store, [wav], CallMeta(uniqueid="times-vm", caller="+49 30 777", callee="201",
+                                                       kind="voicemail", started_at="2026-12-02T12:00:00+01:00"),
+                                talk([(0, "please call me back")])).call_id
+    page.goto("/?kind=voicemail")
+    row = page.locator(f"tr[data-call='{call_id}']")
+    expect(row.locator(".badge.new")).to_be_visible()
+    expect(row.locator("a.call-back")).to_have_attribute("href", "tel:+4930777")
+    expect(row.locator("td.message")).to_have_text("please call me back")
+    page.screenshot(path=artifacts_dir() / "voicemail-list.png", full_page=True)
+    row.locator("a", has_text="Dec 2, 2026").click()
+    page.wait_for_url(f"**/calls/{call_id}")
+    page.goto("/?kind=voicemail")
+    expect(page.locator(f"tr[data-call='{call_id}'] .heard")).to_be_visible()

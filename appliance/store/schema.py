@@ -610,4 +610,14 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
         "UPDATE call_metrics SET " + ", ".join(f"{name} = {sql.format(data='data')}"
                                                for name, sql in METRIC_COLUMNS.items()),
     ),
+    # Step 25: which voicemails and voice notes each user has opened (appliance/store/heard.py);
+    # gone with the call or the user.
+    (
+        """CREATE TABLE heard (
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            call_id INTEGER NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+            heard_at REAL NOT NULL,
+            PRIMARY KEY (user_id, call_id)
+        ) WITHOUT ROWID""",
+    ),
 ]

@@ -25,6 +25,7 @@ from appliance.store import (
     contacts,
     dashboard,
     edits,
+    heard,
     intake,
     jobs,
     live,
@@ -281,6 +282,16 @@ class Store:
     @_serialized
     def count_calls(self, **filters) -> int:
         return calls.count_calls(self._db, self._call_filter(**filters))
+
+    @_serialized
+    def mark_heard(self, user_id: int, call_id: int, now: float | None = None) -> None:
+        """This user has opened this voicemail or voice note (one in this store's scope)."""
+        self._require_visible(call_id)
+        heard.mark_heard(self._db, user_id, call_id, _now(now))
+
+    @_serialized
+    def heard(self, user_id: int, call_ids: Iterable[int]) -> set[int]:
+        return heard.heard(self._db, user_id, call_ids)
 
     @_serialized
     def call(self, call_id: int) -> CallSummary:

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from appliance.analytics.metrics import stored_public
+from appliance.asterisk.voicemail import mailbox_settings
 from appliance.errors import ApplianceError, BadQuery, LegalHold, NotAllowed, NotFound
 from appliance.store.filters import DIRECTIONS
 from appliance.transcript.exports import export
@@ -40,6 +41,7 @@ def player_src(call_id: int) -> str:
 PAGE_SIZE = 25
 CALL_STATES = ("queued", "running", "done", "failed", "quarantined")
 CALL_KINDS = ("call", "voicemail", "note")
+MESSAGE_KINDS = ("voicemail", "note")  # their lists show mailbox, owner, new/heard and the text
 SORTS = ("start", "duration", "caller")
 # A column's first click: the newest and the longest calls first, callers from A.
 FIRST_DIRECTION = {"start": "desc", "duration": "desc", "caller": "asc"}
@@ -124,7 +126,23 @@ def index():
     return render_template("calls.html", calls=calls, filters=filters, states=CALL_STATES, directions=DIRECTIONS,
                            kinds=CALL_KINDS, kind=filters["kind"], filtered=filtered, error=error, page=page,
                            pages=max(1, math.ceil(total / PAGE_SIZE)), total=total, **order,
-                           first_direction=FIRST_DIRECTION), 400 if error else 200
+                           first_direction=FIRST_DIRECTION, **_messages(filters["kind"], calls)), 400 if error else 200
+
+
+def _messages(kind: str | None, calls) -> dict:
+    """For the voicemail and voice-notes lists: each message's owner (the mailbox's, or the
+    extension that dictated a note), its text, and which the user has not opened yet."""
+    if kind not in MESSAGE_KINDS:
+        return {}
+    store, site = get_store(), settings()
+    texts = {}
+    for call in calls:
+        transcript = store.transcript(call.id)
+        texts[call.id] = transcript.text if transcript else ""
+    boxes = {call.id: (call.callee if call.kind == "voicemail" else call.caller) or "" for call in calls}
+    owners = {call_id: mailbox_settings(site, box).get("name") or site.phones.get(box) for call_id, box in boxes.items()}
+    return {"boxes": boxes, "owners": owners, "texts": texts,
+            "heard": store.heard(int(current_user.id), [call.id for call in calls])}
 
 
 def _call_or_404(call_id: int):
@@ -156,6 +174,8 @@ def show(call_id: int):
     call = _call_or_404(call_id)
     transcript = get_store().transcript(call_id)
     audit("view", f"call {call_id}")
+    if call.kind in MESSAGE_KINDS:
+        get_store().mark_heard(int(current_user.id), call_id)
     return render_template("call.html", call=call, transcript=transcript, metrics=call_metrics(call_id, transcript),
                            unsure_below=settings().low_confidence_below, formats=EXPORT_TYPES,
                            records=get_store().call_records(call_id), dispositions=DISPOSITIONS)
