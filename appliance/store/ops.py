@@ -105,11 +105,12 @@ def forget_numbers(db: Database, numbers: list[str]) -> int:
 
 
 def _fts_tables(db: Database) -> list[str]:
-    """Every FTS5 index (turns_fts, turns_recent, and whatever a later step adds)."""
+    """Every FTS5 index (turns_fts, turns_recent, and whatever a later step adds); not an
+    fts5vocab table (turns_vocab), which reads an index and cannot be optimised."""
     return [
         row["name"]
         for row in db.query(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%USING fts5%'"
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%USING fts5(%'"
         )
     ]
 
