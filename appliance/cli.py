@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from appliance import filemodes
 from appliance.cli_context import settings_of, store_of
 from appliance.config import load_settings
 from appliance.errors import ApplianceError
@@ -37,8 +38,10 @@ def cli(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
 def init(ctx: click.Context) -> None:
     """Create the data folders and the database (safe to run again)."""
     settings = settings_of(ctx)
-    for folder in (settings.data_dir, settings.spool_dir, settings.models_dir, settings.data_dir / "recordings"):
+    for folder in (settings.spool_dir, settings.models_dir):
         folder.mkdir(parents=True, exist_ok=True)
+    for folder in (settings.data_dir, settings.data_dir / "recordings"):
+        filemodes.folder(folder)
     store_of(ctx)
     click.echo(f"database ready: {settings.db_path}")
 
@@ -108,7 +111,7 @@ def ingest(ctx: click.Context, files, **kw) -> None:
     if not meta.uniqueid:
         meta = CallMeta(**{**meta.__dict__, "uniqueid": f"import-{uuid.uuid4().hex[:12]}"})
     target = settings.data_dir / "recordings" / datetime.now(timezone.utc).strftime("%Y/%m/%d") / meta.uniqueid
-    target.mkdir(parents=True, exist_ok=True)
+    filemodes.folder(target)
     copies = []
     for path in files:
         copy = target / path.name

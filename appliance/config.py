@@ -321,13 +321,41 @@ def load_settings(
 
 def site_secret(data_dir: Path, name: str) -> str:
     """A random secret generated once per box and kept beside the database as `name`, readable
-    by the service only (the web's session key, the remote workers' signing key)."""
+    by the service only (the web's session key, the remote workers' signing key). Read again
+    only when the file changed (a restore brings another box's)."""
     path = data_dir / name
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+    try:
+        seen = path.stat()
+    except FileNotFoundError:
+        _create_secret(data_dir, path)
+        seen = path.stat()
+    key = (seen.st_ino, seen.st_mtime_ns, seen.st_size)
+    cached = _SECRETS.get(path)
+    if cached is None or cached[0] != key:
+        cached = _SECRETS[path] = (key, path.read_text().strip())
+    return cached[1]
+
+
+_SECRETS: dict[Path, tuple[tuple, str]] = {}
+
+
+def _create_secret(data_dir: Path, path: Path) -> None:
+    # Written whole under a temporary name, then linked to its name, which fails if another
+    # process got there first: everyone then uses the one secret that won, never a half-written one.
+    data_dir.mkdir(parents=True, exist_ok=True)
+    partial = data_dir / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(partial, path)
+        except FileExistsError:
+            pass
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 @functools.cache

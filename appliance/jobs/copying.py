@@ -7,17 +7,20 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from appliance import filemodes
+
 
 def atomic_copy(source: Path, target: Path) -> Path:
     """Copy `source` to `target` through a temporary name in the same folder, synced to disk and
     renamed: a crash leaves the old state or the whole copy, never a truncated recording that a
     later sweep would queue. Returns the target's absolute path."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    filemodes.folder(target.parent)
     fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as out, open(source, "rb") as into:
             shutil.copyfileobj(into, out, 1 << 20)
         shutil.copystat(source, partial)
+        filemodes.narrow(Path(partial), filemodes.RECORDING)  # not the source's (a spool's) wider mode
         synced_rename(Path(partial), target)
     except BaseException:
         Path(partial).unlink(missing_ok=True)
@@ -31,7 +34,7 @@ def synced_rename(partial: Path, target: Path) -> None:
     the other, whole)."""
     with open(partial, "rb+") as written:
         os.fsync(written.fileno())
-    target.parent.mkdir(parents=True, exist_ok=True)
+    filemodes.folder(target.parent)
     os.replace(partial, target)
     directory = os.open(target.parent, os.O_RDONLY)
     try:

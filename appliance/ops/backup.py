@@ -23,6 +23,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from appliance import filemodes
 from appliance.errors import ApplianceError
 from appliance.store import Store
 from appliance.store.schema import MIGRATIONS
@@ -50,6 +51,14 @@ def _copy_hashing(source: Path, target: Path) -> tuple[str, int]:
     shutil.copystat(source, partial)
     os.replace(partial, target)
     return digest.hexdigest(), size
+
+
+def _private(root: Path) -> None:
+    """A backup holds every recording and the database: its files 0600, its folders 0700."""
+    for folder, _folders, names in os.walk(root):
+        os.chmod(folder, filemodes.BACKUP_FOLDER)
+        for name in names:
+            os.chmod(Path(folder) / name, filemodes.BACKUP_FILE)
 
 
 def sha256(path: Path) -> str:
@@ -103,6 +112,7 @@ def backup(settings, dest: Path, now: float | None = None) -> Path:
         "box_files": box,
     }
     (partial / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    _private(partial)
     os.replace(partial, final)
     with Store.open(settings) as live:
         live.set_ops_state("last-backup", {"calls": calls, "files": len(files), "missing": len(missing)}, now=now)

@@ -16,12 +16,16 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from appliance.errors import ApplianceError
+from appliance.filemodes import DATABASE, narrow, private_file
 from appliance.store.schema import MIGRATIONS
 
 BUSY_TIMEOUT_SECONDS = 30.0
 
 
 def connect(path: Path | str) -> Database:
+    # The file exists 0600 before SQLite opens it: SQLite gives its -wal and -shm the database
+    # file's permissions. An older install's wider files are narrowed here.
+    private_file(Path(path))
     # isolation_level=None: the driver opens no implicit transactions, so the only ones are
     # ours (and sqlite-utils' savepoints, which nest inside them).
     conn = sqlite3.connect(
@@ -31,6 +35,8 @@ def connect(path: Path | str) -> Database:
         conn.execute("PRAGMA foreign_keys = ON")
         _enable_wal(conn)
         migrate(conn)
+        for suffix in ("-wal", "-shm"):
+            narrow(Path(f"{path}{suffix}"), DATABASE)
         return Database(conn, execute_plugins=False)
     except BaseException:
         conn.close()

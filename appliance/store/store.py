@@ -45,6 +45,7 @@ from appliance.store import (
     webhooks,
     workers,
 )
+from appliance import filemodes
 from appliance.errors import LegalHold, NotAllowed, NotFound
 from appliance.store.db import connect, write
 from appliance.store.filters import CallFilter
@@ -90,7 +91,9 @@ class Store:
 
     @classmethod
     def open(cls, settings, scope: Scope = Scope.ALL) -> "Store":
-        settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+        # Every process of the box opens the store first: folders made or narrowed here.
+        filemodes.folder(settings.db_path.parent)  # the data folder
+        filemodes.narrow(settings.db_path.parent / "recordings", filemodes.FOLDER)
         return cls(settings.db_path, scope)
 
     def scoped(self, scope: Scope) -> "Store":
