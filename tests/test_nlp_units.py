@@ -10,7 +10,7 @@ from appliance.nlp.keywords import extract_keywords
 from appliance.nlp.stage import analyse, run_pending
 from appliance.nlp.summary import extractive_summary, sentences
 from appliance.transcript.exports import export
-from appliance.transcript.model import CallMeta, Transcript
+from appliance.transcript.model import CallMeta, Transcript, Turn
 from support.store import CALLER_AND_CALLEE
 from support.web import recorded_call, talk
 
@@ -42,6 +42,15 @@ def test_summary_sentences_are_the_calls_own_and_mark_who_asked():
     asks = [line for line in lines if line.request]
     assert asks and all(line.text.endswith("?") or "bitte" in line.text.lower() for line in asks)
     assert lines == tuple(sorted(lines, key=lambda line: line.start))
+
+
+def test_the_sentences_of_one_long_turn_start_where_they_were_said():
+    from support.web import words_of
+
+    text = "Hello this is Anna. Please call me back. Thanks a lot."
+    turn = Turn(0, 2.0, 11.0, text, words_of(text, 2.0, 11.0))  # eleven words, 9/11 s each
+    transcript = Transcript("en", "fw", "base", 11.0, CALLER_AND_CALLEE[:1], (turn,), CallMeta(kind="voicemail"))
+    assert [round(s.start, 1) for s in sentences(transcript)] == [2.0, 5.3, 8.5]
 
 
 def test_entities_from_default_and_site_patterns():

@@ -37,12 +37,16 @@ class Sentence:
 
 
 def sentences(transcript: Transcript) -> list[Sentence]:
-    """The call's sentences in order: each turn cut after . ! ? (Whisper's punctuation)."""
+    """The call's sentences in order: each turn cut after . ! ? (Whisper's punctuation), each
+    starting where its first word was said (a voicemail is one long turn, not all at 0:00)."""
     result = []
     for turn in transcript.turns:
+        said = 0  # the turn's words before this sentence
         for part in _SENTENCE_END.split(turn.text.strip()):
             if part.strip():
-                result.append(Sentence(turn.speaker, turn.start, part.strip()))
+                start = turn.words[said].start if said < len(turn.words) else turn.start
+                result.append(Sentence(turn.speaker, start, part.strip()))
+            said += len(part.split())
     return result
 
 
