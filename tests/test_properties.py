@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from appliance.audio import DecodeOptions, load_recording
 from appliance.errors import BadAudio, BadQuery
 from appliance.store import Store
-from appliance.store.search import parse_query
+from appliance.store.query import parse_query
 from appliance.transcript.model import CallMeta
 from support.store import finished_call
 

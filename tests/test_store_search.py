@@ -3,7 +3,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from appliance.errors import BadQuery
-from appliance.store.search import parse_query
+from appliance.store.query import parse_query
 from appliance.transcript.model import CallMeta, Speaker, Transcript, Turn
 
 LINES = [

@@ -22,7 +22,7 @@ from appliance.asterisk.voicemail import read_message
 from appliance.errors import ApplianceError, LegalHold, NotFound
 from appliance.ops.files import call_files, remove
 from appliance.store.records import CallSummary
-from appliance.store.ops import query_words
+from appliance.store.query import query_words
 
 log = logging.getLogger(__name__)
 

@@ -90,7 +90,7 @@ class CallFilter:
     speaker: str | None = None  # part of a speaker's name
     min_duration: float | None = None  # seconds, inclusive
     max_duration: float | None = None
-    words: str | None = None  # said in the call: an FTS5 query (search.parse_query makes one)
+    words: str | None = None  # said in the call: an FTS5 query (query.parse_query makes one)
 
     def where(self, *, state_per_call: bool = False) -> tuple[list[str], dict]:
         """SQL conditions on `c` (calls) and their parameters.

@@ -16,7 +16,7 @@ from appliance.errors import BadQuery
 from appliance.store import webhooks
 from appliance.store.db import write
 from appliance.store.scopes import Scope
-from appliance.store.search import parse_query
+from appliance.store.query import parse_query
 
 
 def calls_needing_insights(db: Database, limit: int) -> list[tuple[int, int]]:

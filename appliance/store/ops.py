@@ -15,7 +15,7 @@ from sqlite_utils import Database
 
 from appliance.store.db import first, write
 from appliance.store.filters import WORD_CALLS, number_digits
-from appliance.store.search import _OPERATORS, _WORD, parse_query
+from appliance.store.query import parse_query
 
 # Typed numbers shorter than this are extensions and must match exactly; longer ones match by
 # their last NATIONAL_DIGITS digits, so "+49 30 1234567" finds "030 1234567" as well.
@@ -68,11 +68,6 @@ def matching_numbers(db: Database, number: str) -> list[str]:
         if stored == typed or (len(typed) > EXTENSION_DIGITS and stored.endswith(key)):
             found.append(row["number"])
     return found
-
-
-def query_words(query: str) -> list[str]:
-    """The words of a search query, without its operators and quotes."""
-    return [word for word in _WORD.findall(query) if word not in _OPERATORS]
 
 
 def calls_with_numbers(db: Database, numbers: list[str]) -> set[int]:

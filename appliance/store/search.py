@@ -35,71 +35,18 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 import sqlite3
 import unicodedata
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from appliance.errors import BadInput, BadQuery, QueryTooCostly
+from appliance.errors import BadInput, BadQuery
 from appliance.store import fts
 from appliance.store.db import first
 from appliance.store.filters import CallFilter, number_digits, where_clause
+from appliance.store.query import OPERATORS, WORD, parse_query
 from appliance.store.records import SearchHit
-
-_TOKEN = re.compile(r'"([^"]*)"(\*?)|([^\s"]+)')
-# Letters and digits only: "_" and punctuation separate words for FTS5's unicode61 as well.
-_WORD = re.compile(r"[^\W_]+")
-_OPERATORS = ("AND", "OR", "NOT")
-# FTS5's cost grows with the square of the number of terms (each term's positions are matched
-# and marked against the others': 32 terms take 40 ms, 1 000 take 15 s), so the terms and the
-# text they come from are bounded; a one-letter prefix reads nearly the whole index.
-MAX_QUERY_CHARS = 500
-MAX_TERMS = 32
-MIN_PREFIX = 2
-
-
-def parse_query(query: str) -> str:
-    """Bare words and "phrases" (a trailing * makes a prefix), joined by AND, OR, NOT.
-
-    Each term becomes a quoted FTS5 string of its words, so "30-1234" turns into the phrase
-    "30 1234", which is how the same number was tokenized when it was stored.
-    """
-    if len(query) > MAX_QUERY_CHARS:
-        raise QueryTooCostly(f"The search is too long: at most {MAX_QUERY_CHARS} characters.")
-    if query.count('"') % 2:
-        raise BadQuery('The search has an unbalanced quote ("): close the phrase or remove it.', "unbalanced-quote")
-    parts: list[str] = []
-    for phrase, star, bare in _TOKEN.findall(query):
-        if bare in _OPERATORS:
-            parts.append(bare)
-            continue
-        if bare:
-            phrase, star = bare, "*" if bare.endswith("*") else ""
-        words = _WORD.findall(phrase)
-        if star and len("".join(words)) < MIN_PREFIX:
-            raise QueryTooCostly(
-                f"A prefix search (word*) needs at least {MIN_PREFIX} letters before the *."
-            )
-        if words:
-            parts.append(f'"{" ".join(words)}"{star}')
-    if not any(part in _OPERATORS for part in parts):
-        # Terms joined by AND alone: a repeated one finds nothing more, and costs as much again.
-        parts = list(dict.fromkeys(parts))
-    if sum(part not in _OPERATORS for part in parts) > MAX_TERMS:
-        raise QueryTooCostly(f"The search has too many words: at most {MAX_TERMS}.")
-    if not parts:
-        raise BadQuery('Nothing to search for: type a word, a number or a "phrase".', "empty-query")
-    for i, part in enumerate(parts):
-        if part in _OPERATORS and (i == 0 or i == len(parts) - 1 or parts[i - 1] in _OPERATORS):
-            raise BadQuery(
-                f"{part} needs a search word on each side, e.g. 'invoice {part} paid'"
-                f" (write {part.lower()} in lower case to search for the word itself).",
-                "lonely-operator", operator=part, word=part.lower(),
-            )
-    return " ".join(parts)
-
 
 # "Did you mean": a word the transcripts do not hold is compared with those that start with the
 # same letter, the commonest first (fts5vocab reads a range of terms without a scan).
@@ -111,8 +58,8 @@ def suggestion(db: Database, query: str) -> str | None:
     """The query with each word no transcript holds replaced by the closest word one does;
     None when every word is there or none is close enough."""
     changed, words = False, []
-    for word in _WORD.findall(query):
-        if word in _OPERATORS:
+    for word in WORD.findall(query):
+        if word in OPERATORS:
             words.append(word)
             continue
         # As unicode61 with remove_diacritics stores it: lower case, without accents.
@@ -206,7 +153,7 @@ def _prepare(db: Database, query: str, role: str | None, where: CallFilter) -> _
         # word: any stored number with that word contains them too. Then MATCH is exact.
         numbers_matched = digits.isdigit() and all(
             len(words) == 1 and words[0].isdigit()
-            for words in (_WORD.findall(number) for number in numbers)
+            for words in (WORD.findall(number) for number in numbers)
         )
     if role is not None:
         params["role"] = role
@@ -227,10 +174,10 @@ def _number_terms(s: _Search) -> str | None:
     """The number filter as MATCH terms on the caller and callee columns, if it can be one."""
     # As MATCH terms, numbers must tokenize here as FTS5 tokenized them: plain ASCII does.
     if not s.numbers or len(s.numbers) > _MAX_NUMBER_TERMS or not all(
-        number.isascii() and _WORD.search(number) for number in s.numbers
+        number.isascii() and WORD.search(number) for number in s.numbers
     ):
         return None
-    phrases = " OR ".join(f'"{" ".join(_WORD.findall(number))}"' for number in s.numbers)
+    phrases = " OR ".join(f'"{" ".join(WORD.findall(number))}"' for number in s.numbers)
     return f"{{caller callee}} : ({phrases})"
 
 

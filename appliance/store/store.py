@@ -51,7 +51,8 @@ from appliance.store.db import connect, write
 from appliance.store.filters import CallFilter
 from appliance.store import menu as menu_log
 from appliance.store.scopes import Scope, ScopeEntry
-from appliance.store.search import parse_query, search_count_is_capped
+from appliance.store.query import parse_query
+from appliance.store.search import search_count_is_capped
 from appliance.store.records import (
     ApiToken,
     AuditEntry,

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from appliance.errors import BadQuery, NotFound
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit, audited
-from appliance.store.search import parse_query
+from appliance.store.query import parse_query
 from appliance.web.calls import call_filters, list_order
 from appliance.web.csvcells import csv_bytes
 from appliance.web.i18n import local_iso

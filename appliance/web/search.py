@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 
 from appliance.errors import BadQuery, QueryTooCostly
 from appliance.store import search as store_search
+from appliance.store.query import MAX_QUERY_CHARS, MAX_TERMS, MIN_PREFIX
 from appliance.web import get_store
 from appliance.web.auth import audit
 from appliance.web.calls import list_filters
@@ -35,8 +36,8 @@ def query_error(exc: BadQuery) -> str:
     """What a person reads when the store refuses a search; the limits in their language."""
     if isinstance(exc, QueryTooCostly):
         return _("The search is too long: use at most %(chars)d characters and %(terms)d words,"
-                 " and at least %(prefix)d letters before a *.", chars=store_search.MAX_QUERY_CHARS,
-                 terms=store_search.MAX_TERMS, prefix=store_search.MIN_PREFIX)
+                 " and at least %(prefix)d letters before a *.", chars=MAX_QUERY_CHARS,
+                 terms=MAX_TERMS, prefix=MIN_PREFIX)
     return error_text(exc)
 
 
