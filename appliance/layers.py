@@ -17,6 +17,6 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("pipeline", "nlp", "webhooks", "mail", "cli_context"),
     ("diarize", "stt", "asterisk"),
     ("store", "audio", "models", "democall"),
-    ("transcript", "config", "disk", "layers"),
+    ("transcript", "config", "disk", "filemodes", "layers"),
     ("errors", "__init__"),  # `__init__`: the package itself (offline switches, version)
 )
