@@ -94,3 +94,13 @@ def test_a_secret_is_read_again_only_when_its_file_changes(tmp_path):
     assert site_secret(tmp_path, "worker_secret") == first
     (tmp_path / "worker_secret").write_text("restored-from-another-box-" + "x" * 40)
     assert site_secret(tmp_path, "worker_secret") == "restored-from-another-box-" + "x" * 40
+
+
+def test_the_server_logs_no_search_and_no_number(served):
+    admin = served.login("admin")
+    for path in ("/search?q=zebracrossingword", "/?number=%2B4917699887766", "/api/search?q=zebracrossingword"):
+        assert admin.get(path).status < 500
+    logs = [served.log, *served.data_dir.rglob("*.log")]
+    for log in logs:
+        text = log.read_text(errors="replace")
+        assert "zebracrossingword" not in text and "17699887766" not in text, log
