@@ -13,6 +13,7 @@ from sqlite_utils import Database
 from appliance.errors import BadInput, NotFound
 from appliance.store import contacts, fts
 from appliance.store.db import first, read, write
+from appliance.store.names import visible
 from appliance.transcript.model import CallMeta, Speaker, Transcript, Turn
 
 
@@ -115,7 +116,7 @@ def read_transcript(db: Database, call_id: int) -> Transcript | None:
 
 def rename_speaker(db: Database, call_id: int, index: int, label: str) -> None:
     """Relabel a speaker of the call's newest transcript, in the transcript and in search."""
-    label = " ".join(label.split())
+    label = visible(label)
     if not label:
         raise BadInput("a speaker's name needs at least one visible character")
     with write(db):

@@ -10,6 +10,7 @@ from sqlite_utils import Database
 from appliance.config import zone_named
 from appliance.errors import BadInput, LastAdmin, NotFound
 from appliance.store.db import first, write
+from appliance.store.names import has_hidden, visible
 from appliance.store.records import ApiToken, User
 
 # What each role sees and may do: appliance/store/scopes.py.
@@ -66,6 +67,8 @@ def add_user(
     username = username.strip()
     if not username:
         raise BadInput("a username needs at least one visible character")
+    if has_hidden(username):  # refused, not changed: the person typing it must see the name kept
+        raise BadInput("a username cannot hold control or invisible formatting characters")
     _check(role, ROLES, "role")
     _check(locale, LOCALES, "locale")
     with write(db):
@@ -199,7 +202,7 @@ def count_admins(db: Database) -> int:
 def add_api_token(
     db: Database, user_id: int, name: str, token_hash: str, now: float, expires_at: float, scope: str = "read"
 ) -> ApiToken:
-    name = " ".join(name.split())
+    name = visible(name)
     if not name:
         raise BadInput("an API token needs a name, e.g. the script that uses it")
     if expires_at <= now:

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from appliance.errors import NotFound
 from appliance.store.db import write
+from appliance.store.names import visible
 
 DELIVERY_STATES = ("pending", "sent", "failed")
 
@@ -65,6 +66,7 @@ def webhook(db: Database, webhook_id: int) -> Webhook:
 
 def save_webhook(db: Database, webhook_id: int | None, name: str, url: str, secret: str,
                  fields: tuple[str, ...], enabled: bool, now: float) -> int:
+    name = visible(name) or url
     with write(db):
         if webhook_id is None:
             return db.execute(
