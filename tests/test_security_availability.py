@@ -9,7 +9,9 @@ import urllib.parse
 
 import pytest
 
+from appliance.transcript.model import CallMeta
 from support.served import read_until
+from support.web import recorded_call, talk, write_wav
 
 
 HEALTH = (200, 503)  # /healthz answered (503: no Asterisk or worker in this test)
@@ -144,6 +146,33 @@ def test_request_bodies_that_never_arrive_hold_no_page_thread(served):
         assert served.browser().get("/login").status == 200
     finally:
         _close(slow)
+
+
+def test_thirty_stalled_downloads_of_a_recording_hold_no_page_thread(served, tmp_path):
+    """Listeners that stop reading a long recording (more than the page threads) leave pages
+    answering: the server sends files from its event loop, not from a page's thread."""
+    with served.store() as store:
+        folder = served.data_dir / "recordings"
+        long_call = recorded_call(store, [write_wav(folder / "served-long.wav", 600.0)],  # 19 MB
+                                  CallMeta(uniqueid="served-long", caller="203"), talk([(0, "a long call")]))
+    vic = served.login("vic")
+    cookie = "; ".join(f"{k}={v}" for k, v in vic.cookies.items())
+    stalled = []
+    try:
+        for _ in range(30):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a listener that reads nothing
+            sock.settimeout(10)
+            sock.connect((served.host, served.port))
+            sock.sendall(f"GET /calls/{long_call.call_id}/audio HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n"
+                         .encode())
+            stalled.append(sock)
+        assert read_until(stalled[-1], b"\r\n\r\n").startswith(b"HTTP/1.1 200")
+        assert vic.get("/healthz").status in HEALTH
+        assert vic.get(f"/calls/{served.own_call}").status == 200
+        assert vic.get(f"/calls/{served.own_call}/audio").body[:4] == b"RIFF"  # a reader who reads
+    finally:
+        _close(stalled)
 
 
 def test_a_body_larger_than_the_limit_is_refused_with_413(served):

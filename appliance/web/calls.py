@@ -29,6 +29,7 @@ from appliance.web.labels import error_text
 from appliance.web.listens import Listens, seconds
 from appliance.web.playback import cache_path, playable_file
 from appliance.web.ranges import ByteRange, Unsatisfiable, byte_range
+from appliance.web.streams import send_file_later
 
 bp = Blueprint("calls", __name__)
 _listens = Listens()  # this web process's playback sessions
@@ -208,20 +209,26 @@ def audio(call_id: int):
 
 
 def _file_part(path: Path, served: ByteRange, size: int, partial: bool) -> Response:
-    """The bytes of `served`, streamed; 206 with Content-Range when a range was asked for."""
-    def chunks():
-        with path.open("rb") as file:
-            file.seek(served.start)
-            left = served.length
-            while left > 0 and (chunk := file.read(min(left, 64 * 1024))):
-                left -= len(chunk)
-                yield chunk
-
+    """The bytes of `served`; 206 with Content-Range when a range was asked for. Under
+    `appliance serve` the server sends them from its event loop (streams.send_file_later): a
+    listener who reads slowly holds a socket, never a page thread."""
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(served.length if size else 0)}
     if partial:
         headers["Content-Range"] = f"bytes {served.start}-{served.end}/{size}"
-    return Response(chunks() if size else b"", status=206 if partial else 200, mimetype="audio/wav",
-                    headers=headers, direct_passthrough=True)
+    response = Response(b"", status=206 if partial else 200, mimetype="audio/wav", headers=headers)
+    if size and not send_file_later(response, path, served.start, served.length):
+        response.response = _chunks(path, served)
+        response.direct_passthrough = True
+    return response
+
+
+def _chunks(path: Path, served: ByteRange):
+    with path.open("rb") as file:
+        file.seek(served.start)
+        left = served.length
+        while left > 0 and (chunk := file.read(min(left, 64 * 1024))):
+            left -= len(chunk)
+            yield chunk
 
 
 @bp.route("/calls/<int:call_id>/export/<fmt>")

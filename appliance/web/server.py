@@ -4,7 +4,9 @@ uvicorn holds the connections in one event loop: an idle or slow connection cost
 a thread. Pages are the Flask app, run by a bounded pool of threads (a2wsgi); a request's body
 is read whole in the loop before it gets a thread, so a slow upload cannot hold one; a PBX's
 recording upload (appliance/web/intake.py) is written to a file as it arrives instead of into
-memory, its thread starting once the last byte is there. An event
+memory, its thread starting once the last byte is there; a recording a view sends
+(streams.send_file_later) goes out from the loop at the listener's pace, so a slow or stalled
+listener holds no thread either. An event
 stream goes through Flask like a page (login, scope, headers), then the view hands it to the hub
 (appliance/web/hub.py) and its thread is free again: a stream never holds one.
 """
@@ -20,12 +22,14 @@ from pathlib import Path
 from appliance.jobs.upload import incoming_folder
 from appliance.web.hub import Hub
 from appliance.web.intake import BODY_FILE_KEY, INTAKE_PATH
-from appliance.web.streams import HUB_KEY, SUBSCRIPTION_KEY
+from appliance.web.streams import FILE_KEY, HUB_KEY, SUBSCRIPTION_KEY
 from appliance.web.worker import MAX_RESULT_BYTES, WORKER_PATH
 
 PAGE_THREADS = 16  # Flask requests at once; streams hold none
 BODY_SECONDS = 30  # a request body must arrive within this, or the request is dropped
 _UPLOAD_TOO_LARGE = b"The recording is larger than the limit (setting pbx_upload_max_mb).\n"
+FILE_CHUNK = 64 * 1024
+FILE_STALL_SECONDS = 120  # a download may be slow, but not stopped this long
 UPLOAD_IDLE_SECONDS = 60  # an upload may take long, but not stall this long between two chunks
 CONNECTIONS = 4096  # open connections and requests at once; beyond, uvicorn answers 503
 FILES = 8192  # file descriptors: a socket each, and the database's
@@ -69,7 +73,7 @@ class App:
         if receive is None:
             return  # the client left before its request was complete
         if not scope["path"].startswith(STREAM_PATHS):
-            await self.wsgi(scope, receive, send)
+            await self._page(scope, receive, send)
             return
         scope[HUB_KEY] = self.hub
         held = []
@@ -101,6 +105,19 @@ class App:
             more = message.get("more_body", False)
         return _replay([{"type": "http.request", "body": b"".join(chunks), "more_body": False}],
                        then=receive)
+
+    async def _page(self, scope, receive, send) -> None:
+        """A Flask request; a file its view left to the server (a recording) is sent from here."""
+        scope[FILE_KEY] = None  # the view may leave (path, start, length) here
+
+        async def body_from_file(message) -> None:
+            if message["type"] == "http.response.body" and scope[FILE_KEY] is not None:
+                return  # the view's own body is empty; the file follows
+            await send(message)
+
+        await self.wsgi(scope, receive, body_from_file)
+        if scope[FILE_KEY] is not None:
+            await _send_file(send, *scope[FILE_KEY])
 
     async def _upload(self, scope, receive, send) -> None:
         """A recording's body into a file of its own, then the Flask view with the file's name."""
@@ -157,6 +174,23 @@ def _replay(messages: list, then):
         return await then()
 
     return receive
+
+
+async def _send_file(send, path: str, start: int, length: int) -> None:
+    """Bytes of a file to a client at the pace it reads: waiting on it costs a socket, not a
+    thread; one that stops reading for FILE_STALL_SECONDS is dropped."""
+    try:
+        with open(path, "rb") as file:
+            file.seek(start)
+            while length > 0:
+                chunk = file.read(min(length, FILE_CHUNK))  # a local disk: microseconds
+                if not chunk:
+                    break  # the file shrank (erased meanwhile): the client sees a short body
+                length -= len(chunk)
+                await asyncio.wait_for(send({"type": "http.response.body", "body": chunk, "more_body": length > 0}),
+                                       FILE_STALL_SECONDS)
+    except (OSError, asyncio.TimeoutError):
+        return  # gone or stalled: uvicorn closes the connection
 
 
 async def _plain(send, status: int, body: bytes) -> None:

@@ -29,6 +29,19 @@ STREAMS_PER_USER = 20  # open streams of one account; the next one answers 429
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 HUB_KEY = "appliance.hub"  # where the server puts its hub in the ASGI scope
 SUBSCRIPTION_KEY = "appliance.subscription"  # where a view leaves its stream for the hub
+FILE_KEY = "appliance.file"  # where a view leaves a file for the server to send (path, start, length)
+
+
+def send_file_later(response: Response, path, start: int, length: int) -> bool:
+    """Leave the body of `response` (bytes start..start+length of a file) to `appliance serve`,
+    which sends it from its event loop instead of the view's thread; False without that server
+    (the tests' client, a plain WSGI server): the view then streams the body itself."""
+    scope = request.environ.get("asgi.scope")
+    if scope is None or FILE_KEY not in scope or request.method == "HEAD":
+        return False
+    scope[FILE_KEY] = (str(path), start, length)
+    response.headers["Content-Length"] = str(length)
+    return True
 
 
 def sse(event: str, data: dict, event_id=None) -> str:
