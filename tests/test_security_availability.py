@@ -98,6 +98,38 @@ def test_thirty_streams_of_one_user_leave_pages_answering_and_the_cap_answers_42
     assert status == 200
 
 
+STREAM_END = b"\r\n0\r\n\r\n"  # the last chunk of a chunked response
+
+
+def test_a_stream_ends_when_its_user_logs_out(served):
+    vic = served.login("vic")
+    status, sock, seen = vic.open_stream("/events")
+    try:
+        assert status == 200
+        assert vic.post("/logout", {}, token_from="/").status == 302
+        read_until(sock, STREAM_END, seen)  # within a poll or two, not the stream's 5 minutes
+    finally:
+        sock.close()
+
+
+def test_a_stream_ends_when_its_account_is_disabled_and_the_others_go_on(served):
+    with served.store() as store:
+        agent_id = store.user_by_name("agent").id
+    status, agents, seen = served.login("agent").open_stream("/events")
+    _, vics, _ = served.login("vic").open_stream("/events")
+    admin = served.login("admin")
+    try:
+        assert status == 200
+        assert admin.post(f"/admin/users/{agent_id}", {"action": "disable"}, token_from="/admin/users").status == 302
+        read_until(agents, STREAM_END, seen)
+        vics.settimeout(3)  # vic's stream is still open: nothing ends it
+        with pytest.raises(TimeoutError):
+            read_until(vics, STREAM_END)
+    finally:
+        admin.post(f"/admin/users/{agent_id}", {"action": "enable"}, token_from="/admin/users")
+        _close([agents, vics])
+
+
 def test_a_stream_sends_the_changes_of_the_users_own_calls_only(served):
     status, sock, seen = served.login("agent").open_stream("/events?since=0")
     try:

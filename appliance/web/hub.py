@@ -14,6 +14,7 @@ import logging
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
+from appliance.errors import NotFound
 from appliance.store import Store
 from appliance.web.streams import StreamCounts, Subscription
 
@@ -115,6 +116,10 @@ class Hub:
             return self._poll_in(store, streams)
 
     def _poll_in(self, store: Store, streams: list[_Stream]) -> list[tuple[_Stream, list[str]]]:
+        ended = _logged_out(store, streams)
+        for stream in ended:
+            stream.sub.done = True  # the stream ends as its login did, not minutes later
+        streams = [stream for stream in streams if stream not in ended]
         latest = {}
         for feed in {id(s.sub.feed): s.sub.feed for s in streams}.values():
             latest[id(feed)] = feed.latest(store)
@@ -128,7 +133,7 @@ class Hub:
                     sub.mark = position
                     continue
             groups[sub.key()].append(stream)
-        results = []
+        results = [(stream, []) for stream in ended]
         for members in groups.values():
             first = members[0].sub
             chunks = first.feed.poll(store.scoped(first.scope), first)
@@ -144,6 +149,20 @@ class Hub:
 
     def close(self) -> None:
         self._executor.shutdown()
+
+
+def _logged_out(store: Store, streams: list[_Stream]) -> list[_Stream]:
+    """Streams whose login has ended since they were opened: a logout, a revocation of the
+    user's sessions, a disabled or deleted account."""
+    valid: dict[int, int | None] = {}
+    for stream in streams:
+        if stream.sub.user_id not in valid:
+            try:
+                user = store.user(stream.sub.user_id)
+                valid[user.id] = None if user.disabled else user.session_version
+            except NotFound:
+                valid[stream.sub.user_id] = None
+    return [s for s in streams if valid[s.sub.user_id] != s.sub.session_version]
 
 
 async def _disconnected(receive) -> None:

@@ -70,6 +70,7 @@ class Subscription:
     """One open stream: whose, which feed, and how far it has been sent."""
 
     user_id: int
+    session_version: int  # the login the stream was opened under (appliance/web/auth.py)
     scope: Scope
     feed: Feed
     mark: float  # the feed's position this stream has been sent up to
@@ -112,7 +113,8 @@ class StreamCounts:
 def subscribe(feed: Feed, mark: float, **kwargs) -> Response:
     """A stream view's answer: the stream handed to the hub under `appliance serve`; without
     one (a plain WSGI server), what is new now, and the browser comes back for more."""
-    sub = Subscription(current_user.record.id, current_user.scope, feed, mark, **kwargs)
+    sub = Subscription(current_user.record.id, current_user.record.session_version, current_user.scope, feed,
+                       mark, **kwargs)
     retry = f"retry: {feed.retry_ms}\n\n"
     asgi_scope = request.environ.get("asgi.scope", {})
     hub = asgi_scope.get(HUB_KEY)
