@@ -86,7 +86,7 @@ def test_the_menu_extension_of_extensions_local_records_the_call_and_enters_the_
     ari = Ari.from_settings(settings)
     ari.originate("Local/500@from-phones", context="appliance-selftest", extension="caller")
     try:
-        menu = wait_for(lambda: channel_in(ari, "appliance-menu-front"), "the call in the menu", 30)
+        menu = wait_for(lambda: channel_in(ari, "appliance-menu-front"), "the call in the menu", deadline=30)
         assert ari.get_variable(menu["id"], "APPLIANCE_RECORDING") == menu["id"]
         assert (asterisk.spool / "recording" / f"{menu['id']}.raw").exists()
     finally:
@@ -105,16 +105,16 @@ def test_the_wizard_trunk_registers_and_its_calls_enter_from_trunk_recorded(pbx,
     phones = [subprocess.Popen(["baresip", "-f", str(reception), "-t", "60"], stdin=subprocess.DEVNULL,
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)]
     try:
-        wait_for(lambda: "100/sip:" in asterisk.rx("pjsip show contacts"), "phone 100 to register", 30)
+        wait_for(lambda: "100/sip:" in asterisk.rx("pjsip show contacts"), "phone 100 to register", deadline=30)
         phones.append(subprocess.Popen(["baresip", "-f", str(gateway), "-e", f"/dial sip:{CALLED_NUMBER}@{SIP}",
                                         "-t", "60"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.STDOUT))
-        wait_for(lambda: f"{user}/sip:" in asterisk.rx("pjsip show contacts"), "the trunk to register", 30)
+        wait_for(lambda: f"{user}/sip:" in asterisk.rx("pjsip show contacts"), "the trunk to register", deadline=30)
         # from-trunk rings phone 100, which answers; the gateway hangs up and the recording's
         # ticket says where the call came in.
         ticket = wait_for(lambda: next((t for t in asterisk.spool.glob("*.json")
                                         if json.loads(t.read_text()).get("callee_b64") == CALLED), None),
-                          "the trunk call's recording", 60)
+                          "the trunk call's recording", deadline=60)
         assert json.loads(ticket.read_text())["direction"] == "inbound"
         assert ticket.with_suffix(".raw").is_file()
     finally:

@@ -327,12 +327,12 @@ def test_jobs_page_shows_why_a_file_was_quarantined_and_reruns_it(open_page, sta
                          and j.state == "quarantined" and j, "the re-run to finish")
         assert again.attempts == 1 and again.error == job.error
     page.reload()
-    expect(page.locator(f'tr[data-job="{stack.bad_job_id}"]')).to_contain_text("quarantined")
+    expect(page.locator(f'tr[data-job="{stack.bad_job_id}"]')).to_contain_text("bad recording")
 
 
 def test_a_viewer_sees_no_admin_pages(open_page):
     page = open_page("viewer")
-    expect(page.locator("header.top nav a")).to_have_text(["Calls", "Voicemail", "Voice notes", "Search"])
+    expect(page.locator("header.top nav a")).to_have_text(["Calls", "Voicemail", "Voice notes", "Search", "Dashboard"])
     response = page.goto("/jobs")
     assert response.status == 403
     assert page.goto("/admin/users").status == 403
@@ -376,11 +376,11 @@ def test_renaming_a_speaker_relabels_their_turns(open_page, stack):
 
 def test_choosing_german_on_the_account_page_translates_the_ui(open_page):
     page = open_page("greta")
-    expect(page.locator("header.top nav a")).to_have_text(["Calls", "Voicemail", "Voice notes", "Search"])
+    expect(page.locator("header.top nav a")).to_have_text(["Calls", "Voicemail", "Voice notes", "Search", "Dashboard"])
     page.click("header.top a.account")
     page.select_option("select[name=locale]", "de")
     page.locator("form:has(select[name=locale]) button[type=submit]").click()
-    expect(page.locator("header.top nav a")).to_have_text(["Gespräche", "Sprachnachrichten", "Sprachnotizen", "Suche"])
+    expect(page.locator("header.top nav a")).to_have_text(["Gespräche", "Sprachnachrichten", "Sprachnotizen", "Suche", "Übersicht"])
     expect(page.locator("html")).to_have_attribute("lang", "de")
     page.goto("/")
     expect(page.locator("h1")).to_contain_text("Gespräche")

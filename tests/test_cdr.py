@@ -64,7 +64,7 @@ def mariadb(tmp_path_factory):
                                 "--bind-address=127.0.0.1", "--user=root", "--skip-log-bin",
                                 f"--pid-file={folder / 'mysqld.pid'}"], stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: sock.exists() or process.poll() is not None, "MariaDB to start", 120)
+        wait_for(lambda: sock.exists() or process.poll() is not None, "MariaDB to start", deadline=120)
         assert process.poll() is None, (folder / "mariadb.log").read_text()[-2000:]
         admin = pymysql.connect(unix_socket=str(sock), user="root", autocommit=True)
         with admin.cursor() as cursor:
