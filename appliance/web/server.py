@@ -93,16 +93,10 @@ class App:
 
     async def _read_body(self, receive, limit: int):
         """The whole request body, read here; a receive() that hands it to the thread at once."""
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > limit:
-                raise _TooLarge
-            more = message.get("more_body", False)
+        try:
+            chunks = [chunk async for chunk in _body_chunks(receive, limit)]
+        except _Gone:
+            return None
         return _replay([{"type": "http.request", "body": b"".join(chunks), "more_body": False}],
                        then=receive)
 
@@ -128,23 +122,18 @@ class App:
             return
         fd, body = tempfile.mkstemp(dir=self.incoming, suffix=".part")
         try:
-            with os.fdopen(fd, "wb") as out:
-                size, more = 0, True
-                while more:
-                    try:
-                        message = await asyncio.wait_for(receive(), UPLOAD_IDLE_SECONDS)
-                    except asyncio.TimeoutError:
-                        await _plain(send, 408, b"The upload stalled.\n")
-                        return
-                    if message["type"] == "http.disconnect":
-                        return  # cut off mid-upload: nothing of it is kept
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > self.max_upload:
-                        await _plain(send, 413, _UPLOAD_TOO_LARGE)
-                        return
-                    out.write(chunk)
-                    more = message.get("more_body", False)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    async for chunk in _body_chunks(receive, self.max_upload, UPLOAD_IDLE_SECONDS):
+                        out.write(chunk)
+            except asyncio.TimeoutError:
+                await _plain(send, 408, b"The upload stalled.\n")
+                return
+            except _TooLarge:
+                await _plain(send, 413, _UPLOAD_TOO_LARGE)
+                return
+            except _Gone:
+                return  # cut off mid-upload: nothing of it is kept
             scope[BODY_FILE_KEY] = body
             await self.wsgi(scope, _replay([{"type": "http.request", "body": b"", "more_body": False}], then=receive),
                             send)
@@ -164,6 +153,26 @@ class App:
 
 class _TooLarge(Exception):
     pass
+
+
+class _Gone(Exception):
+    """The client left before its request body was complete."""
+
+
+async def _body_chunks(receive, limit: int, idle_seconds: float | None = None):
+    """A request body's chunks as they arrive: _TooLarge past `limit` bytes, _Gone when the
+    client leaves, asyncio.TimeoutError after `idle_seconds` without a chunk (if given)."""
+    size, more = 0, True
+    while more:
+        message = await (asyncio.wait_for(receive(), idle_seconds) if idle_seconds else receive())
+        if message["type"] == "http.disconnect":
+            raise _Gone
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        yield chunk
+        more = message.get("more_body", False)
 
 
 def _replay(messages: list, then):
