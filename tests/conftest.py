@@ -7,6 +7,17 @@ import pytest
 pytest_plugins = ("support.web", "support.served", "support.browser")  # web before served, which imports it
 
 from appliance.store import Store
+from support.asterisk import start_asterisk
+
+
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (`--dist loadgroup`, bin/run-tests) each module runs whole on one
+    worker, so its module-scoped servers start once; the modules that start the Asterisk test
+    root share one group, since there is one root with fixed ports and it runs one at a time."""
+    for item in items:
+        module = item.module
+        uses_root = any(value is start_asterisk for value in vars(module).values())
+        item.add_marker(pytest.mark.xdist_group("asterisk-root" if uses_root else module.__name__))
 
 
 @pytest.fixture

@@ -163,9 +163,12 @@ def test_a_blind_transfer_is_one_recording_holding_both_legs_and_every_partys_wo
     store_phone = baresip_phone(tmp_path / "store", "102", pbx.passwords["102"]["password"],
                                 voice_track([(0.5, NOBODY)], 60, tmp_path / "store.wav"),
                                 seconds_before=0, seconds_after=0, answers=True)
+    # The caller hangs up from its console once 102 has had its say, not at a fixed second: on
+    # a loaded machine the transfer takes seconds longer, and a fixed track would cut 102 off.
+    hang_up = free_udp_port()
     caller = baresip_phone(tmp_path / "reception", "100", pbx.passwords["100"]["password"],
-                           voice_track([(0.5, AUSTEN), (16.5, MARRIED)], 23.0, tmp_path / "caller.wav"),
-                           seconds_before=0, seconds_after=0)
+                           voice_track([(0.5, AUSTEN), (16.5, MARRIED)], 60.0, tmp_path / "caller.wav"),
+                           seconds_before=0, seconds_after=0, console=hang_up)
     phones = [subprocess.Popen(["baresip", "-f", str(folder), "-t", "120"], stdin=subprocess.DEVNULL,
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT) for folder in (office, store_phone)]
     try:
@@ -180,6 +183,12 @@ def test_a_blind_transfer_is_one_recording_holding_both_legs_and_every_partys_wo
                             else None, "101 to answer")
         time.sleep(max(0.0, answered + 12.0 - time.monotonic()))  # 101 has said its prompt
         phone_command(console, f"/transfer sip:102@{SIP}")
+        store_answered = wait_for(lambda: time.monotonic() if any(
+            c["name"].startswith("PJSIP/102-") and c["state"] == "Up" for c in ari.channels()) else None,
+            "102 to answer the transferred call")
+        # 102 says its words 0.5 s after answering; the caller's last words end 23 s into its track.
+        time.sleep(max(0.0, store_answered + 5.0 - time.monotonic(), answered + 24.0 - time.monotonic()))
+        phone_command(hang_up, "/hangup")
 
         with Store.open(pbx.settings) as store:
             call = wait_for(lambda: next((c for c in calls_since(store, before) if c.state == "done"), None),
