@@ -2,22 +2,34 @@
 package; its modules that define fixtures are plugins here, so a test names a fixture as an
 argument and never imports it."""
 
+import functools
+from pathlib import Path
+
 import pytest
 
 pytest_plugins = ("support.web", "support.served", "support.browser")  # web before served, which imports it
 
 from appliance.store import Store
-from support.asterisk import start_asterisk
 
 
-def pytest_collection_modifyitems(items):
-    """Under pytest-xdist (`--dist loadgroup`, bin/run-tests) each module runs whole on one
-    worker, so its module-scoped servers start once; the modules that start the Asterisk test
-    root share one group, since there is one root with fixed ports and it runs one at a time."""
-    for item in items:
-        module = item.module
-        uses_root = any(value is start_asterisk for value in vars(module).values())
-        item.add_marker(pytest.mark.xdist_group("asterisk-root" if uses_root else module.__name__))
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist (bin/run-tests: -n 2) each module runs whole on one worker, so its
+    module-scoped servers start once, and the modules that start the Asterisk test root run
+    one after another on one worker: there is one root, with fixed ports."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModulesAndTheAsteriskRoot(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "the Asterisk test root" if _starts_asterisk(config.rootpath / module) else module
+
+    return ModulesAndTheAsteriskRoot(config, log)
+
+
+@functools.cache
+def _starts_asterisk(module: Path) -> bool:
+    # The controller has node ids, not imported modules: read the module's source.
+    return "start_asterisk" in module.read_text()
 
 
 @pytest.fixture
@@ -32,7 +44,6 @@ def store(tmp_path):
 # --- settings and the real model -------------------------------------------------------------
 
 import os  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 from appliance import models as model_registry  # noqa: E402
 from appliance.config import PROJECT_ROOT, load_settings  # noqa: E402
@@ -160,3 +171,4 @@ def no_network():
     if not _unshare_available():
         unavailable("`unshare -n` (offline proof) needs root and util-linux")
     return ["unshare", "-n"]
+
