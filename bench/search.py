@@ -6,18 +6,18 @@ Fills a fresh SQLite store (a temporary folder, or --db PATH: built there if mis
 it already holds calls) with N finished two-party calls whose turns are made of real transcript
 text: Asterisk's prompt list (core-sounds-en.txt) and the pocketsphinx LibriVox transcription,
 cut into short runs of consecutive words and strung together, so words keep their natural
-frequencies and neighbours. The first 1000 calls go in through the public path
-(Store.enqueue_recording + claim_job + finish_job) and that ingest rate is printed; the rest are
-bulk-inserted with executemany into the same tables, row for row what finish_job writes
-(FTS rows included; the schema's triggers fill call_changes, the calls' number and turn columns),
-and the store's index of the newest turns is rebuilt from them once at the end.
+frequencies and neighbours. Everything goes in through the store's public calls, so a schema
+change cannot leave the bench writing stale rows: the first 1000 calls one transaction each
+(Store.enqueue_recording + claim_job + finish_job), and that ingest rate is printed; the rest
+through enqueue_recording + store_result, 2000 calls per transaction (Store.batch).
 
 Then it times Store.search(limit=20) and Store.count_search per query class, warm (p50/p95/max
 over --queries runs, or fewer when a class runs past --budget seconds) and cold (first query
 after the database file was dropped from the OS page cache, on a fresh connection); and the web
 pages GET / (page 1, page 2000, number and date filters) and GET /search through Flask's test
 client, logged in as an admin through the real login form (CSRF on). The target is p95 < 50 ms
-on 2 cores. It prints figures and asserts nothing; see bench/README.md.
+on 2 cores. Last the plans SQLite made for the store's reads (Store.query_plans). It prints
+figures and asserts nothing; see bench/README.md.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ CHUNK = 2000  # calls per bulk transaction
 SEED = 20240101
 YEAR_START = datetime(2024, 1, 1, tzinfo=timezone.utc)
 WEB_REQUESTS = 50
+NUMBER_SAMPLE = 20_000  # newest inbound calls whose callers pick the phone-number queries
 ADMIN, PASSWORD = "bench-admin", "bench-password-1"
 
 # --- the text ---------------------------------------------------------------------------------
@@ -243,75 +244,26 @@ def public_ingest(store, calls: list[dict]) -> dict:
 
 
 def bulk_ingest(db_path: Path, maker: CallMaker, first: int, last: int) -> dict:
-    """The rest, straight into the tables finish_job fills: one transaction per CHUNK calls."""
-    conn = sqlite3.connect(str(db_path), isolation_level=None)
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA synchronous = OFF")  # how fast the file is written, not what is in it
-    ids = {t: conn.execute(f"SELECT COALESCE(max(id), 0) FROM {t}").fetchone()[0]
-           for t in ("calls", "recordings", "jobs", "transcripts", "turns")}
+    """The rest through the same store calls (enqueue_recording, then store_result, as a remote
+    worker delivers), CHUNK calls per transaction (Store.batch) instead of one each."""
+    from appliance.store import Store
+
     started, made, turns_total = time.perf_counter(), 0.0, 0
-    for chunk_start in range(first, last, CHUNK):
-        t0 = time.perf_counter()
-        rows = {t: [] for t in ("calls", "recordings", "files", "jobs", "transcripts", "speakers",
-                                "turns", "fts")}
-        for n in range(chunk_start, min(last, chunk_start + CHUNK)):
-            c = maker.call(n)
-            for t in ("calls", "recordings", "jobs", "transcripts"):
-                ids[t] += 1
-            call_id, rec_id, job_id, tr_id = ids["calls"], ids["recordings"], ids["jobs"], ids["transcripts"]
-            # The hook enqueues when the call ends; a worker finishes it a little later.
-            enqueued = c["start"] + c["duration"] + rng_delay(n, 2, 8)
-            finished = enqueued + 0.15 * c["duration"] + rng_delay(n, 1, 30)
-            rows["calls"].append((call_id, c["uniqueid"], c["uniqueid"], c["caller"], c["callee"],
-                                  c["direction"], c["started_at"], "call", enqueued))
-            rows["recordings"].append((rec_id, call_id, "{}", enqueued))
-            rows["files"].append((rec_id, 0, c["path"]))
-            rows["jobs"].append((job_id, rec_id, "done", 1, 1.0, None, None, None, enqueued, enqueued,
-                                 finished))
-            rows["transcripts"].append((tr_id, rec_id, "en", "faster-whisper", "whisper-base",
-                                        c["duration"], finished))
-            rows["speakers"] += [(tr_id, 0, c["caller"], "caller"), (tr_id, 1, c["callee"], "callee")]
-            labels = (c["caller"], c["callee"])
-            for idx, (speaker, start, end, text, words) in enumerate(c["turns"]):
-                ids["turns"] += 1
-                rows["turns"].append((ids["turns"], tr_id, idx, speaker, start, end, text, words))
-                rows["fts"].append((ids["turns"], text, labels[speaker], c["caller"], c["callee"]))
-            turns_total += len(c["turns"])
-        made += time.perf_counter() - t0
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT INTO calls (id, uniqueid, linkedid, caller, callee, direction, started_at,"
-                         " kind, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows["calls"])
-        conn.executemany("INSERT INTO recordings (id, call_id, options, created_at) VALUES (?, ?, ?, ?)",
-                         rows["recordings"])
-        conn.executemany("INSERT INTO recording_files (recording_id, position, path) VALUES (?, ?, ?)",
-                         rows["files"])
-        conn.executemany("INSERT INTO jobs (id, recording_id, state, attempts, progress, error, lease_owner,"
-                         " lease_expires, not_before, created_at, updated_at)"
-                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows["jobs"])
-        conn.executemany("INSERT INTO transcripts (id, recording_id, language, engine, model, duration,"
-                         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows["transcripts"])
-        conn.executemany("INSERT INTO speakers (transcript_id, idx, label, role) VALUES (?, ?, ?, ?)",
-                         rows["speakers"])
-        conn.executemany("INSERT INTO turns (id, transcript_id, idx, speaker, start_time, end_time, text,"
-                         " words) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows["turns"])
-        conn.executemany("INSERT INTO turns_fts (rowid, text, speaker, caller, callee) VALUES (?, ?, ?, ?, ?)",
-                         rows["fts"])
-        conn.execute("COMMIT")
-        done = min(last, chunk_start + CHUNK)
-        if (done - first) % (10 * CHUNK) == 0 or done == last:
-            elapsed = time.perf_counter() - started
-            print(f"  bulk: {done:,} calls, {elapsed:.0f} s", flush=True)
-    # finish_job also indexes each turn in turns_recent (the newest turns, with the speaker's
-    # role); once here, for the newest of all the bulk rows.
-    from sqlite_utils import Database
-
-    from appliance.store import fts
-
-    conn.execute("BEGIN IMMEDIATE")
-    fts.refill_recent(Database(conn, execute_plugins=False))
-    conn.execute("COMMIT")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
+    with Store(db_path) as store:
+        for chunk_start in range(first, last, CHUNK):
+            t0 = time.perf_counter()
+            calls = [maker.call(n) for n in range(chunk_start, min(last, chunk_start + CHUNK))]
+            work = [(c, _meta(c), _transcript(c)) for c in calls]
+            made += time.perf_counter() - t0
+            with store.batch():
+                for call, meta, transcript in work:
+                    job_id = store.enqueue_recording(meta, [call["path"]]).job_id
+                    if store.store_result(job_id, transcript) != "stored":
+                        raise RuntimeError(f"job {job_id} was not stored")
+            turns_total += sum(len(c["turns"]) for c in calls)
+            done = min(last, chunk_start + CHUNK)
+            if (done - first) % (10 * CHUNK) == 0 or done == last:
+                print(f"  bulk: {done:,} calls, {time.perf_counter() - started:.0f} s", flush=True)
     wall = time.perf_counter() - started
     return {"calls": last - first, "wall": wall, "generate": made, "turns": turns_total}
 
@@ -334,10 +286,6 @@ def probe_write_path(db_path: Path, sentences, count: int = 20) -> dict:
             store.delete_call(call_id)
         probe["delete"] = time.perf_counter() - t0
     return probe
-
-
-def rng_delay(n: int, low: float, high: float) -> float:
-    return low + (high - low) * ((n * 2654435761) % 1000) / 1000
 
 
 def db_size(path: Path) -> int:
@@ -411,13 +359,12 @@ def query_classes(sentences, store) -> list[dict]:
                "conference AND muted", "message NOT voicemail", "pound AND key AND please"]
     absent = [w for w in ("zebra", "kangaroo", "xylophone", "invoice") if w not in counts]
     # Numbers: the stored form, as the list shows it. Frequent and occasional outside callers.
-    rows = store._db.execute(
-        "SELECT caller, count(*) AS n FROM calls WHERE length(caller) > 4 GROUP BY caller ORDER BY n DESC"
-    ).fetchall()
-    numbers = [r[0] for r in rows[:4]] + [r[0] for r in rows[len(rows) // 2:len(rows) // 2 + 4]]
-    first_day, last_day = store._db.execute(
-        "SELECT min(date(started_at)), max(date(started_at)) FROM calls").fetchone()
-    mid = datetime.fromisoformat(first_day) + (datetime.fromisoformat(last_day) - datetime.fromisoformat(first_day)) / 2
+    inbound = store.calls(limit=NUMBER_SAMPLE, direction="inbound")
+    ranked = [number for number, _ in Counter(c.caller for c in inbound if c.caller).most_common()]
+    numbers = ranked[:4] + ranked[len(ranked) // 2:len(ranked) // 2 + 4]
+    first_day, last_day = (datetime.fromisoformat(store.calls(limit=1, descending=descending)[0].started_at)
+                           for descending in (False, True))
+    mid = first_day + (last_day - first_day) / 2
     month = (mid.date().isoformat(), (mid + timedelta(days=30)).date().isoformat())
     partial = numbers[0].lstrip("+0")[2:9]  # 7 digits from inside the most frequent number
     return [
@@ -510,49 +457,27 @@ def bench_web(db_path: Path, web_dir: Path, pages: list[tuple[str, str]], budget
 # --- query plans ------------------------------------------------------------------------------
 
 
-def plans(db_path: Path, word: str, extra: dict) -> list[tuple[str, str, list]]:
-    """EXPLAIN QUERY PLAN of the statements the store runs, built by the store's own code."""
-    from sqlite_utils import Database
+def plans(db_path: Path, extra: dict) -> list[tuple[str, list]]:
+    """EXPLAIN QUERY PLAN of the reads the store runs for a search, a count and the call list."""
+    from appliance.store import Store
 
-    from appliance.store import calls, search
-    from appliance.store.filters import CallFilter, where_clause
-
+    word = extra["common"][0]
+    narrow = {"date_from": extra["month"][0], "date_to": extra["month"][1], "number": extra["partial"]}
     out = []
-    conn = sqlite3.connect(str(db_path))
-    db = Database(conn, execute_plugins=False)
-    try:
-        def plan(label, sql, params):
-            try:
-                rows = conn.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
-                out.append((label, sql, [(r[0], r[1], r[3]) for r in rows]))
-            except Exception as exc:  # noqa: BLE001 - a plan is a nice-to-have
-                out.append((label, sql, [(0, 0, f"unavailable: {exc}")]))
-
-        try:
-            for label, role, where in (
-                (f"search({word!r})", None, CallFilter()),
-                (f"search({word!r}, role, dates, number)", "caller",
-                 CallFilter(extra["month"][0], extra["month"][1], extra["partial"])),
-            ):
-                s = search._prepare(db, word, role, where)
-                for table, low, high in search._parts(db, s):
-                    sql, params = search._hits_sql(s, table, low, high)
-                    plan(f"{label}: newest hits in {table}", f"SELECT {table}.rowid" + sql
-                         + f" ORDER BY {table}.rowid DESC LIMIT :limit", {**params, "limit": search.WINDOW})
-                    plan(f"count_search: hits in {table}", f"SELECT count(*) FROM (SELECT 1{sql} LIMIT :limit)",
-                         {**params, "limit": search.SEARCH_COUNT_CAP + 1})
-            for label, where in (("calls(page 1)", CallFilter()),
-                                 ("calls(number, dates)", CallFilter(extra["month"][0], extra["month"][1],
-                                                                     extra["partial"]))):
-                ids, params = calls.page_ids_query(where)
-                plan(label, calls.SUMMARY_QUERY + f" WHERE c.id IN ({ids}) ORDER BY c.id DESC",
-                     {**params, "limit": 25, "offset": 0})
-            conds, params = CallFilter(extra["month"][0], extra["month"][1], extra["partial"]).where()
-            plan("count_calls(number, dates)", "SELECT count(*) FROM calls c" + where_clause(conds), params)
-        except AttributeError as exc:
-            out.append(("plans", "", [(0, 0, f"unavailable: the store's SQL moved ({exc})")]))
-    finally:
-        conn.close()
+    with Store(db_path) as store:
+        for label, run in (
+            (f"search({word!r})", lambda: store.search(word, limit=20)),
+            (f"count_search({word!r})", lambda: store.count_search(word)),
+            (f"search({word!r}, role, dates, number)", lambda: store.search(word, limit=20, role="caller", **narrow)),
+            (f"count_search({word!r}, role, dates, number)",
+             lambda: store.count_search(word, role="caller", **narrow)),
+            ("calls(page 1)", lambda: store.calls(limit=25)),
+            ("calls(number, dates)", lambda: store.calls(limit=25, **narrow)),
+            ("count_calls(number, dates)", lambda: store.count_calls(**narrow)),
+        ):
+            with store.query_plans() as found:
+                run()
+            out.append((label, found))
     return out
 
 
@@ -641,8 +566,7 @@ def main() -> None:
 
         probe = probe_write_path(db_path, sentences)
         with Store(db_path) as store:
-            totals = {t: store._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                      for t in ("calls", "turns")}
+            total_calls = store.count_calls()
             classes, extra = query_classes(sentences, store)
         size = db_size(db_path)
 
@@ -652,7 +576,7 @@ def main() -> None:
         web_results = []
         if not args.no_web:
             print("\ntiming the web pages ...", flush=True)
-            total_pages = max(1, math.ceil(totals["calls"] / 25))
+            total_pages = max(1, math.ceil(total_calls / 25))
             far = min(2000, total_pages)
             pages = [
                 ("calls list, page 1", "/"),
@@ -670,8 +594,9 @@ def main() -> None:
         print()
         print(f"machine : {machine(with_memory=True)}; load average before {load_before[0]:.2f}, now {os.getloadavg()[0]:.2f}")
         print(f"software: {software()}")
+        built_turns = f", {sum(part['turns'] for part in ingest.values()):,} turns" if ingest else ""
         print(f"store   : {db_path} ({'kept' if args.db else 'temporary'}), {size / 1024 ** 2:,.0f} MiB "
-              f"(file + WAL), {totals['calls']:,} calls, {totals['turns']:,} turns")
+              f"(file + WAL), {total_calls:,} calls{built_turns}")
         print(f"text    : {len(sentences)} real sentences (core-sounds-en.txt + LibriVox transcription), "
               f"{sum(counts.values()):,} words, {len(counts)} distinct; turns are runs of 1-6 consecutive "
               f"words from random sentences, so word frequencies are the texts' (top: "
@@ -684,11 +609,10 @@ def main() -> None:
                   f"claim {1000 * p['claim'] / p['calls']:.2f}, finish {1000 * p['finish'] / p['calls']:.2f})")
             if "bulk" in ingest:
                 b = ingest["bulk"]
-                print(f"          bulk path (executemany into calls, recordings, recording_files, jobs, "
-                      f"transcripts, speakers, turns, turns_fts; triggers fill call_changes; {CHUNK} calls per "
-                      f"transaction, synchronous=OFF) for the other {b['calls']:,} calls ({b['turns']:,} turns): "
-                      f"{b['calls'] / b['wall']:,.0f} calls/s, {b['wall']:.0f} s, of which {b['generate']:.0f} s "
-                      f"generating text")
+                print(f"          bulk path (the same enqueue_recording, then store_result as a remote worker "
+                      f"delivers; {CHUNK} calls per transaction with Store.batch) for the other {b['calls']:,} "
+                      f"calls ({b['turns']:,} turns): {b['calls'] / b['wall']:,.0f} calls/s, {b['wall']:.0f} s, "
+                      f"of which {b['generate']:.0f} s generating text")
         print(f"          public path on the full store ({probe['calls']} more calls, deleted again after): "
               f"{1000 * probe['wall'] / probe['calls']:.2f} ms per call (enqueue "
               f"{1000 * probe['enqueue'] / probe['calls']:.2f}, claim {1000 * probe['claim'] / probe['calls']:.2f}, "
@@ -710,11 +634,13 @@ def main() -> None:
             print("note: no posix_fadvise here, so 'cold' only means a fresh connection")
 
         print()
-        print("query plans (EXPLAIN QUERY PLAN of the store's own statements):")
-        for label, _sql, rows in plans(db_path, extra["common"][0], extra):
+        print("query plans (EXPLAIN QUERY PLAN of the reads the store ran):")
+        for label, found in plans(db_path, extra):
             print(f"  {label}:")
-            for _id, parent, detail in rows:
-                print(f"    {'  ' if parent else ''}{detail}")
+            for plan in found:
+                print(f"    {' '.join(plan.sql.split())[:110]}")
+                for depth, detail in plan.steps:
+                    print(f"      {'  ' * depth}{detail}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

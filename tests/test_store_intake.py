@@ -71,3 +71,28 @@ def test_enqueue_is_durable_across_reopen(tmp_path):
     with Store(path) as store:
         assert store.known_paths() == {str(tmp_path / "a.raw")}
         assert not store.enqueue_recording(CallMeta(uniqueid="1"), [tmp_path / "a.raw"]).created
+
+
+def test_a_batch_commits_its_calls_together_or_not_at_all(store, tmp_path):
+    with store.batch():
+        store.enqueue_recording(CallMeta(uniqueid="1.1"), [tmp_path / "a.raw"])
+        store.enqueue_recording(CallMeta(uniqueid="1.2"), [tmp_path / "b.raw"])
+    try:
+        with store.batch():
+            store.enqueue_recording(CallMeta(uniqueid="1.3"), [tmp_path / "c.raw"])
+            raise RuntimeError("the load stopped halfway")
+    except RuntimeError:
+        pass
+    assert store.count_calls() == 2
+    with Store(store.path) as other:  # committed: another connection sees them
+        assert other.known_paths() == {str(tmp_path / "a.raw"), str(tmp_path / "b.raw")}
+
+
+def test_query_plans_are_those_of_the_reads_the_store_ran(store, tmp_path):
+    store.enqueue_recording(CallMeta(uniqueid="1.1", caller="+4930123"), [tmp_path / "a.raw"])
+    with store.query_plans() as plans:
+        store.calls(limit=5, number="30123")
+    assert plans and all(plan.sql.lstrip().upper().startswith(("SELECT", "WITH")) for plan in plans)
+    assert any("'30123'" in plan.sql for plan in plans)  # the values as they were bound
+    details = " ".join(detail for plan in plans for _depth, detail in plan.steps)
+    assert "calls" in details and "INDEX" in details

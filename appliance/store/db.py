@@ -11,6 +11,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -124,6 +125,42 @@ def read(db: Database) -> Iterator[Database]:
     finally:
         if db.conn.in_transaction:
             db.conn.execute("COMMIT")
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """One read the store ran (its SQL with the values bound) and SQLite's plan for it."""
+
+    sql: str
+    steps: tuple[tuple[int, str], ...]  # (depth, detail) in EXPLAIN QUERY PLAN's order
+
+
+@contextmanager
+def query_plans(db: Database) -> Iterator[list[QueryPlan]]:
+    """The plans of the reads run inside the block, filled in when it ends.
+
+    Taken from the statements SQLite actually ran, so a benchmark shows the plans of the
+    store's queries however its code builds them.
+    """
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    plans: list[QueryPlan] = []
+    try:
+        yield plans
+    finally:
+        db.conn.set_trace_callback(None)
+    for sql in dict.fromkeys(statements):  # each distinct statement once, in order
+        if sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            plans.append(QueryPlan(sql, _plan_steps(db.conn, sql)))
+
+
+def _plan_steps(conn: sqlite3.Connection, sql: str) -> tuple[tuple[int, str], ...]:
+    depth: dict[int, int] = {}
+    steps = []
+    for node, parent, _unused, detail in conn.execute("EXPLAIN QUERY PLAN " + sql):
+        depth[node] = depth.get(parent, -1) + 1
+        steps.append((depth[node], detail))
+    return tuple(steps)
 
 
 def first(rows: Iterator[dict]) -> dict | None:

@@ -10,7 +10,7 @@ filter is a MATCH term there instead of a join per hit (see search.py).
 The writers (intake, transcripts, calls) go through this module so the two tables never drift:
 `turns_recent` always holds exactly the rows of `turns_fts` from its lowest rowid up. Search
 checks that cheaply (`recent_state`) and falls back to `turns_fts` alone if a writer that
-bypassed this module (the benchmark's bulk load, say) left `turns_recent` behind.
+bypassed this module (a row edited by hand, say) left `turns_recent` behind.
 """
 
 from __future__ import annotations
@@ -67,19 +67,6 @@ def update(db: Database, assignments: dict, turn_ids_sql: str, params: dict) -> 
         db.execute(
             f"UPDATE {table} SET {sets} WHERE rowid IN ({turn_ids_sql})", {**params, **values}
         )
-
-
-def refill_recent(db: Database) -> None:
-    """Rebuild turns_recent from turns_fts, for a writer that filled turns_fts directly."""
-    db.execute(f"DELETE FROM {RECENT}")
-    db.execute(
-        f"""INSERT INTO {RECENT} (rowid, text, speaker, caller, callee, role)
-        SELECT f.rowid, f.text, f.speaker, f.caller, f.callee, COALESCE(s.role, 'speaker')
-        FROM {MAIN} f JOIN turns t ON t.id = f.rowid
-        LEFT JOIN speakers s ON s.transcript_id = t.transcript_id AND s.idx = t.speaker
-        WHERE f.rowid > (SELECT COALESCE(max(id), 0) FROM turns) - ?""",
-        [RECENT_TURNS],
-    )
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from appliance.store import (
 )
 from appliance import filemodes
 from appliance.errors import LegalHold, NotAllowed, NotFound
-from appliance.store.db import connect, write
+from appliance.store.db import QueryPlan, connect, query_plans, write
 from appliance.store.filters import CallFilter
 from appliance.store import menu as menu_log
 from appliance.store.scopes import Scope, ScopeEntry
@@ -585,9 +585,21 @@ class Store:
     ) -> Iterator[None]:
         """The store calls inside, and their audit entry, as one transaction: the entry is
         written when the block ends without an error, and a crash loses both or neither."""
-        with self._lock, write(self._db):
+        with self.batch():
             yield
             audit.audit(self._db, actor, action, target, detail, _now(now))
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """The store calls inside as one transaction: a bulk load commits once, not per call."""
+        with self._lock, write(self._db):
+            yield
+
+    @contextlib.contextmanager
+    def query_plans(self) -> Iterator[list[QueryPlan]]:
+        """SQLite's plans of the reads this store runs inside the block (bench/search.py)."""
+        with self._lock, query_plans(self._db) as plans:
+            yield plans
 
     @_serialized
     def audit_log(self, limit: int | None = 100, offset: int = 0, **wanted) -> list[AuditEntry]:
