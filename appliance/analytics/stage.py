@@ -1,8 +1,7 @@
 """The metrics stage: conversation metrics for every call whose newest transcript has none.
 
-The worker runs it right after it commits a transcript (after the nlp stage), and the
-scheduler runs it as a safety net (a worker killed in between, calls from before this stage,
-a call's new transcript). Stereo calls are measured on their channels (exact); mono calls, and
+appliance.jobs.stages runs it after each commit (after the nlp stage) and as a safety net
+(a worker killed in between, calls from before this stage, a call's new transcript). Stereo calls are measured on their channels (exact); mono calls, and
 calls whose audio is gone, get estimates from their turns.
 """
 
@@ -59,18 +58,3 @@ def run_pending(store, settings, limit: int = BATCH) -> int:
         log.info("metrics: call %d, %s, in %.0f ms", call_id,
                  "exact" if metrics.get("exact") else "estimated", (time.monotonic() - started) * 1000)
     return done
-
-
-def run_safely(store, settings) -> None:
-    """For the worker after a commit: metrics must never fail a transcribed job."""
-    try:
-        run_pending(store, settings)
-    except Exception:  # noqa: BLE001 - the scheduler's next run picks the call up again
-        log.exception("metrics: stage failed")
-
-
-def add_scheduler_jobs(scheduler, settings, with_store, common: dict) -> None:
-    """The safety-net metrics run, beside the other periodic tasks."""
-    interval = max(1.0, settings.sweep_interval_seconds)
-    scheduler.add_job(with_store(settings, lambda store: run_safely(store, settings)), "interval",
-                      seconds=interval, id="metrics", **common)

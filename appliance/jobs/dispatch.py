@@ -17,12 +17,11 @@ import logging
 import threading
 from typing import Callable
 
-from appliance.analytics.stage import run_safely as run_metrics_stage
 from appliance.jobs.contract import (
     REMOTE_PREFIX, JobResult, JobTicket, new_holder, sign, ticket_for, worker_secret,
 )
+from appliance.jobs.stages import run_after_commit
 from appliance.nlp.redact import redact_for_site
-from appliance.nlp.stage import run_safely as run_nlp_stage
 from appliance.store import Job, Store
 
 log = logging.getLogger(__name__)
@@ -70,8 +69,7 @@ def accept_result(store: Store, settings, result: JobResult) -> str:
         if result.worker:
             store.worker_finished(result.worker, result.transcript.model, result.device,
                                   result.transcript.duration, result.seconds)
-        run_nlp_stage(store, settings)
-        run_metrics_stage(store, settings)
+        run_after_commit(store, settings)
     return state
 
 

@@ -1,6 +1,6 @@
 """Periodic tasks run by APScheduler beside the worker: spool sweep, voicemail scan, mail to
-mailbox owners, webhook deliveries, the nlp safety net and stale-lease recovery; the caller
-adds the tasks of features above the queue (operations: appliance.ops.schedule).
+mailbox owners, webhook deliveries, the safety net of the after-commit stages and stale-lease
+recovery; the caller adds the tasks of features above the queue (operations: appliance.ops.schedule).
 
 Each task opens its own store connection: APScheduler runs them on its own threads.
 """
@@ -14,12 +14,11 @@ from datetime import datetime, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from appliance.asterisk.voicemail import scan_mailboxes
-from appliance.analytics.stage import add_scheduler_jobs as add_metrics_jobs
 from appliance.asterisk.cdr import sync as sync_call_records
 from appliance.jobs.freepbx import import_tree as import_freepbx
 from appliance.jobs.spool import sweep
+from appliance.jobs.stages import add_scheduler_jobs as add_stage_jobs
 from appliance.mail import deliver_pending
-from appliance.nlp.stage import add_scheduler_jobs as add_nlp_jobs
 from appliance.store import Store
 from appliance.webhooks.delivery import deliver_due
 
@@ -85,7 +84,7 @@ def start_scheduler(settings, more: Iterable[AddJobs] = ()) -> BackgroundSchedul
         _with_store(settings, lambda store: deliver_due(store, settings)), "interval",
         seconds=min(max(1.0, settings.sweep_interval_seconds), 5.0), id="webhooks", **common,
     )
-    for add in (add_nlp_jobs, add_metrics_jobs, *more):
+    for add in (add_stage_jobs, *more):
         add(scheduler, settings, _with_store, common)
     scheduler.start()
     return scheduler

@@ -17,10 +17,9 @@ import time
 import uuid
 
 from appliance.errors import ApplianceError
-from appliance.analytics.stage import run_safely as run_metrics_stage
 from appliance.nlp.redact import redact_for_site
-from appliance.nlp.stage import run_safely as run_nlp_stage
 from appliance.disk import intake_paused
+from appliance.jobs.stages import run_after_commit
 from appliance.pipeline import transcribe_recording
 from appliance.store import Job, Store
 from appliance.stt import SpeechToText, engine_for
@@ -133,8 +132,7 @@ class Worker:
                      job.id, transcript.duration, len(transcript.turns), time.monotonic() - started)
             if self.on_finished is not None:
                 self.on_finished(job)
-            run_nlp_stage(self.store, self.settings)
-            run_metrics_stage(self.store, self.settings)
+            run_after_commit(self.store, self.settings)
         else:
             log.warning("job %d: lease lost before commit; another worker owns it", job.id)
 

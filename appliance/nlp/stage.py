@@ -1,7 +1,7 @@
 """The nlp stage: insights for every stored transcript that has none yet.
 
-The worker runs it right after it commits a transcript, and the scheduler runs it as a safety
-net (a worker killed in between, calls stored before this stage existed). Saving the insights
+appliance.jobs.stages runs it after each commit and as a safety net (a worker killed in
+between, calls stored before this stage existed). Saving the insights
 also queues the call for the site's webhooks, in one transaction.
 """
 
@@ -62,17 +62,3 @@ def analyse_call(store, settings, call_id: int, transcript_id: int, llm=None) ->
              len(transcript.turns), len(insights.keywords), len(insights.entities),
              (time.monotonic() - started) * 1000)
     return True
-
-
-def run_safely(store, settings) -> None:
-    """For the worker after a commit: insights must never fail a transcribed job."""
-    try:
-        run_pending(store, settings)
-    except Exception:  # noqa: BLE001 - the scheduler's next run picks the call up again
-        log.exception("nlp: stage failed")
-
-
-def add_scheduler_jobs(scheduler, settings, with_store, common: dict) -> None:
-    """The safety-net nlp run, beside the other periodic tasks."""
-    scheduler.add_job(with_store(settings, lambda store: run_safely(store, settings)), "interval",
-                      seconds=max(1.0, settings.sweep_interval_seconds), id="nlp", **common)
