@@ -259,7 +259,7 @@ def show(ctx: click.Context, call_id: int, fmt: str, inline: bool) -> None:
         from appliance.web.vcon import call_vcon
 
         vcon = call_vcon(store, settings_of(ctx), call_id, inline)
-        store.audit(None, "export", f"call {call_id}",
+        store.audit.add(None, "export", f"call {call_id}",
                     "vcon, audio inline (command line)" if inline else "vcon (command line)")
         click.echo(json.dumps(vcon, ensure_ascii=False, indent=2))
         return
@@ -360,7 +360,7 @@ def vocab() -> None:
 @vocab.command("list")
 @click.pass_context
 def vocab_list(ctx: click.Context) -> None:
-    for term in store_of(ctx).vocabulary():
+    for term in store_of(ctx).vocabulary.all():
         click.echo(term)
 
 
@@ -370,14 +370,14 @@ def vocab_list(ctx: click.Context) -> None:
 def vocab_add(ctx: click.Context, terms) -> None:
     store = store_of(ctx)
     for term in terms:
-        store.add_vocabulary(term)
+        store.vocabulary.add(term)
 
 
 @vocab.command("remove")
 @click.argument("term")
 @click.pass_context
 def vocab_remove(ctx: click.Context, term: str) -> None:
-    store_of(ctx).remove_vocabulary(term)
+    store_of(ctx).vocabulary.remove(term)
 
 
 @cli.command()
@@ -451,8 +451,8 @@ def pbx_add(ctx: click.Context, name: str, zone: str) -> None:
     token, token_hash = new_token()
     store = store_of(ctx)
     try:
-        with store.audited(None, "pbx-add", f"pbx {name}", "command line"):
-            store.add_pbx_source(name, token_hash, zone)
+        with store.audit.entry(None, "pbx-add", f"pbx {name}", "command line"):
+            store.pbx.add(name, token_hash, zone)
     except ValueError as error:
         raise ApplianceError(str(error)) from None
     click.echo(f"PBX {name} may upload; its token (shown once): {token}")
@@ -462,7 +462,7 @@ def pbx_add(ctx: click.Context, name: str, zone: str) -> None:
 @click.pass_context
 def pbx_list(ctx: click.Context) -> None:
     """The PBXs that may upload, and when each last did."""
-    for source in store_of(ctx).pbx_sources():
+    for source in store_of(ctx).pbx.all():
         last = datetime.fromtimestamp(source.last_upload_at).isoformat(" ", "seconds") if source.last_upload_at else "never"
         click.echo(f"{source.name:20s} zone {source.timezone or '(this box)':20s} last upload {last}")
 
@@ -473,8 +473,8 @@ def pbx_list(ctx: click.Context) -> None:
 def pbx_revoke(ctx: click.Context, name: str) -> None:
     """End a PBX's uploads (its token stops working at once)."""
     store = store_of(ctx)
-    with store.audited(None, "pbx-revoke", f"pbx {name}", "command line"):
-        store.revoke_pbx_source(name)
+    with store.audit.entry(None, "pbx-revoke", f"pbx {name}", "command line"):
+        store.pbx.revoke(name)
     click.echo(f"PBX {name} may no longer upload")
 
 
@@ -536,7 +536,7 @@ def users_add(ctx: click.Context, username: str, role: str, locale: str, scope: 
         raise ApplianceError(f"user {username!r} exists; use: appliance users passwd {username}")
     password, temporary = _password(chosen)
     hashed = hash_password(password)
-    with store.audited(None, "user-add", f"user {username}", f"{role} (command line)"):
+    with store.audit.entry(None, "user-add", f"user {username}", f"{role} (command line)"):
         user = store.add_user(username, hashed, role, locale, temporary=temporary)
         store.set_scope_entries(user.id, entries)
         store.set_may_edit(user.id, may_edit)
@@ -555,10 +555,10 @@ def users_scope(ctx: click.Context, username: str, scope: tuple[str, ...], may_e
     if user is None:
         raise ApplianceError(f"no user {username!r}; add one with: appliance users add {username}")
     if scope:
-        with store.audited(None, "user-scope", f"user {username}", ", ".join(scope) + " (command line)"):
+        with store.audit.entry(None, "user-scope", f"user {username}", ", ".join(scope) + " (command line)"):
             store.set_scope_entries(user.id, _scope_entries(scope))
     if may_edit is not None:
-        with store.audited(None, "user-edit-permission", f"user {username}", f"{may_edit} (command line)"):
+        with store.audit.entry(None, "user-edit-permission", f"user {username}", f"{may_edit} (command line)"):
             store.set_may_edit(user.id, may_edit)
     click.echo(_scope_line(store, store.user(user.id)))
 
@@ -589,7 +589,7 @@ def users_passwd(ctx: click.Context, username: str, chosen: bool) -> None:
         raise ApplianceError(f"no user {username!r}; add one with: appliance users add {username}")
     password, temporary = _password(chosen)
     hashed = hash_password(password)
-    with store.audited(None, "user-reset-password", f"user {username}", "command line"):
+    with store.audit.entry(None, "user-reset-password", f"user {username}", "command line"):
         store.set_password(user.id, hashed, temporary=temporary)
     click.echo(f"new password for {username}: {password}" if temporary else f"password of {username} changed")
 
@@ -603,7 +603,7 @@ def users_delete(ctx: click.Context, username: str) -> None:
     user = store.user_by_name(username)
     if user is None:
         raise ApplianceError(f"no user {username!r}")
-    with store.audited(None, "user-delete", f"user {user.username}", "command line"):
+    with store.audit.entry(None, "user-delete", f"user {user.username}", "command line"):
         store.delete_user(user.id)
     click.echo(f"user {user.username} deleted; their audit entries stay")
 

@@ -102,10 +102,10 @@ def deliver_pending(store: Store, settings, now: float | None = None) -> int:
     """Send every mail that is due; returns how many went out."""
     now = time.time() if now is None else now
     sent = 0
-    for call in store.calls_to_mail(now=now):
+    for call in store.mail.due(now=now):
         recipient, box = _owner(settings, call)
         if not recipient:
-            store.record_mail(call.id, "", "skipped", "no e-mail address for this mailbox", now=now)
+            store.mail.record(call.id, "", "skipped", "no e-mail address for this mailbox", now=now)
             continue
         transcript = store.transcript(call.id)
         audio = None
@@ -115,14 +115,14 @@ def deliver_pending(store: Store, settings, now: float | None = None) -> int:
         try:
             send(settings, compose(settings, call, transcript, recipient, box.get("language", "en"), audio))
         except (OSError, smtplib.SMTPException) as exc:
-            delivery = store.mail_delivery(call.id) or {"attempts": 0}
+            delivery = store.mail.of_call(call.id) or {"attempts": 0}
             attempts = delivery["attempts"] + 1
             state = "failed" if attempts >= settings.mail_max_attempts else "pending"
-            store.record_mail(call.id, recipient, state, f"mail relay {settings.mail_relay}: {exc}",
+            store.mail.record(call.id, recipient, state, f"mail relay {settings.mail_relay}: {exc}",
                               retry_at(now, settings.mail_retry_seconds, attempts), now=now)
             log.warning("mail for call %d not sent (attempt %d): %s", call.id, attempts, type(exc).__name__)
             continue
-        store.record_mail(call.id, recipient, "sent", now=now)
+        store.mail.record(call.id, recipient, "sent", now=now)
         sent += 1
         log.info("mail for call %d sent", call.id)
     return sent

@@ -54,7 +54,7 @@ def _duration(path: Path) -> float:
 
 
 def _busy(store: Store) -> float:
-    return sum(worker.busy_seconds for worker in store.remote_workers())
+    return sum(worker.busy_seconds for worker in store.workers.all())
 
 
 def _timed(store: Store, paths: list[Path], tag: str, workers: int, warm: list[Path]) -> tuple[float, float, float]:

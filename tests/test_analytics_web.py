@@ -167,7 +167,7 @@ def test_every_vcon_export_is_audited_and_scoped(measured):
     assert agent.get(f"/api/calls/{measured.own_call}/vcon").status == 200
     measured.cli("show", str(measured.own_call), "--format", "vcon", "--inline")
     with measured.store() as store:
-        exports = [(e.actor, e.target, e.detail) for e in store.audit_log(limit=200, action="export")]
+        exports = [(e.actor, e.target, e.detail) for e in store.audit.entries(limit=200, action="export")]
     assert ("agent", f"call {measured.own_call}", "vcon (api)") in exports
     assert (None, f"call {measured.own_call}", "vcon, audio inline (command line)") in exports
     assert not any(target == f"call {measured.other_call}" and actor == "agent" for actor, target, _ in exports)

@@ -99,7 +99,7 @@ def test_a_voicemail_is_transcribed_and_mailed_to_the_owner_without_audio(box, s
                         "the voicemail to be transcribed")
         assert (call.caller, call.callee) == ("+4930555", MAILBOX)
         assert "dashwood" in words(store.transcript(call.id).text)
-        wait_for(lambda: (store.mail_delivery(call.id) or {}).get("state") == "sent", "the mail to be sent")
+        wait_for(lambda: (store.mail.of_call(call.id) or {}).get("state") == "sent", "the mail to be sent")
 
     (mail,) = [m for m in sink.messages if "+4930555" in m["Subject"]]
     assert mail["To"] == OWNER
@@ -121,7 +121,7 @@ def test_a_voice_note_dictated_to_star_55_appears_as_a_note_of_that_extension(bo
         note = wait_for(lambda: next((c for c in store.calls(kind="note") if c.state == "done"), None),
                         "the note to be transcribed")
         transcript = store.transcript(note.id)
-        wait_for(lambda: (store.mail_delivery(note.id) or {}).get("state") == "sent", "the note's mail")
+        wait_for(lambda: (store.mail.of_call(note.id) or {}).get("state") == "sent", "the note's mail")
 
     assert note.caller == MAILBOX
     assert "representatives" in words(transcript.text)

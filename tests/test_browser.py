@@ -317,11 +317,11 @@ def test_jobs_page_shows_why_a_file_was_quarantined_and_reruns_it(open_page, sta
         expect(row).to_contain_text("broken.wav")
         page.screenshot(path=artifacts_dir() / "jobs-page.png", full_page=True)
 
-        retries_before = store.audit_count(action="retry")
+        retries_before = store.audit.count(action="retry")
         row.locator("button:text-is('Re-run')").click()
         expect(page.locator(".flash.info")).to_have_text(f"Job {stack.bad_job_id} is queued again.")
-        assert store.audit_count(action="retry") == retries_before + 1
-        assert store.audit_log(action="retry", limit=1)[0].target == f"job {stack.bad_job_id}"
+        assert store.audit.count(action="retry") == retries_before + 1
+        assert store.audit.entries(action="retry", limit=1)[0].target == f"job {stack.bad_job_id}"
         # The worker takes it again and sets it aside again, with a fresh count of attempts.
         again = wait_for(lambda: (j := store.job(stack.bad_job_id)).updated_at > job.updated_at
                          and j.state == "quarantined" and j, "the re-run to finish")

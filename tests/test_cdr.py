@@ -127,10 +127,10 @@ def test_records_from_the_csv_reach_the_recorded_call_and_go_with_it(pbx_records
     other = store.enqueue_recording(CallMeta(uniqueid="1.2"), [write_wav(tmp_path / "other.wav")])
     assert sync(store, settings) >= 1
     assert sync(store, settings) >= 1  # again: the same rows, no second copy
-    linked = store.call_records(ours.call_id)
+    linked = store.cdr.of_call(ours.call_id)
     assert [r.uniqueid for r in linked].count(record.uniqueid) == 1
     assert {r.dst for r in linked} >= {"555"} and linked[0].disposition == "ANSWERED"
-    assert store.call_records(other.call_id) == []
+    assert store.cdr.of_call(other.call_id) == []
 
     store.delete_call(ours.call_id)  # retention or erasure: the records go with the call
     with sqlite3.connect(settings.db_path) as db:
@@ -155,7 +155,7 @@ def test_freepbx_records_on_mariadb_are_read_through_a_read_only_user(pbx_record
     settings, store = box(cdr_database_url=url)
     call = store.enqueue_recording(CallMeta(uniqueid=record.uniqueid), [write_wav(tmp_path / "call.wav")])
     assert sync(store, settings) >= 1
-    linked = store.call_records(call.call_id)
+    linked = store.cdr.of_call(call.call_id)
     assert linked[0].did == "+493012345600" and linked[0].cnam == "Praxis Müller"
     assert linked[0].started_at == record.started_at  # the PBX's local time back in UTC
 

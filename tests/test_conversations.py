@@ -56,7 +56,7 @@ def test_the_legs_of_a_transfer_read_as_one_conversation_in_time_order(admin_cli
     assert re.search(r'data-leg="2" data-seek="0\.0">0:38<', page)
     for call_id in (first, second, third):
         assert f"/calls/{call_id}/audio" in page
-    assert store.audit_log(limit=5, action="view")[0].target == f"conversation of call {second}"
+    assert store.audit.entries(limit=5, action="view")[0].target == f"conversation of call {second}"
 
 
 def test_each_leg_links_to_the_whole_conversation_and_a_call_alone_does_not(admin_client, transfer):

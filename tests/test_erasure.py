@@ -67,7 +67,7 @@ def person(store, settings, tmp_path):
                                                      "summary": [{"text": f"{SURNAME} asks about her appointment"}]})
     from appliance.store.menu import MenuInteraction
 
-    store.log_menu_interaction(MenuInteraction("1700000001.1", None, "main", 1, "speech", f"{SURNAME} please",
+    store.menu.log(MenuInteraction("1700000001.1", None, "main", 1, "speech", f"{SURNAME} please",
                                                None, None, 0.4, "whisper", 2.0, 80.0, 1.0))
     draft = store.live_start("1700000009.9", caller=NUMBER, callee="200", direction="inbound")
     store.live_event(draft, "caller", final=True, text=f"this is {SURNAME} again")
@@ -121,7 +121,7 @@ def test_erasure_finds_every_call_voicemail_and_note_and_leaves_no_byte_behind(s
     # The audit log names the calls, never the number or the name.
     erased = {entry.target for entry in audit_actions(store, "erase")}
     assert erased == {f"call {i}" for i in shown}
-    log = " ".join(f"{e.target} {e.detail}" for e in store.audit_log(limit=1000))
+    log = " ".join(f"{e.target} {e.detail}" for e in store.audit.entries(limit=1000))
     assert SURNAME not in log and "8172" not in log
     # And the spool sweep does not bring the erased recording back.
     assert sweep(store, settings, now=2e9) == []

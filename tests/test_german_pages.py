@@ -144,9 +144,9 @@ def site(tmp_path_factory):
         store.enqueue_recording(CallMeta(uniqueid="de.7", caller="+4930666", callee="204"), [str(wav)], {})
         live = store.live_start("de.8", caller="+4930777", callee="205", direction="inbound")
         store.live_event(live, "caller", final=True, text="Hallo, ist dort die Praxis?")
-        store.log_menu_interaction(MenuInteraction("de.1", "de.1", "hauptmenü", 1, "speech", "Termin", None, None,
+        store.menu.log(MenuInteraction("de.1", "de.1", "hauptmenü", 1, "speech", "Termin", None, None,
                                                    0.4, "vosk", 2.0, 80.0, 1.0))
-        store.log_menu_interaction(MenuInteraction("de.1", "de.1", "hauptmenü", 2, "dtmf", "1", "operator",
+        store.menu.log(MenuInteraction("de.1", "de.1", "hauptmenü", 2, "dtmf", "1", "operator",
                                                    "200@intern", None, None, 1.0, 5.0, 2.0))
         hook = store.save_webhook(None, "Büro-CRM", "http://crm.buero.lan/haken", "geheim", ("call",), True)
         run_pending(store, settings)  # keywords, summary, entities; a delivery for the webhook
@@ -157,7 +157,7 @@ def site(tmp_path_factory):
         store.add_api_token(admin.id, "Büro-Skript", hash_token(new_api_token()))
         store.set_legal_hold(call, True)
         for action in ("login-failed", "disk-low", "restore", "erasure", "retention-audio", "user-disable"):
-            store.audit(None, action, f"call {call}")
+            store.audit.add(None, action, f"call {call}")
     app = make_app(settings)
     browser = app.test_client()
     assert login(browser, "ada", PASSWORD).status_code == 302

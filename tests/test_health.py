@@ -83,11 +83,11 @@ def test_low_disk_warns_the_admin_in_the_ui_and_by_mail_once_a_day(make_settings
     assert "MB" in mail.get_content()
     health.check_disk(store, settings, now=1000.0 + health.DISK_MAIL_EVERY + 1)
     assert len(handler.messages) == before + 2
-    assert len(store.audit_log(action="disk-low")) == 2
+    assert len(store.audit.entries(action="disk-low")) == 2
 
     # Space back: the warning is forgotten, so the next shortage mails at once.
     health.check_disk(store, make_settings(disk_min_free_mb=0))
-    assert store.ops_state(health.DISK_MAIL) is None and store.audit_log(action="disk-ok")
+    assert store.ops_state(health.DISK_MAIL) is None and store.audit.entries(action="disk-ok")
 
 
 @pytest.mark.model

@@ -120,7 +120,7 @@ def reached(lab, channel_id: str) -> str:
 
 def tries(lab, channel_id: str):
     with Store.open(lab.settings) as store:
-        return store.menu_interactions_for_channel(channel_id)
+        return store.menu.of_channel(channel_id)
 
 
 def test_a_spoken_choice_puts_the_caller_through_to_it(menu_up):

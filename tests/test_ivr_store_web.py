@@ -9,7 +9,7 @@ from appliance.transcript.model import CallMeta
 
 
 def tried(store, uniqueid, attempt, via, heard, choice, destination=None, linkedid=None, confidence=None):
-    store.log_menu_interaction(MenuInteraction(
+    store.menu.log(MenuInteraction(
         uniqueid=uniqueid, linkedid=linkedid, menu="main", attempt=attempt, via=via, heard=heard, choice=choice,
         destination=destination, confidence=confidence, engine="faster-whisper" if via == "speech" else None,
         answer_seconds=3.2, decision_ms=212.0, at=time.time()))
@@ -36,7 +36,7 @@ def test_tries_on_another_leg_of_the_call_join_it_by_linkedid(store, tmp_path):
     tried(store, "menu-leg", 2, "silence", None, "operator", "100@from-phones", linkedid="link-9")
     call = finished_call(store, tmp_path, CallMeta(uniqueid="recorded-leg", linkedid="link-9"), [(0, "hello")])
 
-    assert [(t.attempt, t.choice) for t in store.menu_interactions(call.call_id)] == [(1, None), (2, "operator")]
+    assert [(t.attempt, t.choice) for t in store.menu.of_call(call.call_id)] == [(1, None), (2, "operator")]
 
 
 def test_deleting_a_call_deletes_its_menu_tries(store, tmp_path):
@@ -45,7 +45,7 @@ def test_deleting_a_call_deletes_its_menu_tries(store, tmp_path):
 
     store.delete_call(call.call_id)
 
-    assert store.menu_interactions_for_channel("chan-2") == []
+    assert store.menu.of_channel("chan-2") == []
 
 
 def test_a_german_user_reads_the_menu_log_in_german(admin_client, admin_user, store, tmp_path):

@@ -93,7 +93,7 @@ def test_a_freepbx_recording_is_queued_once_with_its_call_and_transcribed(box, t
     assert len(stored) == 1 and stored[0].read_bytes() == recording.read_bytes()
     assert stored[0].is_relative_to(box.data_dir / "imports" / "pbx" / "freepbx1")
     with box.store() as store:
-        assert [e.detail for e in store.audit_log(action="pbx-upload")] == ["from PBX freepbx1"]
+        assert [e.detail for e in store.audit.entries(action="pbx-upload")] == ["from PBX freepbx1"]
 
     worker = box.cli("worker", "--once")
     assert worker.returncode == 0

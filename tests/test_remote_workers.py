@@ -120,7 +120,7 @@ def test_a_remote_worker_transcribes_a_ticket_once_and_keeps_no_audio(store, set
 
     page = admin_client.get("/jobs").get_data(as_text=True)
     assert worker.name in page and "parrot-1 (cpu)" in page
-    (seen,) = store.remote_workers()
+    (seen,) = store.workers.all()
     assert (seen.jobs_done, seen.job_id, seen.audio_seconds) == (1, None, pytest.approx(1.0))
 
 

@@ -36,7 +36,7 @@ def _done(store: Store) -> int:
 
 def _busy_on(store: Store, pid: int):
     """The job the worker with this pid reports progress on, if any."""
-    return next((w.job_id for w in store.remote_workers() if w.name.endswith(f":{pid}") and w.job_id), None)
+    return next((w.job_id for w in store.workers.all() if w.name.endswith(f":{pid}") and w.job_id), None)
 
 
 def test_every_recording_is_transcribed_once_through_a_killed_worker_and_broker_and_box_restarts(site):
@@ -80,7 +80,7 @@ def test_every_recording_is_transcribed_once_through_a_killed_worker_and_broker_
         assert store.job(killed_job).state == "done"
         # Each stored result is counted for the worker that sent it: 40 in all, none by the
         # cut-off worker, which never reported to the box.
-        workers = store.remote_workers()
+        workers = store.workers.all()
         assert sum(w.jobs_done for w in workers) == RECORDINGS
         assert not [w for w in workers if w.name.endswith(f":{cut_off.pid}")]
 

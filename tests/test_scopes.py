@@ -81,7 +81,7 @@ def test_each_role_sees_exactly_the_calls_of_its_scope(store, calls, users, name
                 scoped.recording_options(call_id)
             assert scoped.transcript(call_id) is None
             assert not scoped.visible(call_id)
-            assert scoped.menu_interactions(call_id) == []
+            assert scoped.menu.of_call(call_id) == []
         hits = scoped.search(WORD[uid])
         assert ({h.call_id for h in hits} == {call_id}) == (uid in seen)
         assert scoped.count_search(WORD[uid]) == (1 if uid in seen else 0)

@@ -198,7 +198,7 @@ def test_the_admin_gives_a_scope_on_the_users_page_and_it_holds_at_once(app, adm
     assert f'data-call="{world["other"]}"' in listed and f'data-call="{world["own"]}"' not in listed
     shown = html(admin_client.get("/admin/users"))
     assert 'name="scope" value="extension:202, mailbox:1000"' in shown
-    entries = store.audit_log(limit=10, action="user-access")
+    entries = store.audit.entries(limit=10, action="user-access")
     assert entries and "extension:202" in entries[0].detail
 
 

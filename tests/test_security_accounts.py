@@ -42,7 +42,7 @@ def _bearer(served, token: str) -> int:
 
 def _actions(served, action: str) -> list:
     with served.store() as store:
-        return store.audit_log(limit=1000, action=action)
+        return store.audit.entries(limit=1000, action=action)
 
 
 def test_a_change_ends_the_users_other_sessions_and_tokens_but_nobody_elses(served):

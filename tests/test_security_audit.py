@@ -19,7 +19,7 @@ import pytest
 
 def entries(served, action: str, target: str | None = None) -> list:
     with served.store() as store:
-        return store.audit_log(limit=None, action=action, target=target)
+        return store.audit.entries(limit=None, action=action, target=target)
 
 
 def audio(browser, call_id: int, play: str | None, byte_range: str | bytes | None = None, method: str = "GET"):
@@ -161,8 +161,8 @@ def test_no_route_changes_or_deletes_an_entry(served):
             answer = admin.request(method, path, {"csrf_token": admin.csrf, "action": "delete"})
             assert answer.status in (404, 405), (method, path, answer.status)
     with served.store() as store:
-        assert store.audit_log(limit=None)[-1].id == 1
-        assert store.verify_audit().broken_id is None
+        assert store.audit.entries(limit=None)[-1].id == 1
+        assert store.audit.verify().broken_id is None
 
 
 def test_verify_finds_a_row_changed_in_the_database_file(served):

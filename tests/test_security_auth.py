@@ -97,7 +97,7 @@ def test_forty_parallel_guesses_get_five_password_checks(served):
         answers = list(pool.map(guess, browsers))
     assert sorted(answers) == [401] * 5 + [429] * 35
     with served.store() as store:
-        entries = store.audit_log(limit=1000)
+        entries = store.audit.entries(limit=1000)
     assert sum(e.action == "login-failed" and e.actor == "racer" for e in entries) == 5
 
 

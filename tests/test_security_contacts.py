@@ -64,7 +64,7 @@ def test_a_csv_upload_names_the_calls_of_its_numbers_everywhere(served, numbered
     assert answer.status == 302
     assert sorted(names(served)) == [("+4930777", "Dental Clinic Mitte"), ("203", "Accounts")]
     with served.store() as store:
-        entry = store.audit_log(action="save-contacts", limit=1)[0]
+        entry = store.audit.entries(action="save-contacts", limit=1)[0]
     assert entry.detail == "2 from csv" and "777" not in (entry.detail + (entry.target or ""))
 
     assert "Dental Clinic Mitte (+49 30 777)" in admin.get("/").text  # the list

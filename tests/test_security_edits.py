@@ -108,7 +108,7 @@ def test_an_edit_reaches_the_page_search_export_insights_and_the_audit_log(serve
 
     with served.store() as store:
         insights = json.dumps(store.insights([call])[call])
-        entry = store.audit_log(action="edit-transcript", limit=1)[0]
+        entry = store.audit.entries(action="edit-transcript", limit=1)[0]
     assert "appointment" not in insights and ("audit" in insights or "appointment" not in had_insights)
     assert (entry.actor, entry.target, entry.detail) == ("vic", f"call {call}", "word in turn 2")
 

@@ -352,7 +352,7 @@ def world(served):
         target = store.add_user("fuzz-target", "x", "viewer")
         live = store.live_start("fuzz-live", caller="201", callee="+4930111", direction="inbound")
         pbx_token, token_hash = new_token()
-        store.add_pbx_source("fuzz-pbx", token_hash)
+        store.pbx.add("fuzz-pbx", token_hash)
     browsers = {name: served.login(name) for name in ("admin", "agent")}
     parts = {**PATH_SANE, "call_id": str(served.own_call), "live_id": str(live), "user_id": str(target.id)}
     return {"rules": rules, "browsers": browsers, "parts": parts,

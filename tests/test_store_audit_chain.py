@@ -36,11 +36,11 @@ def crash_after(monkeypatch, module, name):
 def test_a_crash_after_the_delete_loses_neither_the_call_nor_its_entry_alone(store, call_id, monkeypatch):
     crash_after(monkeypatch, store_calls, "delete_call")
     with pytest.raises(Crash):
-        with store.audited(None, "retention-delete", f"call {call_id}", "policy p"):
+        with store.audit.entry(None, "retention-delete", f"call {call_id}", "policy p"):
             store.delete_call(call_id)
     # Neither happened: the call is still there and no entry claims it was deleted.
     assert store.call(call_id).id == call_id
-    assert store.audit_log(action="retention-delete") == []
+    assert store.audit.entries(action="retention-delete") == []
 
 
 def test_a_crash_while_writing_the_entry_keeps_the_call(store, call_id, monkeypatch):
@@ -48,7 +48,7 @@ def test_a_crash_while_writing_the_entry_keeps_the_call(store, call_id, monkeypa
 
     monkeypatch.setattr(store_audit, "row_hash", lambda *a: (_ for _ in ()).throw(Crash()))
     with pytest.raises(Crash):
-        with store.audited("ada", "delete", f"call {call_id}"):
+        with store.audit.entry("ada", "delete", f"call {call_id}"):
             store.delete_call(call_id)
     assert store.call(call_id).id == call_id
 
@@ -58,19 +58,19 @@ def test_retention_and_erasure_record_a_deletion_with_it(store, call_id, setting
 
     found = erasure.find(store, number="+4930111", words=None)
     erasure.erase(store, settings, found, actor="ada")
-    (entry,) = store.audit_log(action="erase")
+    (entry,) = store.audit.entries(action="erase")
     assert (entry.actor, entry.target) == ("ada", f"call {call_id}")
     assert store.calls() == []
 
 
 def test_sqlite_refuses_to_change_or_remove_an_audit_row_whoever_asks(store):
-    store.audit("ada", "login")
+    store.audit.add("ada", "login")
     conn = sqlite3.connect(store.path)
     for statement in ("UPDATE audit_log SET actor = 'eve'", "DELETE FROM audit_log"):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             conn.execute(statement)
     conn.close()
-    assert [(e.actor, e.action) for e in store.audit_log()] == [("ada", "login")]
+    assert [(e.actor, e.action) for e in store.audit.entries()] == [("ada", "login")]
     assert not any(hasattr(store, name) for name in ("delete_audit", "update_audit", "edit_audit"))
 
 
@@ -97,7 +97,7 @@ def verify(settings) -> tuple[int, str]:
 ])
 def test_verify_finds_the_first_row_tampered_with(store, settings, statement, broken):
     for n in range(5):
-        store.audit("ada", "listen", f"call {n}", "bytes 0-")
+        store.audit.add("ada", "listen", f"call {n}", "bytes 0-")
     assert verify(settings) == (0, "ok, 5 entries\n")
 
     tamper(store.path, statement)
@@ -117,15 +117,15 @@ def test_rows_from_before_the_chain_are_chained_by_the_migration(tmp_path):
     conn.commit()
     conn.close()
     with Store(path) as store:
-        store.audit("ada", "logout")
-        assert store.verify_audit().entries == 3 and store.verify_audit().broken_id is None
-        assert [e.action for e in store.audit_log()] == ["logout", "x", "login"]
+        store.audit.add("ada", "logout")
+        assert store.audit.verify().entries == 3 and store.audit.verify().broken_id is None
+        assert [e.action for e in store.audit.entries()] == ["logout", "x", "login"]
 
 
 def test_the_log_filters_by_date_range_and_call(store):
-    store.audit("ada", "listen", "call 1", now=100.0)
-    store.audit("bob", "export", "call 2", "txt", now=200.0)
-    store.audit("ada", "export", "call 1", "vtt", now=300.0)
-    assert [e.at for e in store.audit_log(since=150.0, until=300.0)] == [200.0]
-    assert [e.at for e in store.audit_log(target="call 1")] == [300.0, 100.0]
-    assert store.audit_count(target="call 1", action="export", actor="ada") == 1
+    store.audit.add("ada", "listen", "call 1", now=100.0)
+    store.audit.add("bob", "export", "call 2", "txt", now=200.0)
+    store.audit.add("ada", "export", "call 1", "vtt", now=300.0)
+    assert [e.at for e in store.audit.entries(since=150.0, until=300.0)] == [200.0]
+    assert [e.at for e in store.audit.entries(target="call 1")] == [300.0, 100.0]
+    assert store.audit.count(target="call 1", action="export", actor="ada") == 1

@@ -29,9 +29,9 @@ def test_open_creates_the_schema_in_wal_mode(tmp_path):
 def test_opening_twice_keeps_the_data(tmp_path):
     path = tmp_path / "a.db"
     with Store(path) as store:
-        store.add_vocabulary("Müller")
+        store.vocabulary.add("Müller")
     with Store(path) as first, Store(path) as second:
-        assert first.vocabulary() == second.vocabulary() == ["Müller"]
+        assert first.vocabulary.all() == second.vocabulary.all() == ["Müller"]
     assert _pragma(path, "user_version") == len(MIGRATIONS)
 
 
@@ -54,7 +54,7 @@ def test_a_database_from_a_newer_appliance_is_refused(tmp_path):
 def _open_after(barrier, path):
     barrier.wait()
     with Store(path) as store:
-        store.add_vocabulary("ok")
+        store.vocabulary.add("ok")
 
 
 def test_processes_opening_a_fresh_database_at_once_all_succeed(tmp_path):
@@ -68,7 +68,7 @@ def test_processes_opening_a_fresh_database_at_once_all_succeed(tmp_path):
         process.join(60)
     assert [process.exitcode for process in processes] == [0] * 6
     with Store(path) as store:
-        assert store.vocabulary() == ["ok"]
+        assert store.vocabulary.all() == ["ok"]
 
 
 def _database_at(path, version):

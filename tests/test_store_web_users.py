@@ -81,12 +81,12 @@ def test_a_deleted_user_is_gone_with_their_tokens_and_scope_but_not_their_audit_
     gone = store.add_user("gone", "h", "viewer")
     store.set_scope_entries(gone.id, [entry("extension", "201")])
     store.add_api_token(gone.id, "crm", "token-hash")
-    store.audit("gone", "login")
+    store.audit.add("gone", "login")
     store.delete_user(gone.id)
     assert store.user_by_name("gone") is None and store.user_by_token_hash("token-hash") is None
     assert store._db.execute("SELECT count(*) FROM user_scopes WHERE user_id = ?", [gone.id]).fetchone()[0] == 0
-    assert [e.actor for e in store.audit_log(action="login")] == ["gone"]
-    assert store.verify_audit().broken_id is None
+    assert [e.actor for e in store.audit.entries(action="login")] == ["gone"]
+    assert store.audit.verify().broken_id is None
 
 
 def test_a_password_set_for_the_user_is_temporary_until_they_choose_one(store):
@@ -173,29 +173,29 @@ def test_a_token_needs_a_known_user_and_a_name(store):
 def test_login_attempts_are_counted_per_key_within_the_window(store):
     limits = {"pair:alice|10.0.0.5": 3, "user:alice": None}
     for at in (100.0, 200.0, 300.0):
-        assert store.begin_login_attempt(limits, since=0, now=at) is not None
-    assert store.login_failures_since("pair:alice|10.0.0.5", 0) == 3
-    assert store.login_failures_since("pair:alice|10.0.0.5", 200.0) == 2  # the window includes its start
-    assert store.login_failures_since("pair:alice|10.0.0.5", 301.0) == 0
+        assert store.logins.begin(limits, since=0, now=at) is not None
+    assert store.logins.failures_since("pair:alice|10.0.0.5", 0) == 3
+    assert store.logins.failures_since("pair:alice|10.0.0.5", 200.0) == 2  # the window includes its start
+    assert store.logins.failures_since("pair:alice|10.0.0.5", 301.0) == 0
     # At the limit nothing more is counted, not even under the keys without a limit.
-    assert store.begin_login_attempt(limits, since=0, now=400.0) is None
-    assert store.login_failures_since("user:alice", 0) == 3
+    assert store.logins.begin(limits, since=0, now=400.0) is None
+    assert store.logins.failures_since("user:alice", 0) == 3
     # A later window starts afresh, and tells each key's count so far.
-    rows, counts = store.begin_login_attempt(limits, since=250.0, now=500.0)
+    rows, counts = store.logins.begin(limits, since=250.0, now=500.0)
     assert counts == {"pair:alice|10.0.0.5": 1, "user:alice": 1}
 
 
 def test_a_forgiven_attempt_uncounts_its_rows_and_its_pair_only(store):
-    first, _ = store.begin_login_attempt({"pair:a|x": 5, "ip:x": 20}, since=0, now=100.0)
-    store.begin_login_attempt({"pair:b|x": 5, "ip:x": 20}, since=0, now=100.0)
-    rows, _ = store.begin_login_attempt({"pair:a|x": 5, "ip:x": 20}, since=0, now=100.0)
-    store.forgive_login_attempt(rows, "pair:a|x")
-    assert store.login_failures_since("pair:a|x", 0) == 0
-    assert store.login_failures_since("pair:b|x", 0) == 1
-    assert store.login_failures_since("ip:x", 0) == 2  # the guesses at others stay counted
+    first, _ = store.logins.begin({"pair:a|x": 5, "ip:x": 20}, since=0, now=100.0)
+    store.logins.begin({"pair:b|x": 5, "ip:x": 20}, since=0, now=100.0)
+    rows, _ = store.logins.begin({"pair:a|x": 5, "ip:x": 20}, since=0, now=100.0)
+    store.logins.forgive(rows, "pair:a|x")
+    assert store.logins.failures_since("pair:a|x", 0) == 0
+    assert store.logins.failures_since("pair:b|x", 0) == 1
+    assert store.logins.failures_since("ip:x", 0) == 2  # the guesses at others stay counted
 
 
 def test_failures_older_than_a_day_are_forgotten_when_new_ones_come(store):
-    store.begin_login_attempt({"ip:10.0.0.5": None}, since=0, now=1000.0)
-    store.begin_login_attempt({"ip:10.0.0.6": None}, since=0, now=1000.0 + 25 * 3600)
-    assert store.login_failures_since("ip:10.0.0.5", 0) == 0
+    store.logins.begin({"ip:10.0.0.5": None}, since=0, now=1000.0)
+    store.logins.begin({"ip:10.0.0.6": None}, since=0, now=1000.0 + 25 * 3600)
+    assert store.logins.failures_since("ip:10.0.0.5", 0) == 0

@@ -52,8 +52,8 @@ def test_a_message_is_new_to_each_user_until_they_open_it(app, viewer_client, ad
 
 def test_heard_marks_go_with_the_call(store, viewer_user, messages):
     voicemail, note = messages
-    store.mark_heard(viewer_user.id, voicemail)
-    store.mark_heard(viewer_user.id, voicemail)  # again: no error, still one mark
-    assert store.heard(viewer_user.id, [voicemail, note]) == {voicemail}
+    store.heard.mark(viewer_user.id, voicemail)
+    store.heard.mark(viewer_user.id, voicemail)  # again: no error, still one mark
+    assert store.heard.among(viewer_user.id, [voicemail, note]) == {voicemail}
     store.delete_call(voicemail)
-    assert store.heard(viewer_user.id, [voicemail]) == set()
+    assert store.heard.among(viewer_user.id, [voicemail]) == set()

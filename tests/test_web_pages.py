@@ -465,7 +465,7 @@ def test_an_api_token_is_shown_once_and_works(app, viewer_client, store):
     (saved,) = store.api_tokens(store.user_by_name("vic").id)
     post(viewer_client, "/account", {"action": "revoke", "token_id": str(saved.id)})
     assert api.get("/api/calls", headers={"Authorization": f"Bearer {token}"}).status_code == 401
-    assert [e.action for e in store.audit_log(limit=50) if e.action.startswith("token")] == [
+    assert [e.action for e in store.audit.entries(limit=50) if e.action.startswith("token")] == [
         "token-revoke", "token-add"]
 
 

@@ -142,7 +142,7 @@ def sync(store: Store, settings, now: datetime | None = None) -> int:
     since = (now or datetime.now(timezone.utc)) - timedelta(days=settings.cdr_scan_days)
     linked = 0
     for source, records in read_all(settings, since):
-        linked += store.link_call_records(source, records)
+        linked += store.cdr.link(source, records)
     if linked:
         log.info("cdr: %d record(s) linked to calls", linked)
     return linked

@@ -172,7 +172,7 @@ class MenuCall:
             log.info("menu: could not hand %s back (%s)", self.id, exc)
 
     def _log(self, attempt: int, outcome: Outcome, destination: Destination | None) -> None:
-        self.service.store.log_menu_interaction(MenuInteraction(
+        self.service.store.menu.log(MenuInteraction(
             uniqueid=self.id, linkedid=self.channel.get("linkedid"), menu=self.menu.name, attempt=attempt,
             via=outcome.via, heard=outcome.heard, choice=outcome.choice,
             destination=str(destination) if destination else None, confidence=outcome.confidence,

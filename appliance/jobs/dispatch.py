@@ -45,7 +45,7 @@ def hand_out(store: Store, settings, lease_seconds: float | None = None) -> JobT
     if job is None:
         return None
     token = sign(worker_secret(settings.data_dir), job.id, holder)
-    return ticket_for(job, token, ", ".join(store.vocabulary()), site_options(settings, job),
+    return ticket_for(job, token, ", ".join(store.vocabulary.all()), site_options(settings, job),
                       heartbeat_seconds=settings.lease_seconds / 3)
 
 
@@ -55,7 +55,7 @@ def report_progress(store: Store, settings, job_id: int, holder: str, fraction: 
     if not store.heartbeat(job_id, holder, settings.lease_seconds, fraction):
         return False
     if worker:
-        store.worker_seen(worker, model, device, job_id)
+        store.workers.seen(worker, model, device, job_id)
     return True
 
 
@@ -67,7 +67,7 @@ def accept_result(store: Store, settings, result: JobResult) -> str:
              result.job_id, result.worker or "?", result.device, result.seconds, state)
     if state == "stored":
         if result.worker:
-            store.worker_finished(result.worker, result.transcript.model, result.device,
+            store.workers.finished(result.worker, result.transcript.model, result.device,
                                   result.transcript.duration, result.seconds)
         run_after_commit(store, settings)
     return state

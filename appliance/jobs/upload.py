@@ -96,7 +96,7 @@ def new_token() -> tuple[str, str]:
 
 
 def source_of(store: Store, token: str) -> PbxSource | None:
-    return store.pbx_source_by_token_hash(_digest(token)) if token else None
+    return store.pbx.by_token_hash(_digest(token)) if token else None
 
 
 def _digest(token: str) -> str:
@@ -124,14 +124,14 @@ def receive(store: Store, settings, source: PbxSource, upload: Upload, body: Pat
     target = _target(settings.data_dir / "imports" / "pbx" / source.name, upload.file_name)
     synced_rename(body, target)
     try:
-        with store.audited(None, "pbx-upload", None, f"from PBX {source.name}"):
+        with store.audit.entry(None, "pbx-upload", None, f"from PBX {source.name}"):
             # Checked again inside the write transaction: the same file may race in on two
             # connections (the hook retried while the first upload was still running).
             known = store.imported_call(system, upload.sha256)
             if known is not None:
                 raise _AlreadyHere(known)
             result = store.enqueue_import(system, upload.sha256, _meta(upload, source, settings), [target], {})
-            store.pbx_uploaded(source.id)
+            store.pbx.uploaded(source.id)
     except _AlreadyHere as here:
         target.unlink(missing_ok=True)
         return Received("duplicate", here.call_id)

@@ -112,7 +112,7 @@ class Worker:
                 self.settings,
                 self.engine,
                 options=job.options,
-                hotwords=", ".join(self.store.vocabulary()),
+                hotwords=", ".join(self.store.vocabulary.all()),
                 on_progress=lambda fraction: setattr(heartbeat, "progress", fraction),
             )
             # Masked before the store sees it, so nothing unredacted is ever written or indexed.

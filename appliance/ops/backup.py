@@ -161,5 +161,5 @@ def restore(settings, source: Path, force: bool = False) -> dict:
             _copy_hashing(source / DATA / entry["name"], settings.data_dir / entry["name"])
         # Files first: once the rows are back, every recording they name is on disk.
         live.restore_from(source / DATABASE)
-        live.audit(None, "restore", None, f"{manifest['calls']} call(s), {len(manifest['files'])} file(s)")
+        live.audit.add(None, "restore", None, f"{manifest['calls']} call(s), {len(manifest['files'])} file(s)")
     return manifest

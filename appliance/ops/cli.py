@@ -71,7 +71,7 @@ def retention_run(ctx: click.Context) -> None:
 def hold(ctx: click.Context, call_id: int, off: bool) -> None:
     """Put a call under legal hold (never deleted), or lift the hold."""
     store = store_of(ctx)
-    with store.audited(None, "hold-off" if off else "hold", f"call {call_id}", "command line"):
+    with store.audit.entry(None, "hold-off" if off else "hold", f"call {call_id}", "command line"):
         store.set_legal_hold(call_id, not off)
     click.echo(f"call {call_id}: legal hold {'lifted' if off else 'set'}")
 
@@ -126,7 +126,7 @@ def audit_group() -> None:
 def audit_verify(ctx: click.Context) -> None:
     """Walk the audit log's hash chain: "ok, N entries", or the first row that was changed,
     removed or put out of order (exit 1)."""
-    check = store_of(ctx).verify_audit()
+    check = store_of(ctx).audit.verify()
     if check.broken_id is not None:
         click.echo(f"broken at entry {check.broken_id}: changed, or a row before it removed or "
                    f"reordered ({check.entries} entries before it hold)", err=True)

@@ -62,7 +62,7 @@ def erase(store, settings, found: Found, actor: str | None, only: set[int] | Non
         if only is not None and call.id not in only:
             continue
         try:
-            with store.audited(actor, "erase", f"call {call.id}", "erasure request"):
+            with store.audit.entry(actor, "erase", f"call {call.id}", "erasure request"):
                 paths = store.delete_call(call.id)
         except LegalHold:
             result.held.append(call.id)
@@ -76,7 +76,7 @@ def erase(store, settings, found: Found, actor: str | None, only: set[int] | Non
     erased = [c.uniqueid for c in found.calls if c.id in result.deleted and c.uniqueid]
     store.forget_live_drafts(list(found.numbers), erased, list(found.words))
     result.file_compacted = store.compact()
-    store.audit(actor, "erasure", None, f"{len(result.deleted)} call(s) erased, {len(result.held)} on legal hold")
+    store.audit.add(actor, "erasure", None, f"{len(result.deleted)} call(s) erased, {len(result.held)} on legal hold")
     log.info("erasure: %d call(s) deleted, %d held, %d file(s) left", len(result.deleted),
              len(result.held), len(result.files_left))
     return result

@@ -104,7 +104,7 @@ def check_disk(store, settings, now: float | None = None) -> Disk:
     if not space.low:
         if store.ops_state(DISK_MAIL):
             store.clear_ops_state(DISK_MAIL)
-            store.audit(None, "disk-ok")
+            store.audit.add(None, "disk-ok")
         return space
     sent = store.ops_state(DISK_MAIL)
     if sent and now - sent[1] < DISK_MAIL_EVERY:
@@ -117,5 +117,5 @@ def check_disk(store, settings, now: float | None = None) -> Disk:
             log.warning("disk warning mail not sent: %s", type(exc).__name__)
             return space  # tried again on the next run
     store.set_ops_state(DISK_MAIL, {"free_bytes": space.free_bytes, "mailed": bool(settings.admin_email)}, now=now)
-    store.audit(None, "disk-low", None, f"{space.free_bytes // 2**20} MB free")
+    store.audit.add(None, "disk-low", None, f"{space.free_bytes // 2**20} MB free")
     return space

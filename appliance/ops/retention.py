@@ -107,7 +107,7 @@ def _apply(store, settings, policy, call: AgedCall, now: float, run: RetentionRu
     age = now - call.started
     if policy.transcript_days is not None and age >= policy.transcript_days * DAY:
         try:
-            with store.audited(None, "retention-delete", f"call {call.id}",
+            with store.audit.entry(None, "retention-delete", f"call {call.id}",
                                f"policy {policy.name}: older than {policy.transcript_days} days", now=now):
                 paths = store.delete_call(call.id)
         except (NotFound, LegalHold):

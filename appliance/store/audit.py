@@ -7,20 +7,22 @@ offers neither, and each row's hash chains it to the one before (appliance/store
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 from sqlite_utils import Database
 
 from appliance.store.chain import CHAINED, row_hash
+from appliance.store.concern import Concern, clock
 from appliance.store.db import first, write
 from appliance.store.filters import where_clause
 from appliance.store.records import AuditEntry, AuditFilter, ChainCheck
 
 
-def audit(
-    db: Database, actor: str | None, action: str, target: str | None, detail: str | None, now: float
-) -> None:
-    """Add an entry; inside a write transaction it commits (or not) with what it records."""
+def append(db: Database, actor: str | None, action: str, target: str | None, detail: str | None,
+           now: float) -> None:
+    """Add an entry; inside a write transaction it commits (or not) with what it records (also
+    the one retention.delete_audio writes)."""
     with write(db):
         # Under the write lock: no other writer can take the same id or chain link.
         last = first(db.query("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1"))
@@ -46,28 +48,41 @@ def _where(wanted: AuditFilter) -> tuple[str, dict]:
     return where_clause(conditions), wanted.__dict__
 
 
-def audit_log(db: Database, limit: int | None, offset: int, wanted: AuditFilter) -> list[AuditEntry]:
-    """Newest first; limit None: all of them (an export)."""
-    clause, params = _where(wanted)
-    rows = db.query(
-        f"SELECT * FROM audit_log{clause} ORDER BY at DESC, id DESC LIMIT :limit OFFSET :offset",
-        {**params, "limit": -1 if limit is None else limit, "offset": offset},
-    )
-    return [AuditEntry(**row) for row in rows]
+class AuditLog(Concern):
+    def add(self, actor: str | None, action: str, target: str | None = None, detail: str | None = None,
+            now: float | None = None) -> None:
+        append(self._db, actor, action, target, detail, clock(now))
 
+    @contextlib.contextmanager
+    def entry(self, actor: str | None, action: str, target: str | None = None, detail: str | None = None,
+              now: float | None = None) -> Iterator[None]:
+        """The store calls inside, and their audit entry, as one transaction: the entry is
+        written when the block ends without an error, and a crash loses both or neither."""
+        with self._lock, write(self._db):
+            yield
+            append(self._db, actor, action, target, detail, clock(now))
 
-def audit_count(db: Database, wanted: AuditFilter) -> int:
-    clause, params = _where(wanted)
-    return db.execute(f"SELECT count(*) FROM audit_log{clause}", params).fetchone()[0]
+    def entries(self, limit: int | None = 100, offset: int = 0, **wanted) -> list[AuditEntry]:
+        """Newest first (limit None: all of them, an export), filtered by AuditFilter's fields
+        (actor, action, since, until, target)."""
+        clause, params = _where(AuditFilter(**wanted))
+        rows = self._db.query(
+            f"SELECT * FROM audit_log{clause} ORDER BY at DESC, id DESC LIMIT :limit OFFSET :offset",
+            {**params, "limit": -1 if limit is None else limit, "offset": offset},
+        )
+        return [AuditEntry(**row) for row in rows]
 
+    def count(self, **wanted) -> int:
+        clause, params = _where(AuditFilter(**wanted))
+        return self._db.execute(f"SELECT count(*) FROM audit_log{clause}", params).fetchone()[0]
 
-def verify_chain(db: Database) -> ChainCheck:
-    """Walk the chain oldest first; the first row whose hash is not what it should be."""
-    previous, count = None, 0
-    rows: Iterator[dict] = db.query(f"SELECT {', '.join(CHAINED)}, hash FROM audit_log ORDER BY id")
-    for row in rows:
-        expected = row_hash(previous, row)
-        if row["hash"] != expected:
-            return ChainCheck(count, broken_id=row["id"])
-        previous, count = expected, count + 1
-    return ChainCheck(count)
+    def verify(self) -> ChainCheck:
+        """Walk the chain oldest first; the first row whose hash is not what it should be."""
+        previous, count = None, 0
+        rows: Iterator[dict] = self._db.query(f"SELECT {', '.join(CHAINED)}, hash FROM audit_log ORDER BY id")
+        for row in rows:
+            expected = row_hash(previous, row)
+            if row["hash"] != expected:
+                return ChainCheck(count, broken_id=row["id"])
+            previous, count = expected, count + 1
+        return ChainCheck(count)

@@ -11,37 +11,38 @@ import dataclasses
 import json
 from collections.abc import Sequence
 
-from sqlite_utils import Database
-
+from appliance.store.concern import Concern, clock
 from appliance.store.db import write
 from appliance.store.records import CallRecord
 
 _FIELDS = [f.name for f in dataclasses.fields(CallRecord)]
 
 
-def link(db: Database, source: str, records: Sequence[CallRecord], now: float) -> int:
-    """Attach each record to the calls whose uniqueid is its uniqueid or whose linkedid is its
-    linkedid; the number of (call, record) links made or renewed."""
-    linked = 0
-    with write(db):
-        for record in records:
-            calls = db.execute(
-                "SELECT id FROM calls WHERE uniqueid = ? OR (linkedid IS NOT NULL AND linkedid = ?)",
-                [record.uniqueid, record.linkedid or record.uniqueid],
-            ).fetchall()
-            for (call_id,) in calls:
-                db.execute(
-                    """INSERT INTO call_records (call_id, source, uniqueid, sequence, data, linked_at)
-                    VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (call_id, source, uniqueid, sequence) DO UPDATE SET data = excluded.data""",
-                    [call_id, source, record.uniqueid, record.sequence, json.dumps(dataclasses.asdict(record)), now],
-                )
-                linked += 1
-    return linked
+class CallRecords(Concern):
+    def link(self, source: str, records: Sequence[CallRecord], now: float | None = None) -> int:
+        """Attach each record to the calls whose uniqueid is its uniqueid or whose linkedid is its
+        linkedid; the number of (call, record) links made or renewed."""
+        db, now, linked = self._db, clock(now), 0
+        with write(db):
+            for record in records:
+                calls = db.execute(
+                    "SELECT id FROM calls WHERE uniqueid = ? OR (linkedid IS NOT NULL AND linkedid = ?)",
+                    [record.uniqueid, record.linkedid or record.uniqueid],
+                ).fetchall()
+                for (call_id,) in calls:
+                    db.execute(
+                        """INSERT INTO call_records (call_id, source, uniqueid, sequence, data, linked_at)
+                        VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (call_id, source, uniqueid, sequence) DO UPDATE SET data = excluded.data""",
+                        [call_id, source, record.uniqueid, record.sequence, json.dumps(dataclasses.asdict(record)),
+                         now],
+                    )
+                    linked += 1
+        return linked
 
-
-def records_of(db: Database, call_id: int) -> list[CallRecord]:
-    """The call's records in the order the PBX wrote them (start, then sequence)."""
-    rows = db.execute("SELECT data FROM call_records WHERE call_id = ?", [call_id]).fetchall()
-    records = [CallRecord(**{k: v for k, v in json.loads(data).items() if k in _FIELDS}) for (data,) in rows]
-    return sorted(records, key=lambda r: (r.started_at or "", r.sequence))
+    def of_call(self, call_id: int) -> list[CallRecord]:
+        """The call's records in the order the PBX wrote them (start, then sequence)."""
+        self._require_visible(call_id)
+        rows = self._db.execute("SELECT data FROM call_records WHERE call_id = ?", [call_id]).fetchall()
+        records = [CallRecord(**{k: v for k, v in json.loads(data).items() if k in _FIELDS}) for (data,) in rows]
+        return sorted(records, key=lambda r: (r.started_at or "", r.sequence))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
+from appliance.store import scopes
+from appliance.store.concern import Concern
 from appliance.store.db import write
 
 
@@ -31,26 +31,27 @@ _COLUMNS = ("uniqueid", "linkedid", "menu", "attempt", "via", "heard", "choice",
             "confidence", "engine", "answer_seconds", "decision_ms", "at")
 
 
-def log_interaction(db: Database, entry: MenuInteraction) -> int:
-    with write(db):
-        cursor = db.execute(
-            f"INSERT INTO menu_interactions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})",
-            [getattr(entry, name) for name in _COLUMNS])
-        return cursor.lastrowid
+class MenuLog(Concern):
+    def log(self, entry: MenuInteraction) -> int:
+        with write(self._db):
+            cursor = self._db.execute(
+                f"INSERT INTO menu_interactions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})",
+                [getattr(entry, name) for name in _COLUMNS])
+            return cursor.lastrowid
 
+    def of_call(self, call_id: int) -> list[MenuInteraction]:
+        """The menu tries of a call in this scope, in order: matched on the recorded channel's
+        uniqueid, or on the linkedid when the recording ran on another leg of the same call."""
+        if not scopes.visible(self._db, self.scope, call_id):
+            return []
+        rows = self._db.query(
+            f"""SELECT {', '.join('m.' + c for c in _COLUMNS)} FROM calls c JOIN menu_interactions m
+                ON m.uniqueid = c.uniqueid OR (c.linkedid IS NOT NULL AND m.linkedid = c.linkedid)
+                WHERE c.id = ? ORDER BY m.at, m.id""",
+            [call_id])
+        return [MenuInteraction(**row) for row in rows]
 
-def interactions_for_call(db: Database, call_id: int) -> list[MenuInteraction]:
-    """The menu tries of a call, in order: matched on the recorded channel's uniqueid, or on
-    the linkedid when the recording ran on another leg of the same call."""
-    rows = db.query(
-        f"""SELECT {', '.join('m.' + c for c in _COLUMNS)} FROM calls c JOIN menu_interactions m
-            ON m.uniqueid = c.uniqueid OR (c.linkedid IS NOT NULL AND m.linkedid = c.linkedid)
-            WHERE c.id = ? ORDER BY m.at, m.id""",
-        [call_id])
-    return [MenuInteraction(**row) for row in rows]
-
-
-def interactions_for_channel(db: Database, uniqueid: str) -> list[MenuInteraction]:
-    rows = db.query(f"SELECT {', '.join(_COLUMNS)} FROM menu_interactions WHERE uniqueid = ? ORDER BY at, id",
-                    [uniqueid])
-    return [MenuInteraction(**row) for row in rows]
+    def of_channel(self, uniqueid: str) -> list[MenuInteraction]:
+        rows = self._db.query(
+            f"SELECT {', '.join(_COLUMNS)} FROM menu_interactions WHERE uniqueid = ? ORDER BY at, id", [uniqueid])
+        return [MenuInteraction(**row) for row in rows]

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import re
 
-from sqlite_utils import Database
-
 from appliance.errors import NotFound
+from appliance.store.concern import Concern, clock
 from appliance.store.db import first, write
 from appliance.store.records import PbxSource
 
@@ -20,38 +19,35 @@ def _source(row: dict) -> PbxSource:
                      last_upload_at=row["last_upload_at"])
 
 
-def add(db: Database, name: str, token_hash: str, timezone: str, now: float) -> PbxSource:
-    if not _NAME.fullmatch(name):
-        raise ValueError(f"a PBX name is 1-40 of a-z, 0-9, '-', '_' (it names a folder), got {name!r}")
-    with write(db):
-        if first(db.query("SELECT 1 FROM pbx_sources WHERE name = ?", [name])):
-            raise ValueError(f"a PBX named {name!r} exists; revoke it first to give it a new token")
-        db["pbx_sources"].insert({"name": name, "token_hash": token_hash, "timezone": timezone, "created_at": now})
-        return by_name(db, name)
+class PbxSources(Concern):
+    def add(self, name: str, token_hash: str, timezone: str = "", now: float | None = None) -> PbxSource:
+        if not _NAME.fullmatch(name):
+            raise ValueError(f"a PBX name is 1-40 of a-z, 0-9, '-', '_' (it names a folder), got {name!r}")
+        with write(self._db):
+            if first(self._db.query("SELECT 1 FROM pbx_sources WHERE name = ?", [name])):
+                raise ValueError(f"a PBX named {name!r} exists; revoke it first to give it a new token")
+            self._db["pbx_sources"].insert({"name": name, "token_hash": token_hash, "timezone": timezone,
+                                            "created_at": clock(now)})
+            return self.by_name(name)
 
-
-def by_name(db: Database, name: str) -> PbxSource:
-    row = first(db.query("SELECT * FROM pbx_sources WHERE name = ?", [name]))
-    if row is None:
-        raise NotFound(f"no PBX named {name!r}")
-    return _source(row)
-
-
-def by_token_hash(db: Database, token_hash: str) -> PbxSource | None:
-    row = first(db.query("SELECT * FROM pbx_sources WHERE token_hash = ?", [token_hash]))
-    return _source(row) if row else None
-
-
-def all_sources(db: Database) -> list[PbxSource]:
-    return [_source(row) for row in db.query("SELECT * FROM pbx_sources ORDER BY name")]
-
-
-def uploaded(db: Database, source_id: int, now: float) -> None:
-    with write(db):
-        db.execute("UPDATE pbx_sources SET last_upload_at = ? WHERE id = ?", [now, source_id])
-
-
-def revoke(db: Database, name: str) -> None:
-    with write(db):
-        if not db.execute("DELETE FROM pbx_sources WHERE name = ?", [name]).rowcount:
+    def by_name(self, name: str) -> PbxSource:
+        row = first(self._db.query("SELECT * FROM pbx_sources WHERE name = ?", [name]))
+        if row is None:
             raise NotFound(f"no PBX named {name!r}")
+        return _source(row)
+
+    def by_token_hash(self, token_hash: str) -> PbxSource | None:
+        row = first(self._db.query("SELECT * FROM pbx_sources WHERE token_hash = ?", [token_hash]))
+        return _source(row) if row else None
+
+    def all(self) -> list[PbxSource]:
+        return [_source(row) for row in self._db.query("SELECT * FROM pbx_sources ORDER BY name")]
+
+    def uploaded(self, source_id: int, now: float | None = None) -> None:
+        with write(self._db):
+            self._db.execute("UPDATE pbx_sources SET last_upload_at = ? WHERE id = ?", [clock(now), source_id])
+
+    def revoke(self, name: str) -> None:
+        with write(self._db):
+            if not self._db.execute("DELETE FROM pbx_sources WHERE name = ?", [name]).rowcount:
+                raise NotFound(f"no PBX named {name!r}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from appliance.errors import NotFound
-from appliance.store.audit import audit
+from appliance.store.audit import append as audit
 from appliance.store.db import first, write
 
 

@@ -19,54 +19,49 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from appliance.store import (
-    audit,
     calls,
-    cdr,
     contacts,
     dashboard,
     edits,
-    heard,
     intake,
     jobs,
     live,
-    logins,
-    mail,
     metrics,
     nlp,
     ops,
-    pbx,
     recordings,
     retention,
     scopes,
     search,
     transcripts,
     users,
-    vocabulary,
     webhooks,
-    workers,
 )
 from appliance import filemodes
 from appliance.errors import LegalHold, NotAllowed, NotFound
+from appliance.store.audit import AuditLog
+from appliance.store.cdr import CallRecords
+from appliance.store.concern import concern
 from appliance.store.db import QueryPlan, connect, query_plans, write
+from appliance.store.heard import Heard
+from appliance.store.logins import LoginAttempts
+from appliance.store.mail import MailDeliveries
+from appliance.store.menu import MenuLog
 from appliance.store.filters import CallFilter
-from appliance.store import menu as menu_log
 from appliance.store.scopes import Scope, ScopeEntry
+from appliance.store.pbx import PbxSources
 from appliance.store.query import parse_query
 from appliance.store.search import search_count_is_capped
 from appliance.store.records import (
     ApiToken,
-    AuditEntry,
-    AuditFilter,
-    CallRecord,
     CallSummary,
-    ChainCheck,
     EnqueueResult,
     Job,
-    PbxSource,
-    RemoteWorker,
     SearchHit,
     User,
 )
+from appliance.store.vocabulary import Vocabulary
+from appliance.store.workers import RemoteWorkers
 from appliance.transcript.model import CallMeta, Transcript
 
 
@@ -84,6 +79,16 @@ def _now(now: float | None) -> float:
 
 
 class Store:
+    audit = concern(AuditLog)
+    cdr = concern(CallRecords)
+    heard = concern(Heard)
+    logins = concern(LoginAttempts)
+    mail = concern(MailDeliveries)
+    menu = concern(MenuLog)
+    pbx = concern(PbxSources)
+    vocabulary = concern(Vocabulary)
+    workers = concern(RemoteWorkers)
+
     def __init__(self, db_path: Path | str, scope: Scope = Scope.ALL):
         self.path = Path(db_path)
         self.scope = scope
@@ -100,7 +105,8 @@ class Store:
     def scoped(self, scope: Scope) -> "Store":
         """This store's connection, seeing only `scope`'s calls (close the original, not this)."""
         view = object.__new__(Store)
-        view.__dict__.update(self.__dict__, scope=scope)
+        # Not the concern objects made so far: the view makes its own, in its scope.
+        view.__dict__.update(path=self.path, scope=scope, _db=self._db, _lock=self._lock)
         return view
 
     @_serialized
@@ -112,6 +118,19 @@ class Store:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """The store calls inside, of any concern, as one transaction: a bulk load commits once,
+        not per call."""
+        with self._lock, write(self._db):
+            yield
+
+    @contextlib.contextmanager
+    def query_plans(self) -> Iterator[list[QueryPlan]]:
+        """SQLite's plans of the reads this store runs inside the block (bench/search.py)."""
+        with self._lock, query_plans(self._db) as plans:
+            yield plans
 
     # Intake
 
@@ -138,39 +157,6 @@ class Store:
     @_serialized
     def imported_call(self, system: str, source: str) -> int | None:
         return intake.imported_call(self._db, system, source)
-
-    # The PBX's call records
-
-    @_serialized
-    def link_call_records(self, source: str, records: Sequence[CallRecord], now: float | None = None) -> int:
-        return cdr.link(self._db, source, records, _now(now))
-
-    @_serialized
-    def call_records(self, call_id: int) -> list[CallRecord]:
-        self._require_visible(call_id)
-        return cdr.records_of(self._db, call_id)
-
-    # PBXs that upload recordings
-
-    @_serialized
-    def add_pbx_source(self, name: str, token_hash: str, timezone: str = "", now: float | None = None) -> PbxSource:
-        return pbx.add(self._db, name, token_hash, timezone, _now(now))
-
-    @_serialized
-    def pbx_source_by_token_hash(self, token_hash: str) -> PbxSource | None:
-        return pbx.by_token_hash(self._db, token_hash)
-
-    @_serialized
-    def pbx_sources(self) -> list[PbxSource]:
-        return pbx.all_sources(self._db)
-
-    @_serialized
-    def pbx_uploaded(self, source_id: int, now: float | None = None) -> None:
-        pbx.uploaded(self._db, source_id, _now(now))
-
-    @_serialized
-    def revoke_pbx_source(self, name: str) -> None:
-        pbx.revoke(self._db, name)
 
     # Jobs
 
@@ -239,18 +225,6 @@ class Store:
         return jobs.count_held(self._db, owner_prefix, _now(now))
 
     @_serialized
-    def worker_seen(self, name: str, model: str, device: str, job_id: int) -> None:
-        workers.seen(self._db, name, model, device, job_id, time.time())
-
-    @_serialized
-    def worker_finished(self, name: str, model: str, device: str, audio_seconds: float, busy_seconds: float) -> None:
-        workers.finished(self._db, name, model, device, audio_seconds, busy_seconds, time.time())
-
-    @_serialized
-    def remote_workers(self) -> list[RemoteWorker]:
-        return workers.workers(self._db)
-
-    @_serialized
     def recover_stale_leases(self, now: float | None = None) -> int:
         return jobs.recover_stale_leases(self._db, _now(now))
 
@@ -286,16 +260,6 @@ class Store:
     @_serialized
     def count_calls(self, **filters) -> int:
         return calls.count_calls(self._db, self._call_filter(**filters))
-
-    @_serialized
-    def mark_heard(self, user_id: int, call_id: int, now: float | None = None) -> None:
-        """This user has opened this voicemail or voice note (one in this store's scope)."""
-        self._require_visible(call_id)
-        heard.mark_heard(self._db, user_id, call_id, _now(now))
-
-    @_serialized
-    def heard(self, user_id: int, call_ids: Iterable[int]) -> set[int]:
-        return heard.heard(self._db, user_id, call_ids)
 
     @_serialized
     def call(self, call_id: int) -> CallSummary:
@@ -549,101 +513,6 @@ class Store:
     def revoke_api_token(self, user_id: int, token_id: int) -> None:
         users.revoke_api_token(self._db, user_id, token_id)
 
-    # Login throttling
-
-    @_serialized
-    def begin_login_attempt(
-        self, limits: dict[str, int | None], since: float, now: float | None = None
-    ) -> tuple[list[int], dict[str, int]] | None:
-        return logins.begin_attempt(self._db, limits, since, _now(now))
-
-    @_serialized
-    def forgive_login_attempt(self, rows: list[int], key: str | None = None) -> None:
-        logins.forgive(self._db, rows, key)
-
-    @_serialized
-    def login_failures_since(self, key: str, since: float) -> int:
-        return logins.failures_since(self._db, key, since)
-
-    # Audit log
-
-    @_serialized
-    def audit(
-        self,
-        actor: str | None,
-        action: str,
-        target: str | None = None,
-        detail: str | None = None,
-        now: float | None = None,
-    ) -> None:
-        audit.audit(self._db, actor, action, target, detail, _now(now))
-
-    @contextlib.contextmanager
-    def audited(
-        self, actor: str | None, action: str, target: str | None = None, detail: str | None = None,
-        now: float | None = None,
-    ) -> Iterator[None]:
-        """The store calls inside, and their audit entry, as one transaction: the entry is
-        written when the block ends without an error, and a crash loses both or neither."""
-        with self.batch():
-            yield
-            audit.audit(self._db, actor, action, target, detail, _now(now))
-
-    @contextlib.contextmanager
-    def batch(self) -> Iterator[None]:
-        """The store calls inside as one transaction: a bulk load commits once, not per call."""
-        with self._lock, write(self._db):
-            yield
-
-    @contextlib.contextmanager
-    def query_plans(self) -> Iterator[list[QueryPlan]]:
-        """SQLite's plans of the reads this store runs inside the block (bench/search.py)."""
-        with self._lock, query_plans(self._db) as plans:
-            yield plans
-
-    @_serialized
-    def audit_log(self, limit: int | None = 100, offset: int = 0, **wanted) -> list[AuditEntry]:
-        """Newest first, filtered by AuditFilter's fields (actor, action, since, until, target)."""
-        return audit.audit_log(self._db, limit, offset, AuditFilter(**wanted))
-
-    @_serialized
-    def audit_count(self, **wanted) -> int:
-        return audit.audit_count(self._db, AuditFilter(**wanted))
-
-    @_serialized
-    def verify_audit(self) -> ChainCheck:
-        return audit.verify_chain(self._db)
-
-    # Mail about voicemails and voice notes
-
-    @_serialized
-    def calls_to_mail(self, kinds: tuple[str, ...] = ("voicemail", "note"), now: float | None = None,
-                      limit: int = 20) -> list[CallSummary]:
-        return mail.calls_to_mail(self._db, kinds, _now(now), limit)
-
-    @_serialized
-    def record_mail(self, call_id: int, recipient: str, state: str, error: str | None = None,
-                    next_attempt_at: float = 0.0, now: float | None = None) -> None:
-        mail.record_mail(self._db, call_id, recipient, state, error, next_attempt_at, _now(now))
-
-    @_serialized
-    def mail_delivery(self, call_id: int) -> dict | None:
-        return mail.mail_delivery(self._db, call_id)
-
-    # Site vocabulary
-
-    @_serialized
-    def vocabulary(self) -> list[str]:
-        return vocabulary.vocabulary(self._db)
-
-    @_serialized
-    def add_vocabulary(self, term: str) -> None:
-        vocabulary.add(self._db, term, time.time())
-
-    @_serialized
-    def remove_vocabulary(self, term: str) -> None:
-        vocabulary.remove(self._db, term)
-
     # Retention, legal hold, erasure and the box's health (appliance.ops)
 
     @_serialized
@@ -869,19 +738,3 @@ class Store:
                                 error: str | None = None, next_attempt_at: float = 0.0,
                                 now: float | None = None) -> None:
         webhooks.record_attempt(self._db, delivery_id, state, status, error, next_attempt_at, _now(now))
-
-    # Voice menu log
-
-    @_serialized
-    def log_menu_interaction(self, entry: "menu_log.MenuInteraction") -> int:
-        return menu_log.log_interaction(self._db, entry)
-
-    @_serialized
-    def menu_interactions(self, call_id: int) -> list["menu_log.MenuInteraction"]:
-        if not scopes.visible(self._db, self.scope, call_id):
-            return []
-        return menu_log.interactions_for_call(self._db, call_id)
-
-    @_serialized
-    def menu_interactions_for_channel(self, uniqueid: str) -> list["menu_log.MenuInteraction"]:
-        return menu_log.interactions_for_channel(self._db, uniqueid)

@@ -140,9 +140,9 @@ def delete_user(user_id: int):
 def audit_log():
     store, wanted, query = get_store(), *_audit_filter()
     page = page_number()
-    entries = store.audit_log(limit=AUDIT_PAGE, offset=(page - 1) * AUDIT_PAGE, **wanted)
+    entries = store.audit.entries(limit=AUDIT_PAGE, offset=(page - 1) * AUDIT_PAGE, **wanted)
     return render_template("audit.html", entries=entries, page=page, query=query,
-                           more=store.audit_count(**wanted) > page * AUDIT_PAGE)
+                           more=store.audit.count(**wanted) > page * AUDIT_PAGE)
 
 
 @bp.route("/admin/audit/export.<fmt>")
@@ -154,7 +154,7 @@ def audit_export(fmt: str):
     wanted, query = _audit_filter()
     audit("audit-export", None, f"{fmt} {' '.join(f'{k}={v}' for k, v in query.items())}".strip())
     rows = [[e.id, datetime.fromtimestamp(e.at, timezone.utc).isoformat(), e.actor, e.action, e.target,
-             e.detail, e.hash] for e in get_store().audit_log(limit=None, **wanted)]
+             e.detail, e.hash] for e in get_store().audit.entries(limit=None, **wanted)]
     if fmt == "json":
         body = json.dumps([dict(zip(AUDIT_COLUMNS, row)) for row in rows], ensure_ascii=False, indent=1).encode()
         mimetype = "application/json"

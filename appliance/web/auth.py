@@ -171,12 +171,12 @@ def _actor() -> str | None:
 
 
 def audit(action: str, target: str | None = None, detail: str | None = None) -> None:
-    get_store().audit(_actor(), action, target, detail)
+    get_store().audit.add(_actor(), action, target, detail)
 
 
 def audited(action: str, target: str | None = None, detail: str | None = None):
-    """A block of store changes and their audit entry as one transaction (Store.audited)."""
-    return get_store().audited(_actor(), action, target, detail)
+    """A block of store changes and their audit entry as one transaction (store.audit.entry)."""
+    return get_store().audit.entry(_actor(), action, target, detail)
 
 
 class LoginForm(FlaskForm):
@@ -244,7 +244,7 @@ def begin_attempt(username: str) -> tuple[list[int], str] | None:
     limit = settings().login_attempts_per_15_minutes
     pair = f"pair:{account}|{request.remote_addr}"
     limits = {pair: limit, f"ip:{request.remote_addr}": limit * ADDRESS_FACTOR, f"user:{account}": None}
-    attempt = get_store().begin_login_attempt(limits, since=time.time() - THROTTLE_WINDOW)
+    attempt = get_store().logins.begin(limits, since=time.time() - THROTTLE_WINDOW)
     if attempt is None:
         return None
     rows, counts = attempt
@@ -260,21 +260,21 @@ def login():
         username = form.username.data.strip()
         attempt = begin_attempt(username)
         if attempt is None:
-            store.audit(username, "login-throttled")
+            store.audit.add(username, "login-throttled")
             flash(_("Too many failed logins. Wait a few minutes and try again."), "error")
             return render_template("login.html", form=form), 429
         record = store.user_by_name(username)
         if password_matches(record, form.password.data):
-            store.forgive_login_attempt(*attempt)
+            store.logins.forgive(*attempt)
             session.clear()
             login_user(WebUser(record))
             session.permanent = True
-            with store.audited(record.username, "login"):
+            with store.audit.entry(record.username, "login"):
                 store.note_login(record.id)
             if record.password_temporary:
                 return redirect(url_for("passwords.change"))
             return redirect(_safe_next(request.args.get("next")))
-        store.audit(username, "login-failed")
+        store.audit.add(username, "login-failed")
         flash(_("Wrong user name or password."), "error")
         return render_template("login.html", form=form), 401
     return render_template("login.html", form=form)

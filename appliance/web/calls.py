@@ -143,7 +143,7 @@ def _messages(kind: str | None, calls) -> dict:
     boxes = {call.id: (call.callee if call.kind == "voicemail" else call.caller) or "" for call in calls}
     owners = {call_id: mailbox_settings(site, box).get("name") or site.phones.get(box) for call_id, box in boxes.items()}
     return {"boxes": boxes, "owners": owners, "texts": texts,
-            "heard": store.heard(int(current_user.id), [call.id for call in calls])}
+            "heard": store.heard.among(int(current_user.id), [call.id for call in calls])}
 
 
 def _call_or_404(call_id: int):
@@ -176,10 +176,10 @@ def show(call_id: int):
     transcript = get_store().transcript(call_id)
     audit("view", f"call {call_id}")
     if call.kind in MESSAGE_KINDS:
-        get_store().mark_heard(int(current_user.id), call_id)
+        get_store().heard.mark(int(current_user.id), call_id)
     return render_template("call.html", call=call, transcript=transcript, metrics=call_metrics(call_id, transcript),
                            unsure_below=settings().low_confidence_below, formats=EXPORT_TYPES,
-                           records=get_store().call_records(call_id), dispositions=DISPOSITIONS)
+                           records=get_store().cdr.of_call(call_id), dispositions=DISPOSITIONS)
 
 
 @bp.route("/calls/<int:call_id>/audio")

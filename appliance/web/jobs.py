@@ -22,7 +22,7 @@ def index():
         active=store.jobs(["queued", "running"], limit=200),
         failed=store.jobs(["failed"], limit=200),
         quarantined=store.jobs(["quarantined"], limit=200),
-        workers=store.remote_workers(),
+        workers=store.workers.all(),
     )
 
 

@@ -12,6 +12,6 @@ bp = Blueprint("menu", __name__)
 @bp.app_context_processor
 def menu_helpers() -> dict:
     def menu_interactions(call_id: int) -> list:
-        return get_store().menu_interactions(call_id)
+        return get_store().menu.of_call(call_id)
 
     return {"menu_interactions": menu_interactions}

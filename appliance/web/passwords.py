@@ -40,7 +40,7 @@ def change():
     if not password_matches(store.user(user.id), current):
         audit("password-change-failed", target)
         return _refused(_("The current password is wrong."), 403)
-    store.forgive_login_attempt(*attempt)
+    store.logins.forgive(*attempt)
     hashed = hash_password(new)  # before the transaction: the slow hash holds no write lock
     with audited("password-change", target):
         store.set_password(user.id, hashed)

@@ -119,7 +119,7 @@ def choose_password(client, current: str, new: str):
 
 
 def audit_actions(store: Store, action: str) -> list:
-    return store.audit_log(limit=1000, action=action)
+    return store.audit.entries(limit=1000, action=action)
 
 
 # --- calls -----------------------------------------------------------------------------------
