@@ -26,6 +26,33 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
+class Mailbox:
+    """One voicemail box's settings ([mailboxes.NUMBER]); an unlisted box has these defaults."""
+
+    name: str = ""  # its owner, as lists and the dial-by-name directory show it
+    email: str = ""  # where its messages' transcripts are mailed; empty: nowhere
+    language: str = ""  # the owner's, for the mail (empty: the site's); the message is
+    # transcribed in the caller's (choose_language)
+    transcribe: bool = True
+    attach_audio: bool = False  # no audio leaves the box unless switched on here
+    mail_notes: bool = False  # voice notes dictated on this extension are mailed too
+
+    @classmethod
+    def from_config(cls, number: str, raw: Mapping | Mailbox) -> Mailbox:
+        if isinstance(raw, Mailbox):
+            return raw
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"setting 'mailboxes.{number}': a table of keys, got {raw!r}")
+        defaults = cls()
+        known = {f.name for f in dataclasses.fields(cls)}
+        for key in raw:
+            if key not in known:
+                raise ConfigError(f"setting 'mailboxes.{number}': unknown key {key!r} (known: {', '.join(sorted(known))})")
+        return cls(**{key: _coerce(f"mailboxes.{number}.{key}", value, getattr(defaults, key))
+                      for key, value in raw.items()})
+
+
+@dataclass(frozen=True)
 class Settings:
     # Where the appliance keeps its state. The README's set-up points it at ./var.
     data_dir: Path = Path("/var/lib/appliance")
@@ -93,9 +120,8 @@ class Settings:
     # Set to the LAN address phones reach, so SDP never advertises another interface.
     sip_media_address: str = ""
     phones: Mapping[str, str] = field(default_factory=lambda: {"100": "Reception", "101": "Office"})
-    # Per mailbox: {name, email, language (the owner's, for the mail: "en"/"de"), transcribe (true),
-    # attach_audio (false)}. A message is transcribed in its caller's language (choose_language).
-    mailboxes: Mapping[str, Mapping] = field(default_factory=dict)
+    # The voicemail boxes by number, a [mailboxes.NUMBER] table each (keys: Mailbox's fields).
+    mailboxes: Mapping[str, Mailbox] = field(default_factory=dict)
     # Voice menus, one TOML table each ([menus.NAME]); keys in appliance/ivr/menu.py.
     menus: Mapping[str, Mapping] = field(default_factory=dict)
     voicemail_dir: Path = Path("/var/spool/asterisk/voicemail")
@@ -208,6 +234,8 @@ class Settings:
             raise ConfigError("settings 'web_tls_certfile' and 'web_tls_keyfile' go together: set both or neither")
         if self.web_tls_certfile is not None:
             object.__setattr__(self, "cookie_secure", True)
+        object.__setattr__(self, "mailboxes", {str(number): Mailbox.from_config(str(number), raw)
+                                               for number, raw in self.mailboxes.items()})
         for name in ("timezone", "freepbx_timezone", "cdr_timezone"):
             value = getattr(self, name)
             if value and zone_named(value) is None:
@@ -217,6 +245,11 @@ class Settings:
     def zone(self) -> ZoneInfo:
         """The site's time zone, with its daylight-saving rules."""
         return zone_named(self.timezone) if self.timezone else box_zone()
+
+    def mailbox(self, number: str | None) -> Mailbox:
+        """The box's settings, its language filled in (a box not listed: the defaults)."""
+        box = self.mailboxes.get(number or "", Mailbox())
+        return box if box.language else dataclasses.replace(box, language=self.language)
 
     def language_for(self, *numbers: str | None) -> str:
         """The language for a call: the first number that matches a pattern, else the site's."""

@@ -13,7 +13,7 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
-from appliance.asterisk.voicemail import mailbox_settings
+from appliance.config import Mailbox
 from appliance.store import Store
 from appliance.store.retry import retry_at
 from appliance.transcript.times import moment
@@ -90,12 +90,11 @@ def send(settings, message: EmailMessage) -> None:
         smtp.send_message(message)
 
 
-def _owner(settings, call) -> tuple[str | None, dict]:
+def _owner(settings, call) -> tuple[str | None, Mailbox]:
     """The mailbox a voicemail was left in, or the extension that dictated a note."""
-    number = call.callee if call.kind == "voicemail" else call.caller
-    box = mailbox_settings(settings, number or "")
-    wanted = call.kind == "voicemail" or box.get("mail_notes", False)
-    return (box.get("email") if wanted else None), box
+    box = settings.mailbox(call.callee if call.kind == "voicemail" else call.caller)
+    wanted = call.kind == "voicemail" or box.mail_notes
+    return (box.email if wanted else "") or None, box
 
 
 def deliver_pending(store: Store, settings, now: float | None = None) -> int:
@@ -109,11 +108,11 @@ def deliver_pending(store: Store, settings, now: float | None = None) -> int:
             continue
         transcript = store.transcript(call.id)
         audio = None
-        if box.get("attach_audio"):
+        if box.attach_audio:
             files = store.recording_files(call.id)
             audio = Path(files[0]) if files else None
         try:
-            send(settings, compose(settings, call, transcript, recipient, box.get("language", "en"), audio))
+            send(settings, compose(settings, call, transcript, recipient, box.language, audio))
         except (OSError, smtplib.SMTPException) as exc:
             delivery = store.mail.of_call(call.id) or {"attempts": 0}
             attempts = delivery["attempts"] + 1

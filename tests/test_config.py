@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.config import Settings, load_settings
+from appliance.config import Mailbox, Settings, load_settings
 from appliance.errors import ConfigError
 from appliance.pipeline import choose_language
 from appliance.transcript.model import CallMeta
@@ -129,6 +129,16 @@ def test_language_rules_from_the_file_are_a_table(config_file):
     assert load_settings(path, environ={}).language_by_number == {"+49*": "de", "2??": "fr"}
 
 
+def test_mailboxes_from_the_file_are_typed_and_an_unlisted_box_gets_the_defaults(config_file):
+    path = config_file('language = "en"\n[mailboxes.100]\nname = "Reception"\nemail = "r@office.example"\n'
+                       'attach_audio = true\n[mailboxes.200]\nlanguage = "de"\ntranscribe = "no"\n')
+    settings = load_settings(path, environ={})
+    assert settings.mailbox("100") == Mailbox(name="Reception", email="r@office.example", language="en",
+                                              attach_audio=True)
+    assert settings.mailbox("200") == Mailbox(language="de", transcribe=False)
+    assert settings.mailbox("999") == settings.mailbox(None) == Mailbox(language="en")
+
+
 # --- bad configuration -------------------------------------------------------------------------
 
 
@@ -147,6 +157,13 @@ def test_a_bad_environment_value_is_a_config_error_naming_the_setting(name, valu
     setting = name.removeprefix("APPLIANCE_").lower()
     with pytest.raises(ConfigError, match=setting):
         load_settings(NO_CONFIG, environ={name: value})
+
+
+@pytest.mark.parametrize(("table", "named"), [('email_to = "x@y"', "email_to"), ('attach_audio = "often"', "attach_audio")])
+def test_a_bad_mailbox_key_is_a_config_error_naming_box_and_key(config_file, table, named):
+    path = config_file(f"[mailboxes.100]\n{table}\n")
+    with pytest.raises(ConfigError, match=f"mailboxes.100.*{named}|{named}.*mailboxes.100"):
+        load_settings(path, environ={})
 
 
 def test_a_bad_file_value_is_a_config_error(config_file):

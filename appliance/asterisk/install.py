@@ -63,7 +63,7 @@ def render_config(settings, dest: Path, *, menus: list[dict], spool_for_asterisk
         "phones": [{"number": n, "name": name, **stored["phones"][n]} for n, name in settings.phones.items()],
         "menus": menus,
         "mailboxes": [
-            {"number": n, "name": box.get("name", n), "pin": stored["phones"][n]["pin"]}
+            {"number": n, "name": box.name or n, "pin": stored["phones"][n]["pin"]}
             for n, box in settings.mailboxes.items()
         ],
     }

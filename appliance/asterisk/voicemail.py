@@ -37,11 +37,6 @@ class Message:
     started_at: str | None
 
 
-def mailbox_settings(settings, mailbox: str) -> dict:
-    return {"transcribe": True, "attach_audio": False, "language": settings.language,
-            **settings.mailboxes.get(mailbox, {})}
-
-
 def _caller(callerid: str) -> str | None:
     match = _NUMBER.search(callerid)
     number = (match.group(1) if match else callerid).strip().strip('"')
@@ -89,8 +84,7 @@ def scan_mailboxes(store: Store, settings, now: float | None = None, settled: bo
         copy = target_dir / f"{message.msg_id}.wav"
         if str(copy.resolve()) in known or now - message.audio.stat().st_mtime < settle:
             continue
-        box = mailbox_settings(settings, message.mailbox)
-        if not box["transcribe"]:
+        if not settings.mailbox(message.mailbox).transcribe:
             continue
         target_dir.mkdir(parents=True, exist_ok=True)
         partial = copy.with_suffix(".part")

@@ -16,7 +16,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from appliance.analytics.metrics import stored_public
-from appliance.asterisk.voicemail import mailbox_settings
 from appliance.errors import ApplianceError, BadQuery, LegalHold, NotAllowed, NotFound
 from appliance.store.filters import DIRECTIONS
 from appliance.transcript.exports import export
@@ -141,7 +140,7 @@ def _messages(kind: str | None, calls) -> dict:
         transcript = store.transcript(call.id)
         texts[call.id] = transcript.text if transcript else ""
     boxes = {call.id: (call.callee if call.kind == "voicemail" else call.caller) or "" for call in calls}
-    owners = {call_id: mailbox_settings(site, box).get("name") or site.phones.get(box) for call_id, box in boxes.items()}
+    owners = {call_id: site.mailbox(box).name or site.phones.get(box) for call_id, box in boxes.items()}
     return {"boxes": boxes, "owners": owners, "texts": texts,
             "heard": store.heard.among(int(current_user.id), [call.id for call in calls])}
 
