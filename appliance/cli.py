@@ -245,7 +245,8 @@ def calls(ctx: click.Context, limit: int) -> None:
 @click.option("--inline", is_flag=True, help="vCon: the recording inside it (base64url), not referenced by URL.")
 @click.pass_context
 def show(ctx: click.Context, call_id: int, fmt: str, inline: bool) -> None:
-    """Print a call's transcript (JSON: with its conversation metrics; vCon: the whole call)."""
+    """Print a call's transcript (JSON: with its conversation metrics and the PBX's call records;
+    vCon: the whole call)."""
     from appliance.analytics.metrics import stored_public
     from appliance.transcript.exports import export
 
@@ -264,7 +265,8 @@ def show(ctx: click.Context, call_id: int, fmt: str, inline: bool) -> None:
         click.echo(json.dumps(vcon, ensure_ascii=False, indent=2))
         return
     metrics = stored_public(store.metrics([call_id]).get(call_id), [s.label for s in transcript.speakers])
-    click.echo(export(transcript, fmt, metrics=metrics), nl=False)
+    records = [record.public() for record in store.cdr.of_call(call_id)]
+    click.echo(export(transcript, fmt, metrics=metrics, records=records), nl=False)
 
 
 @cli.command()

@@ -6,6 +6,8 @@ user; each call shows its records (answered, talk time, DID), and they go with t
 from __future__ import annotations
 
 import csv
+import io
+import json
 import shutil
 import socket
 import sqlite3
@@ -17,9 +19,11 @@ import pytest
 from appliance.asterisk.cdr import CSV_COLUMNS, read_csv, sync
 from appliance.config import load_settings
 from appliance.store import Store
+from appliance.store.scopes import entry
 from appliance.transcript.model import CallMeta
 from support.asterisk import ROOT, settings_overrides, start_asterisk
 from support.processes import unavailable, wait_for
+from support.store import finished_call
 from support.web import hashed, login, make_app, write_wav
 
 VOICE = Path("/usr/share/asterisk/sounds/en/conf-getchannel.wav")
@@ -137,21 +141,28 @@ def test_records_from_the_csv_reach_the_recorded_call_and_go_with_it(pbx_records
         assert db.execute("SELECT count(*) FROM call_records").fetchone()[0] == 0
 
 
+def _load_into_freepbx(admin, rows, **freepbx_columns):
+    """The real Asterisk's rows in FreePBX's cdr table, with the columns FreePBX adds (did, cnum,
+    cnam, recordingfile) and any of its others given per dst as {dst: {column: value}}."""
+    with admin.cursor() as cursor:
+        cursor.execute("DELETE FROM asteriskcdrdb.cdr")
+        for row in rows:
+            values = {"calldate": _local(row.started_at), "src": row.src or "", "dst": row.dst,
+                      "dcontext": row.dcontext or "", "channel": row.channel or "", "dstchannel": row.dstchannel or "",
+                      "lastapp": row.lastapp or "", "lastdata": row.lastdata or "", "duration": int(row.duration),
+                      "billsec": int(row.billsec), "disposition": row.disposition, "uniqueid": row.uniqueid,
+                      "linkedid": row.linkedid, "sequence": row.sequence, "did": "+493012345600",
+                      "cnum": "+4930999", "cnam": "Praxis Müller", "recordingfile": f"in-555-+4930999-{row.uniqueid}.wav",
+                      **freepbx_columns.get(row.dst, {})}
+            cursor.execute(f"INSERT INTO asteriskcdrdb.cdr ({', '.join(values)}) VALUES ({', '.join(['%s'] * len(values))})",
+                           list(values.values()))
+
+
 def test_freepbx_records_on_mariadb_are_read_through_a_read_only_user(pbx_records, mariadb, box, tmp_path):
     _, rows = pbx_records
     admin, url = mariadb
     record = rows[0]
-    with admin.cursor() as cursor:
-        cursor.execute("DELETE FROM asteriskcdrdb.cdr")
-        for row in rows:
-            cursor.execute(
-                "INSERT INTO asteriskcdrdb.cdr (calldate, src, dst, dcontext, channel, dstchannel, lastapp, lastdata,"
-                " duration, billsec, disposition, uniqueid, linkedid, sequence, did, cnum, cnam, recordingfile)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [_local(row.started_at), row.src or "", row.dst, row.dcontext or "", row.channel or "",
-                 row.dstchannel or "", row.lastapp or "", row.lastdata or "", int(row.duration), int(row.billsec),
-                 row.disposition, row.uniqueid, row.linkedid, row.sequence, "+493012345600", "+4930999",
-                 "Praxis Müller", f"in-555-+4930999-{row.uniqueid}.wav"])
+    _load_into_freepbx(admin, rows)
     settings, store = box(cdr_database_url=url)
     call = store.enqueue_recording(CallMeta(uniqueid=record.uniqueid), [write_wav(tmp_path / "call.wav")])
     assert sync(store, settings) >= 1
@@ -165,6 +176,60 @@ def test_freepbx_records_on_mariadb_are_read_through_a_read_only_user(pbx_record
     login(client, "admin", "admin-password-1")
     page = client.get(f"/calls/{call.call_id}").get_data(as_text=True)
     assert "Call record of the PBX" in page and "+493012345600" in page and "answered" in page
+
+
+def test_the_record_rides_along_in_the_api_and_the_exports_within_the_users_scope(pbx_records, mariadb, box,
+                                                                                    tmp_path):
+    """A queue call FreePBX logged (the real Asterisk's rows, as extension 201 took it from queue
+    400): answered by, queue, DID, result and talk time reach /api/calls/ID, the JSON export,
+    the range exports and `appliance show --format json`; an agent of another extension sees
+    neither the call nor its record."""
+    from click.testing import CliRunner
+
+    from appliance.cli import cli
+
+    _, rows = pbx_records
+    admin, url = mariadb
+    record = next(r for r in rows if r.dst == "555")
+    _load_into_freepbx(admin, rows, **{"555": {"dstchannel": "PJSIP/201-0000002a", "lastapp": "Queue",
+                                                "lastdata": "400,t,,,300"}})
+    settings, store = box(cdr_database_url=url)
+    ours = finished_call(store, tmp_path, CallMeta(uniqueid=record.uniqueid, linkedid=record.linkedid,
+                                                   caller="+4930999", callee="201"), [(0, "hello")]).call_id
+    finished_call(store, tmp_path, CallMeta(uniqueid="9.9", caller="+4930888", callee="202"), [(0, "other")])
+    assert sync(store, settings) >= 1
+    expected = {"answered_by": "201", "queue": "400", "did": "+493012345600", "disposition": "ANSWERED",
+                "billsec": record.billsec}
+    store.add_user("admin", hashed("admin-password-1"), "admin")
+    agent = store.add_user("agent202", hashed("agent-password-1"), "agent")
+    store.set_scope_entries(agent.id, [entry("extension", "202")])
+    client = make_app(settings).test_client()
+    login(client, "admin", "admin-password-1")
+
+    api = client.get(f"/api/calls/{ours}").get_json()["call_records"]
+    leg = next(r for r in api if r["uniqueid"] == record.uniqueid)
+    assert {k: leg[k] for k in expected} == expected and leg["started_at"] == record.started_at
+    exported = json.loads(client.get(f"/calls/{ours}/export/json").get_data())["call_records"]
+    assert exported == api
+    by_id = {row["id"]: row for row in json.loads(client.get("/calls/export.json").get_data())}
+    assert {k: by_id[ours][k] for k in expected} == {**expected, "answered_by": ["201"]}
+    assert by_id[min(set(by_id) - {ours})]["disposition"] is None  # a call the PBX has no record of
+    table = list(csv.DictReader(io.StringIO(client.get("/calls/export.csv").get_data().decode("utf-8-sig"))))
+    line = next(row for row in table if row["id"] == str(ours))
+    assert (line["answered_by"], line["queue"], line["did"], line["disposition"], float(line["billsec"])) == (
+        "201", "400", "'+493012345600", "ANSWERED", record.billsec)  # a leading + never runs as a formula
+
+    env = {"APPLIANCE_CONFIG": "/dev/null", "APPLIANCE_DATA_DIR": str(settings.data_dir)}
+    shown = CliRunner().invoke(cli, ["show", str(ours), "--format", "json"], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert {k: json.loads(shown.output)["call_records"][0][k] for k in expected} == expected
+
+    other = make_app(settings).test_client()
+    login(other, "agent202", "agent-password-1")
+    assert other.get(f"/api/calls/{ours}").status_code == 404
+    assert other.get(f"/calls/{ours}/export/json").status_code == 404
+    assert "+493012345600" not in other.get("/calls/export.csv").get_data().decode("utf-8-sig")
+    assert [row["disposition"] for row in json.loads(other.get("/calls/export.json").get_data())] == [None]
 
 
 def test_a_wrong_cdr_password_is_a_readable_error_not_a_silent_nothing(mariadb, box):

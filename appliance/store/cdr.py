@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
+from appliance.store import scopes
 from appliance.store.concern import Concern, clock
 from appliance.store.db import write
 from appliance.store.records import CallRecord
@@ -43,6 +44,18 @@ class CallRecords(Concern):
     def of_call(self, call_id: int) -> list[CallRecord]:
         """The call's records in the order the PBX wrote them (start, then sequence)."""
         self._require_visible(call_id)
-        rows = self._db.execute("SELECT data FROM call_records WHERE call_id = ?", [call_id]).fetchall()
-        records = [CallRecord(**{k: v for k, v in json.loads(data).items() if k in _FIELDS}) for (data,) in rows]
-        return sorted(records, key=lambda r: (r.started_at or "", r.sequence))
+        return self._records_of([call_id])[call_id]
+
+    def of_calls(self, call_ids: Iterable[int]) -> dict[int, list[CallRecord]]:
+        """of_call of many calls at once (a range export), those out of scope left out."""
+        return self._records_of(scopes.visible_ids(self._db, self.scope, list(call_ids)))
+
+    def _records_of(self, call_ids: list[int]) -> dict[int, list[CallRecord]]:
+        found: dict[int, list[CallRecord]] = {call_id: [] for call_id in call_ids}
+        rows = self._db.execute(
+            "SELECT call_id, data FROM call_records WHERE call_id IN (SELECT value FROM json_each(?))",
+            [json.dumps(call_ids)]).fetchall()
+        for call_id, data in rows:
+            found[call_id].append(CallRecord(**{k: v for k, v in json.loads(data).items() if k in _FIELDS}))
+        return {call_id: sorted(records, key=lambda r: (r.started_at or "", r.sequence))
+                for call_id, records in found.items()}

@@ -162,6 +162,27 @@ class CallRecord:
     def queue(self) -> str | None:
         return (self.lastdata or "").split(",", 1)[0] or None if self.lastapp == "Queue" else None
 
+    def public(self, when=lambda iso: iso) -> dict:
+        """The row as the API and the exports hand it out; `when` writes its times (UTC ISO as kept)."""
+        return {"uniqueid": self.uniqueid, "linkedid": self.linkedid, "sequence": self.sequence,
+                "started_at": when(self.started_at), "answered_at": when(self.answered_at),
+                "ended_at": when(self.ended_at), "src": self.src, "dst": self.dst, "cnam": self.cnam,
+                "did": self.did, "answered_by": self.answered_by, "queue": self.queue,
+                "disposition": self.disposition, "duration": self.duration, "billsec": self.billsec}
+
+
+def call_record_summary(records: list[CallRecord]) -> dict:
+    """One call's CDR rows as one line of a range export: every leg that answered, the first
+    queue and DID, ANSWERED if any leg was, and the talk time of all legs together."""
+    answered = [r.disposition for r in records if r.disposition == "ANSWERED"]
+    return {
+        "answered_by": list(dict.fromkeys(r.answered_by for r in records if r.answered_by)),
+        "queue": next((r.queue for r in records if r.queue), None),
+        "did": next((r.did for r in records if r.did), None),
+        "disposition": answered[0] if answered else (records[0].disposition if records else None),
+        "billsec": sum(r.billsec or 0 for r in records) if records else None,
+    }
+
 
 @dataclass(frozen=True)
 class PbxSource:

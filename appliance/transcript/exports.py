@@ -2,7 +2,8 @@
 
 `insights` is the call's stored keywords/summary JSON (appliance.nlp.Insights.to_dict()), when
 there is one: JSON carries it whole, text and WebVTT put keywords and summary first. JSON also
-carries the call's conversation metrics (appliance.analytics.metrics.public) as `metrics`.
+carries the call's conversation metrics (appliance.analytics.metrics.public) as `metrics`, and
+the PBX's call records of the call (CallRecord.public()) as `call_records`.
 """
 
 from __future__ import annotations
@@ -44,12 +45,15 @@ def _label(transcript: Transcript, line: dict) -> str:
     return transcript.speaker(speaker).label if speaker in known else line["label"]
 
 
-def to_json(transcript: Transcript, insights: dict | None = None, metrics: dict | None = None) -> str:
+def to_json(transcript: Transcript, insights: dict | None = None, metrics: dict | None = None,
+            records: list[dict] | None = None) -> str:
     data = transcript.to_dict()
     if insights:
         data["insights"] = insights
     if metrics:
         data["metrics"] = metrics
+    if records:
+        data["call_records"] = records
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
@@ -99,9 +103,10 @@ def to_vtt(transcript: Transcript, insights: dict | None = None) -> str:
     return "WEBVTT\n\n" + note + "\n".join(blocks)
 
 
-def export(transcript: Transcript, fmt: str, insights: dict | None = None, metrics: dict | None = None) -> str:
+def export(transcript: Transcript, fmt: str, insights: dict | None = None, metrics: dict | None = None,
+           records: list[dict] | None = None) -> str:
     if fmt == "json":
-        return to_json(transcript, insights, metrics)
+        return to_json(transcript, insights, metrics, records)
     writers = {"txt": to_txt, "srt": to_srt, "vtt": to_vtt, "json": to_json}
     if fmt not in writers:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, abort, jsonify, request
 from appliance.errors import BadQuery, NotFound
 from appliance.web import get_store
 from appliance.web.auth import audit, csrf
-from appliance.web.calls import call_filters, call_metrics, list_order, vcon_json
+from appliance.web.calls import call_filters, call_metrics, call_records_public, list_order, vcon_json
 from appliance.web.i18n import local_iso, local_transcript
 from appliance.web.inputs import page_number
 from appliance.web.search import search_filters
@@ -52,7 +52,7 @@ def call(call_id: int):
     transcript = store.transcript(call_id)
     audit("view", f"call {call_id}", "api")
     return jsonify(call=_summary(summary), transcript=local_transcript(transcript).to_dict() if transcript else None,
-                   metrics=call_metrics(call_id, transcript))
+                   metrics=call_metrics(call_id, transcript), call_records=call_records_public(call_id))
 
 
 @bp.route("/calls/<int:call_id>/vcon")

@@ -22,7 +22,7 @@ from appliance.transcript.exports import export
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit, audited
 from appliance.web.contacts import name_all_calls, speaker_number
-from appliance.web.i18n import local_transcript
+from appliance.web.i18n import local_iso, local_transcript
 from appliance.web.inputs import page_number
 from appliance.web.labels import error_text
 from appliance.web.listens import Listens, seconds
@@ -159,6 +159,11 @@ def call_metrics(call_id: int, transcript) -> dict | None:
     return stored_public(get_store().metrics([call_id]).get(call_id), [s.label for s in transcript.speakers])
 
 
+def call_records_public(call_id: int) -> list[dict]:
+    """The call's CDR rows for the API and the JSON export, times in the user's zone."""
+    return [record.public(local_iso) for record in get_store().cdr.of_call(call_id)]
+
+
 def vcon_json(call_id: int, inline: bool = False) -> str:
     """The call's vCon as the signed-in user may see it (404 when it has no transcript)."""
     from appliance.web.vcon import call_vcon
@@ -249,7 +254,8 @@ def export_call(call_id: int, fmt: str):
 
         body = io.BytesIO(to_docx(transcript, insights))
     else:
-        body = io.BytesIO(export(transcript, fmt, insights, call_metrics(call_id, transcript)).encode())
+        body = io.BytesIO(export(transcript, fmt, insights, call_metrics(call_id, transcript),
+                                 call_records_public(call_id)).encode())
     return send_file(body, mimetype=EXPORT_TYPES[fmt], as_attachment=True,
                      download_name=f"call-{call_id}.{fmt}")
 

@@ -1,5 +1,6 @@
 """CRM hand-off in the UI: webhooks (admin: URL, secret, fields, test button, delivery log),
-the calls of a date range as CSV or JSON with keywords and summary, and the insights helpers
+the calls of a date range as CSV or JSON with keywords, summary and the PBX's call record
+(answered by, queue, DID, result, talk time), and the insights helpers
 the call list, call page and search use."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from appliance.store.query import parse_query
 from appliance.web.calls import call_filters, list_order
 from appliance.web.csvcells import csv_bytes
 from appliance.web.i18n import local_iso
+from appliance.store.records import call_record_summary
 from appliance.web.inputs import form_int
 from appliance.web.labels import error_text
 from appliance.webhooks.payload import DEFAULT_FIELDS, FIELDS
@@ -25,7 +27,7 @@ from appliance.webhooks.payload import DEFAULT_FIELDS, FIELDS
 bp = Blueprint("crm", __name__)
 EXPORT_BATCH = 500
 CSV_COLUMNS = ("id", "started_at", "caller", "callee", "direction", "kind", "duration", "language",
-               "state", "speakers", "keywords", "summary")
+               "state", "speakers", "keywords", "summary", "answered_by", "queue", "did", "disposition", "billsec")
 
 
 @bp.app_context_processor
@@ -101,14 +103,16 @@ def delete(webhook_id: int):
 
 
 def _range_rows():
-    """Every call the list shows with these filters, in its order, with its insights."""
+    """Every call the list shows with these filters, in its order, with its insights and the
+    summary of its call records."""
     store, filters, order = get_store(), call_filters(), list_order()
     offset = 0
     while True:
         calls = store.calls(limit=EXPORT_BATCH, offset=offset, **filters, **order)
         insights = store.insights([c.id for c in calls])
+        records = store.cdr.of_calls([c.id for c in calls])
         for call in calls:
-            yield call, insights.get(call.id) or {}
+            yield call, insights.get(call.id) or {}, call_record_summary(records.get(call.id, []))
         if len(calls) < EXPORT_BATCH:
             return
         offset += EXPORT_BATCH
@@ -137,14 +141,15 @@ def export_range(fmt: str):
             "callee": call.callee, "direction": call.direction, "kind": call.kind, "duration": call.duration,
             "language": call.language, "state": call.state, "speakers": list(call.speakers),
             "keywords": insights.get("keywords", []), "summary": _summary_text(insights),
-            "summary_lines": insights.get("summary", []), "entities": insights.get("entities", []),
-        } for call, insights in _range_rows()]
+            "summary_lines": insights.get("summary", []), "entities": insights.get("entities", []), **record,
+        } for call, insights, record in _range_rows()]
         body = json.dumps(rows, ensure_ascii=False, indent=1).encode()
         mimetype = "application/json"
     else:
         rows = ([call.id, local_iso(call.started_at or call.created_at), call.caller, call.callee, call.direction, call.kind,
                  call.duration, call.language, call.state, "; ".join(call.speakers),
-                 "; ".join(insights.get("keywords", [])), _summary_text(insights)]
-                for call, insights in _range_rows())
+                 "; ".join(insights.get("keywords", [])), _summary_text(insights), "; ".join(record["answered_by"]),
+                 record["queue"], record["did"], record["disposition"], record["billsec"]]
+                for call, insights, record in _range_rows())
         body, mimetype = csv_bytes(CSV_COLUMNS, rows), "text/csv; charset=utf-8"
     return send_file(io.BytesIO(body), mimetype=mimetype, as_attachment=True, download_name=name)
