@@ -102,8 +102,8 @@ def ingest(ctx: click.Context, files, **kw) -> None:
     original never loses the recording.
     """
     settings = settings_of(ctx)
-    from appliance.jobs.copying import atomic_copy
     from appliance.disk import intake_paused
+    from appliance.jobs.intake import take_in
 
     if intake_paused(settings):
         raise ApplianceError("too little free disk space for another recording (setting disk_min_free_mb); free some first")
@@ -111,14 +111,7 @@ def ingest(ctx: click.Context, files, **kw) -> None:
     if not meta.uniqueid:
         meta = CallMeta(**{**meta.__dict__, "uniqueid": f"import-{uuid.uuid4().hex[:12]}"})
     target = settings.data_dir / "recordings" / datetime.now(timezone.utc).strftime("%Y/%m/%d") / meta.uniqueid
-    filemodes.folder(target)
-    copies = []
-    for path in files:
-        copy = target / path.name
-        if not copy.exists():
-            atomic_copy(path, copy)
-        copies.append(copy.resolve())
-    result = store_of(ctx).enqueue_recording(meta, copies, options)
+    result = take_in(store_of(ctx), meta, files, options, copies=[target / path.name for path in files])
     state = "queued" if result.created else "already queued"
     click.echo(f"call {result.call_id}: job {result.job_id} {state}")
 
@@ -134,8 +127,10 @@ def hook() -> None:
 @click.pass_context
 def hook_recording(ctx: click.Context, files, **kw) -> None:
     """Queue a finished recording where it lies (the spool sweep is the safety net)."""
+    from appliance.jobs.intake import take_in
+
     meta, options = _meta_and_options(kw)
-    result = store_of(ctx).enqueue_recording(meta, [p.resolve() for p in files], options)
+    result = take_in(store_of(ctx), meta, files, options)
     click.echo(f"call {result.call_id}: job {result.job_id} {'queued' if result.created else 'already queued'}")
 
 
@@ -143,7 +138,7 @@ def hook_recording(ctx: click.Context, files, **kw) -> None:
 @click.pass_context
 def hook_sweep(ctx: click.Context) -> None:
     """Pick up everything waiting in the spool and the voicemail boxes now."""
-    from appliance.asterisk.voicemail import scan_mailboxes
+    from appliance.jobs.voicemail import scan_mailboxes
     from appliance.jobs.spool import sweep
 
     store, settings = store_of(ctx), settings_of(ctx)
@@ -662,6 +657,7 @@ def asterisk_install_config(ctx: click.Context, dest: Path, spool_path: Path | N
 def demo(ctx: click.Context) -> None:
     """Put a demo call (two real voices, stereo) into the queue."""
     from appliance import democall
+    from appliance.jobs.intake import take_in
 
     settings = settings_of(ctx)
     folder = settings.data_dir / "demo"
@@ -669,7 +665,7 @@ def demo(ctx: click.Context) -> None:
     path = democall.write_stereo_wav(democall.mix_call(), folder / "demo-call.wav")
     meta = CallMeta(uniqueid="demo-call-1", caller="+49 30 1234567", callee="200", direction="inbound",
                     started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    result = store_of(ctx).enqueue_recording(meta, [path.resolve()], {})
+    result = take_in(store_of(ctx), meta, [path])
     click.echo(f"demo call {result.call_id}: job {result.job_id} {'queued' if result.created else 'already queued'}")
 
 

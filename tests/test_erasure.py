@@ -179,7 +179,7 @@ def test_no_trace_is_left_where_sqlite_does_not_zero_deleted_pages(store, settin
 
 
 def test_a_voicemail_is_erased_from_asterisks_mailbox_too(store, make_settings, tmp_path):
-    from appliance.asterisk.voicemail import scan_mailboxes
+    from appliance.jobs.voicemail import scan_mailboxes
 
     settings = make_settings(voicemail_dir=tmp_path / "voicemail", spool_settle_seconds=0)
     inbox = settings.voicemail_dir / "default" / "100" / "INBOX"

@@ -114,7 +114,7 @@ def test_the_command_line_prints_health_and_fails_when_unwell(settings, store, q
 
 
 def test_with_a_full_disk_nothing_new_is_copied_in(make_settings, store, tmp_path):
-    from appliance.asterisk.voicemail import scan_mailboxes
+    from appliance.jobs.voicemail import scan_mailboxes
     from appliance.cli import cli
 
     settings = make_settings(disk_min_free_mb=HUGE_MB, voicemail_dir=tmp_path / "vm", spool_settle_seconds=0)

@@ -167,7 +167,7 @@ def test_an_interrupted_ingest_copy_never_has_the_final_name(tmp_path, monkeypat
     from click.testing import CliRunner
 
     from appliance import cli
-    from appliance.jobs import copying
+    from appliance.jobs import intake
 
     data = tmp_path / "data"
     source = write_wav(tmp_path / "in.wav", 2.0)
@@ -176,7 +176,7 @@ def test_an_interrupted_ingest_copy_never_has_the_final_name(tmp_path, monkeypat
         out.write(into.read(1000))
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(copying.shutil, "copyfileobj", half_then_full)
+    monkeypatch.setattr(intake.shutil, "copyfileobj", half_then_full)
     monkeypatch.setenv("APPLIANCE_CONFIG", str(tmp_path / "none.toml"))
     monkeypatch.setenv("APPLIANCE_DATA_DIR", str(data))
     result = CliRunner().invoke(cli.cli, ["ingest", str(source), "--uniqueid", "1712345678.9"])

@@ -85,3 +85,22 @@ def test_hostile_caller_id_in_a_ticket_is_stored_as_plain_text(spool, settings, 
     (result,) = sweep(store, settings)
     assert store.job(result.job_id).meta.caller == hostile
     assert sorted(p.name for p in spool.iterdir()) == ["1700000006.1.json", "1700000006.1.wav"]
+
+
+def test_a_voicemail_is_queued_as_a_private_copy_that_outlives_the_message(make_settings, tmp_path):
+    from appliance.jobs.voicemail import scan_mailboxes
+    from appliance.store import Store
+
+    settings = make_settings(voicemail_dir=tmp_path / "voicemail", spool_settle_seconds=0)
+    message = _file(settings.voicemail_dir / "default" / "100" / "INBOX" / "msg0000.wav")
+    message.chmod(0o644)  # app_voicemail's files may be readable by its group and others
+    message.with_suffix(".txt").write_text("[message]\ncallerid=<+4930111>\norigtime=1700000000\nmsg_id=1700000000-0\n")
+    with Store.open(settings) as store:
+        (queued,) = scan_mailboxes(store, settings)
+        message.unlink()  # the owner deletes it from the phone
+        (path,) = store.job(queued.job_id).paths
+        assert scan_mailboxes(store, settings) == []
+    copy = settings.data_dir / "recordings" / "voicemail" / "1700000000-0.wav"
+    assert path == str(copy.resolve()) and copy.read_bytes() == b"\0\1" * 800
+    assert copy.stat().st_mode & 0o007 == 0  # not the message's mode: nobody else reads it
+    assert not list(copy.parent.glob("*.part"))

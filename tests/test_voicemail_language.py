@@ -9,7 +9,7 @@ import pytest
 import soundfile
 
 from appliance import democall
-from appliance.asterisk.voicemail import scan_mailboxes
+from appliance.jobs.voicemail import scan_mailboxes
 from appliance.jobs.worker import Worker
 from appliance.mail import deliver_pending
 from appliance.store import Store

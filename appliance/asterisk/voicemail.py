@@ -1,29 +1,16 @@
-"""Voicemail in: new messages in Asterisk's mailboxes become voicemail jobs.
-
-app_voicemail writes `msgNNNN.wav` and `msgNNNN.txt` (its metadata) under
-`<voicemail_dir>/<context>/<mailbox>/INBOX/`. The message is copied into the appliance's own
-folder before it is queued: the owner may delete or move it from the phone at any time, and
-the transcript must still have its recording. A mailbox whose transcription is switched off
-is left alone.
+"""Asterisk's voicemail messages as app_voicemail writes them: `msgNNNN.wav` and `msgNNNN.txt`
+(its metadata) under `<voicemail_dir>/<context>/<mailbox>/<folder>/`. appliance.jobs.voicemail
+queues them.
 """
 
 from __future__ import annotations
 
 import configparser
-import logging
-import os
 import re
-import shutil
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from appliance.disk import intake_paused
-from appliance.store import EnqueueResult, Store
-from appliance.transcript.model import CallMeta
-
-log = logging.getLogger(__name__)
 FOLDERS = ("INBOX", "Old", "Urgent")
 _NUMBER = re.compile(r"<([^>]*)>")
 
@@ -61,41 +48,3 @@ def read_message(info: Path) -> Message | None:
         started_at=datetime.fromtimestamp(int(origtime), timezone.utc).isoformat(timespec="seconds")
         if origtime.isdigit() else None,
     )
-
-
-def scan_mailboxes(store: Store, settings, now: float | None = None, settled: bool = False) -> list[EnqueueResult]:
-    """`settled`: Asterisk's own word that its messages are complete (its externnotify runs once
-    a message is in its folder), so none waits for the settle time."""
-    now = time.time() if now is None else now
-    settle = 0.0 if settled else settings.spool_settle_seconds
-    root = settings.voicemail_dir
-    if not root.is_dir() or intake_paused(settings):  # a full disk: messages wait in Asterisk's boxes
-        return []
-    (settings.spool_dir / ".voicemail-changed").unlink(missing_ok=True)  # the hook's nudge, now served
-    known = store.known_paths()
-    target_dir = settings.data_dir / "recordings" / "voicemail"
-    results = []
-    for info in sorted(root.glob("*/*/*/msg*.txt")):
-        if info.parent.name not in FOLDERS:
-            continue
-        message = read_message(info)
-        if message is None or not message.audio.is_file():
-            continue
-        copy = target_dir / f"{message.msg_id}.wav"
-        if str(copy.resolve()) in known or now - message.audio.stat().st_mtime < settle:
-            continue
-        if not settings.mailbox(message.mailbox).transcribe:
-            continue
-        target_dir.mkdir(parents=True, exist_ok=True)
-        partial = copy.with_suffix(".part")
-        shutil.copyfile(message.audio, partial)
-        os.replace(partial, copy)
-        meta = CallMeta(uniqueid=f"vm-{message.msg_id}", caller=message.caller, callee=message.mailbox,
-                        direction="inbound", started_at=message.started_at, kind="voicemail")
-        # No language: the box's is its owner's, for the mail; the message is in the caller's,
-        # which the pipeline chooses as for any call (number rules, opt-in detection, the site's).
-        result = store.enqueue_recording(meta, [copy.resolve()])
-        if result.created:
-            log.info("voicemail: queued job %d", result.job_id)
-        results.append(result)
-    return results

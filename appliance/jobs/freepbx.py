@@ -25,7 +25,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from appliance.config import zone_named
-from appliance.jobs.copying import atomic_copy
+from appliance.jobs.intake import atomic_copy
 from appliance.jobs.spool import AUDIO_SUFFIX
 from appliance.store import Store
 from appliance.transcript.model import CallMeta

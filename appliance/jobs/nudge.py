@@ -19,8 +19,8 @@ import select
 import struct
 import threading
 
-from appliance.asterisk.voicemail import scan_mailboxes
 from appliance.jobs.spool import AUDIO_SUFFIX, sweep
+from appliance.jobs.voicemail import scan_mailboxes
 from appliance.mail import deliver_pending
 from appliance.store import Store
 

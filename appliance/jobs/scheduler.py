@@ -13,11 +13,11 @@ from datetime import datetime, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from appliance.asterisk.voicemail import scan_mailboxes
 from appliance.asterisk.cdr import sync as sync_call_records
 from appliance.jobs.freepbx import import_tree as import_freepbx
 from appliance.jobs.spool import sweep
 from appliance.jobs.stages import add_scheduler_jobs as add_stage_jobs
+from appliance.jobs.voicemail import scan_mailboxes
 from appliance.mail import deliver_pending
 from appliance.store import Store
 from appliance.webhooks.delivery import deliver_due

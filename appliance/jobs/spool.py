@@ -25,6 +25,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from appliance.asterisk.tickets import PAIR, base_name, ticket_path
+from appliance.jobs.intake import take_in
 from appliance.store import EnqueueResult, Store
 from appliance.transcript.model import CallMeta, valid_uniqueid
 
@@ -117,7 +118,7 @@ def sweep(store: Store, settings, now: float | None = None) -> list[EnqueueResul
     results = []
     for paths in fresh.values():
         meta, options = read_ticket(paths[0], base_name(paths[0].stem))
-        result = store.enqueue_recording(meta, [p.resolve() for p in paths], options)
+        result = take_in(store, meta, paths, options)
         if result.created:
             log.info("spool: enqueued job %d (%d file(s))", result.job_id, len(paths))
         results.append(result)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from appliance.config import zone_named
 from appliance.errors import ApplianceError
-from appliance.jobs.copying import synced_rename
+from appliance.jobs.intake import synced_rename
 from appliance.jobs.freepbx import parse_name
 from appliance.jobs.spool import AUDIO_SUFFIX
 from appliance.store import Store

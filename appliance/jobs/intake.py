@@ -1,13 +1,34 @@
-"""Copying a recording in without ever leaving half a file under its final name."""
+"""Recordings in: every source (`appliance ingest`, the demo call, the spool sweep, the
+voicemail scan, the FreePBX import, PBX uploads) queues through here, and a file copied in is
+never left half-written under its final name.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from appliance import filemodes
+from appliance.store import EnqueueResult, Store
+from appliance.transcript.model import CallMeta
+
+
+def take_in(store: Store, meta: CallMeta, files: Sequence[Path], options: dict | None = None, *,
+            copies: Sequence[Path] | None = None) -> EnqueueResult:
+    """Queue one recording (a file, or the two of an r/t pair).
+
+    With `copies` (a target per file) each file is copied there first, so the original may be
+    moved or deleted (an imported file, a message its owner deletes from the phone); a copy
+    already there is whole (atomic_copy) and kept. Without, the files are queued where they
+    lie, in the appliance's own folders (the spool, the demo folder).
+    """
+    if copies is not None:
+        files = [target if target.exists() else atomic_copy(source, target)
+                 for source, target in zip(files, copies, strict=True)]
+    return store.enqueue_recording(meta, [Path(path).resolve() for path in files], options)
 
 
 def atomic_copy(source: Path, target: Path) -> Path:
