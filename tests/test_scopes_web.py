@@ -38,6 +38,11 @@ ROUTES = {
     "/calls/<int:call_id>/transcript/edit": "call",
     "/calls/<int:call_id>/delete": "admin",
     "/calls/<int:call_id>/hold": "admin",
+    "/calls/<int:call_id>/review": "call",
+    "/calls/<int:call_id>/comments": "call",
+    "/calls/<int:call_id>/comments/<int:comment_id>/delete": "call",
+    "/admin/scorecard": "admin",
+    "/admin/scorecard/<int:criterion_id>/delete": "admin",
     "/search": "list",
     "/jobs": "admin",
     "/jobs/<int:job_id>/retry": "admin",
@@ -110,7 +115,8 @@ def _paths(rule: str, ids: dict, which: str) -> list[str]:
     """The concrete paths of a rule for the own or the other call."""
     path = (rule.replace("<int:call_id>", str(ids[which])).replace("<int:live_id>", str(ids[f"{which}_live"]))
             .replace("<int:index>", "0").replace("<int:job_id>", "1").replace("<int:user_id>", str(ids["admin_id"]))
-            .replace("<int:webhook_id>", "1").replace("<file_name>", "in-201-202-20261202-091502-1.2.wav"))
+            .replace("<int:webhook_id>", "1")
+            .replace("<int:comment_id>", "1").replace("<int:criterion_id>", "1").replace("<file_name>", "in-201-202-20261202-091502-1.2.wav"))
     if "<fmt>" in path:
         return [path.replace("<fmt>", fmt) for fmt in (EXPORTS if "/export/" in path else ("csv", "json"))]
     return [path]

@@ -3,7 +3,7 @@
 The same CallFilter as the call list, so the calls behind a day's bar are exactly the ones the
 list shows for that day. The dead air, talk and interruptions come from the stored conversation
 metrics, the columns schema.METRIC_COLUMNS keeps of them (no JSON is read here), for the calls
-that have them.
+that have them; the scores from the calls' reviews.
 
 A call's extension is the appliance's own side of it: the callee of an inbound call, the caller
 of an outbound one, else the shorter number (an extension is shorter than an outside line's);
@@ -40,10 +40,17 @@ class ExtensionFigures:
     talk_seconds: float  # the extension's side, over the measured calls
     all_talk_seconds: float  # both sides
     interruptions: int  # by the extension's side
+    reviews: int = 0  # scored reviews of its calls (appliance/store/reviews.py)
+    score_total: float = 0.0
 
     @property
     def talk_share(self) -> float | None:
         return self.talk_seconds / self.all_talk_seconds if self.all_talk_seconds else None
+
+    @property
+    def score(self) -> float | None:
+        """The mean score of its calls' reviews, 0-100."""
+        return self.score_total / self.reviews if self.reviews else None
 
 
 _SIDE = ("(CASE WHEN c.direction = 'outbound' THEN 0 WHEN c.direction = 'inbound' THEN 1"
@@ -58,14 +65,18 @@ def extensions(db: Database, where: CallFilter, limit: int = 50) -> list[Extensi
         f"SELECT {_EXTENSION} AS extension, count(*), total(c.duration), count(m.call_id),"
         " total(m.silence_seconds),"
         f" total(CASE {_SIDE} WHEN 0 THEN m.talk_0 ELSE m.talk_1 END), total(m.talk_total),"
-        f" total(CASE {_SIDE} WHEN 0 THEN m.interruptions_0 ELSE m.interruptions_1 END)"
+        f" total(CASE {_SIDE} WHEN 0 THEN m.interruptions_0 ELSE m.interruptions_1 END),"
+        " total(rv.scored), total(rv.score)"
         " FROM calls c LEFT JOIN call_metrics m ON m.call_id = c.id AND m.error IS NULL"
+        " LEFT JOIN (SELECT call_id, count(score) AS scored, total(score) AS score FROM reviews GROUP BY call_id) rv"
+        " ON rv.call_id = c.id"
         + where_clause([*conditions, f"{_EXTENSION} <> ''"])
         + " GROUP BY extension ORDER BY count(*) DESC, extension LIMIT :limit"
     )
     rows = db.execute(sql, {**params, "limit": limit}).fetchall()
-    return [ExtensionFigures(e, n, round(s, 1), k, round(silence, 1), round(talk, 1), round(both, 1), int(i))
-            for e, n, s, k, silence, talk, both, i in rows]
+    return [ExtensionFigures(e, n, round(s, 1), k, round(silence, 1), round(talk, 1), round(both, 1), int(i),
+                             int(scored), score)
+            for e, n, s, k, silence, talk, both, i, scored, score in rows]
 
 
 def days(db: Database, where: CallFilter) -> list[DayFigures]:

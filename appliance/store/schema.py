@@ -620,4 +620,37 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
             PRIMARY KEY (user_id, call_id)
         ) WITHOUT ROWID""",
     ),
+    # Step 26: quality reviews (appliance/store/reviews.py): the site's scorecard (criteria an
+    # admin defines), one review per call and reviewer with its answers and weighted score, and
+    # comments at a moment of a call. Gone with the call; a deleted reviewer's name stays.
+    (
+        """CREATE TABLE scorecard_criteria (
+            id INTEGER PRIMARY KEY,
+            text TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('yes_no', 'scale')),
+            weight REAL NOT NULL CHECK (weight > 0),
+            created_at REAL NOT NULL
+        )""",
+        """CREATE TABLE reviews (
+            id INTEGER PRIMARY KEY,
+            call_id INTEGER NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+            reviewer_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            reviewer TEXT NOT NULL,
+            answers TEXT NOT NULL,
+            score REAL,
+            note TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            UNIQUE (call_id, reviewer_id)
+        )""",
+        """CREATE TABLE call_comments (
+            id INTEGER PRIMARY KEY,
+            call_id INTEGER NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+            author TEXT NOT NULL,
+            at_seconds REAL NOT NULL,
+            text TEXT NOT NULL,
+            created_at REAL NOT NULL
+        )""",
+        "CREATE INDEX call_comments_call ON call_comments(call_id, at_seconds)",
+    ),
 ]

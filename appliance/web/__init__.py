@@ -40,7 +40,7 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
 
     from appliance.web import (
         admin, api, auth, calls, contacts, conversations, crm, dashboard, edits, errorpages, events, i18n, intake, jobs,
-        labels, live, menu, ops, passwords, search, worker,
+        labels, live, menu, ops, passwords, reviews, search, worker,
     )
     from appliance.web.inputs import AsciiIntConverter
 
@@ -55,9 +55,10 @@ def create_app(test_config: dict | None = None, settings=None) -> Flask:
     # summaries; menu: the voice menu's tries on the call page; conversations: linked legs;
     # worker: remote transcription workers; intake: recordings a PBX on another machine uploads;
     # edits: transcript corrections; contacts: the address book; dashboard: figures per day for
-    # supervisors.
+    # supervisors; reviews: scorecards and comments.
     for blueprint in (auth.bp, calls.bp, search.bp, jobs.bp, admin.bp, api.bp, events.bp, ops.bp, crm.bp, menu.bp,
-                      conversations.bp, worker.bp, intake.bp, passwords.bp, edits.bp, contacts.bp, dashboard.bp):
+                      conversations.bp, worker.bp, intake.bp, passwords.bp, edits.bp, contacts.bp, dashboard.bp,
+                      reviews.bp):
         app.register_blueprint(blueprint)
     live.init_app(app)  # calls in progress (live transcription)
 

@@ -76,7 +76,7 @@ def list_filters() -> dict:
     }
 
 
-def _seconds(value: str | None) -> float | None:
+def parse_seconds(value: str | None) -> float | None:
     """A duration typed as seconds ("90") or m:ss ("1:30"); anything else means no filter."""
     text = (value or "").strip()
     try:
@@ -99,8 +99,8 @@ def call_filters() -> dict:
 
     return {**list_filters(), "state": choice("state", CALL_STATES), "kind": choice("kind", CALL_KINDS),
             "direction": choice("direction", DIRECTIONS), "extension": text("extension"),
-            "speaker": text("speaker"), "min_duration": _seconds(args.get("longer")),
-            "max_duration": _seconds(args.get("shorter")), "keyword": text("keyword")}
+            "speaker": text("speaker"), "min_duration": parse_seconds(args.get("longer")),
+            "max_duration": parse_seconds(args.get("shorter")), "keyword": text("keyword")}
 
 
 def list_order() -> dict:

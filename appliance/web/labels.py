@@ -35,6 +35,7 @@ LABELS: dict[str, dict[str, str]] = {
                       "entities": N_("entities"), "transcript": N_("transcript"), "link": N_("link")},
     "entity": {"phone": N_("phone"), "email": N_("e-mail"), "date": N_("date"), "amount": N_("amount"),
                "order": N_("order"), "ticket": N_("ticket")},
+    "criterion_kind": {"yes_no": N_("yes/no"), "scale": N_("1 to 5")},
     "action": {
         "view": N_("viewed"), "listen": N_("listened"), "export": N_("exported"), "search": N_("searched"),
         "rename-speaker": N_("renamed a speaker"), "delete": N_("deleted"), "retry": N_("re-ran a job"),
@@ -52,12 +53,15 @@ LABELS: dict[str, dict[str, str]] = {
         "retention-delete": N_("deleted by retention"), "retention-policy-add": N_("added a retention policy"),
         "retention-policy-delete": N_("removed a retention policy"), "restore": N_("restored a backup"),
         "disk-low": N_("disk almost full"), "disk-ok": N_("disk space back"),
+        "review-save": N_("saved a review"), "comment-add": N_("commented"), "comment-delete": N_("deleted a comment"),
+        "criterion-add": N_("added a scorecard criterion"), "criterion-delete": N_("removed a scorecard criterion"),
     },
 }
 
 # What an audit entry is about: "call 12", "user vic", "conversation of call 12".
 _TARGETS = {"call": N_("call %(id)s"), "job": N_("job %(id)s"), "user": N_("user %(id)s"),
             "webhook": N_("webhook %(id)s"), "policy": N_("policy %(id)s"),
+            "criterion": N_("criterion %(id)s"),
             "conversation of call": N_("conversation of call %(id)s")}
 _TARGET = re.compile(r"^(" + "|".join(sorted(_TARGETS, key=len, reverse=True)) + r") (.+)$")
 
@@ -78,6 +82,10 @@ ERRORS = {
     "url-port": N_("Port 0 is not a port a webhook can be sent to."),
     "host-unknown": N_("The webhook host %(host)s cannot be resolved."),
     "not-lan": N_("%(host)s (%(address)s) is not on the LAN: webhooks only go to private addresses."),
+    "review-text": N_("A text has at most %(most)s printable characters."),
+    "criterion": N_("A criterion needs a text, a kind (yes/no or 1-5) and a weight from 0 to 100."),
+    "review-answer": N_("An answer is yes/no or 1 to 5, for a criterion of the scorecard."),
+    "comment": N_("A comment needs a text and a moment of the call (m:ss)."),
 }
 
 
