@@ -13,7 +13,7 @@ from appliance.cli_context import settings_of
 @click.command("live")
 @click.pass_context
 def live(ctx: click.Context) -> None:
-    """Transcribe calls in progress (the dialplan flags them; see README, Live transcription)."""
+    """Transcribe calls in progress (the dialplan flags them; see docs/live.md)."""
     from appliance.live.service import LiveService
     from appliance.store import Store
 
