@@ -94,3 +94,52 @@ def test_both_ways_of_testing_the_state_agree(store, tmp_path, monkeypatch, rare
     assert _ids(store.calls(state="queued")) == [queued, done[0]]
     assert store.count_calls(state="done") == 2 and store.count_calls(state="queued") == 2
     assert _ids(store.calls(1, 1, state="queued")) == [done[0]]
+
+
+# Calls just either side of Berlin's midnights: a winter day (UTC+1) and the day the clocks go
+# forward (2026-03-29, 23 hours long: 23:00 UTC the night before to 22:00 UTC).
+BERLIN_STARTS = {
+    "winter-before": "2026-11-30T22:59:00Z",  # Nov 30, 23:59 in Berlin
+    "winter-first": "2026-11-30T23:00:00Z",  # Dec 1, 00:00
+    "winter-last": "2026-12-01T22:59:59Z",  # Dec 1, 23:59:59
+    "winter-after": "2026-12-01T23:00:00+00:00",  # Dec 2, 00:00
+    "spring-first": "2026-03-29T00:00:00+01:00",
+    "spring-last": "2026-03-29T23:59:00+02:00",
+    "spring-after": "2026-03-29T22:00:00Z",  # Mar 30, 00:00 summer time
+}
+
+
+@pytest.fixture
+def berlin_calls(store, tmp_path):
+    return {name: store.enqueue_recording(_meta(name, started_at=start), [tmp_path / f"{name}.raw"]).call_id
+            for name, start in BERLIN_STARTS.items()}
+
+
+def test_the_day_filter_takes_days_of_the_users_zone(store, berlin_calls):
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+
+    def names(**filters):
+        ids = _ids(store.calls(zone=berlin, **filters))
+        assert store.count_calls(zone=berlin, **filters) == len(ids)
+        return sorted(name for name, call in berlin_calls.items() if call in ids)
+
+    assert names(date_from="2026-12-01", date_to="2026-12-01") == ["winter-first", "winter-last"]
+    assert names(date_from="2026-12-02") == ["winter-after"]
+    assert names(date_from="2026-11-01", date_to="2026-11-30") == ["winter-before"]
+    assert names(date_from="2026-03-29", date_to="2026-03-29") == ["spring-first", "spring-last"]
+    assert names(date_from="2026-03-30", date_to="2026-03-30") == ["spring-after"]
+    # Without a zone the days stay UTC days.
+    utc = _ids(store.calls(date_from="2026-12-01", date_to="2026-12-01"))
+    assert sorted(utc) == sorted(berlin_calls[n] for n in ("winter-last", "winter-after"))
+
+
+def test_the_dashboard_counts_calls_on_the_users_days(store, berlin_calls):
+    from zoneinfo import ZoneInfo
+
+    days = store.dashboard_days(date_from="2026-03-28", date_to="2026-12-02", zone=ZoneInfo("Europe/Berlin"))
+    assert {d.day: d.calls for d in days} == {"2026-11-30": 1, "2026-12-01": 2, "2026-12-02": 1,
+                                             "2026-03-29": 2, "2026-03-30": 1}
+    conditions, params = CallFilter("2026-12-01", "2026-12-01", zone=ZoneInfo("Europe/Berlin")).where()
+    assert "USING INDEX calls_start" in _plan(store, "SELECT count(*) FROM calls c" + where_clause(conditions), params)

@@ -13,7 +13,7 @@ from appliance.config import box_zone
 from appliance.errors import ConfigError
 from appliance.mail import compose
 from appliance.transcript.model import CallMeta
-from appliance.transcript.times import iso
+from appliance.transcript.times import iso, moment
 from appliance.web.i18n import duration
 from support.web import post, recorded_call, talk, write_wav
 
@@ -151,3 +151,54 @@ def test_the_list_page_sorts_by_column_and_shows_the_direction(viewer_client, th
     assert [row["caller"] for row in csv.DictReader(io.StringIO(exported.lstrip("\ufeff")))] == [
         "'+49 30 1", "'+49 30 3", "'+49 30 2"]
     assert viewer_client.get("/?sort=nonsense&dir=sideways").status_code == 200  # the default order then
+
+
+@pytest.fixture
+def midnight_calls(store, tmp_path):
+    """Calls a minute either side of Berlin's midnights starting and ending Dec 1 (UTC+1)."""
+    calls = {}
+    for caller, start in (("+49 30 71", "2026-11-30T22:59:00Z"), ("+49 30 72", "2026-11-30T23:01:00Z"),
+                          ("+49 30 73", "2026-12-01T22:59:00Z"), ("+49 30 74", "2026-12-01T23:01:00Z")):
+        meta = CallMeta(uniqueid=f"midnight-{caller[-2:]}", caller=caller, callee="200", started_at=start)
+        calls[caller] = recorded_call(store, [write_wav(tmp_path / f"{caller[-2:]}.wav")], meta,
+                                      talk([(0, "midnight words")])).call_id
+    return calls
+
+
+def test_a_date_picked_is_a_day_of_the_users_zone_everywhere(viewer_client, midnight_calls):
+    day = "from=2026-12-01&to=2026-12-01"
+    listed = viewer_client.get(f"/?{day}").get_data(as_text=True)
+    assert "+49 30 72" in listed and "+49 30 73" in listed
+    assert "+49 30 71" not in listed and "+49 30 74" not in listed
+    exported = viewer_client.get(f"/calls/export.csv?{day}").get_data(as_text=True)
+    assert sorted(row["caller"] for row in csv.DictReader(io.StringIO(exported.lstrip("\ufeff")))) == [
+        "'+49 30 72", "'+49 30 73"]
+    assert sorted(c["caller"] for c in viewer_client.get(f"/api/calls?{day}").get_json()["calls"]) == [
+        "+49 30 72", "+49 30 73"]
+    found = viewer_client.get(f"/search?q=midnight&{day}").get_data(as_text=True)
+    assert f"/calls/{midnight_calls['+49 30 72']}" in found and f"/calls/{midnight_calls['+49 30 73']}" in found
+    assert f"/calls/{midnight_calls['+49 30 71']}" not in found and f"/calls/{midnight_calls['+49 30 74']}" not in found
+    # The dashboard's bars count the same local days (each links to its day in the list).
+    board = viewer_client.get("/dashboard?from=2026-11-30&to=2026-12-02").get_data(as_text=True)
+    for bar, calls in (("2026-11-30", 1), ("2026-12-01", 2), ("2026-12-02", 1)):
+        assert f'data-day="{bar}" data-calls="{calls}"' in board
+    # Tokyo (UTC+9): the user's own zone moves the day.
+    post(viewer_client, "/account", {"action": "timezone", "timezone": "Asia/Tokyo"}, token_from="/account")
+    tokyo = viewer_client.get("/?from=2026-12-02&to=2026-12-02").get_data(as_text=True)
+    assert "+49 30 73" in tokyo and "+49 30 74" in tokyo and "+49 30 72" not in tokyo
+
+
+def test_the_audit_logs_days_are_days_of_the_users_zone(admin_client, store):
+    # Berlin's Dec 1 is 23:00 UTC Nov 30 to 23:00 UTC Dec 1; Mar 29 2026 has 23 hours.
+    for detail, at in (("before", "2026-11-30T22:59:00Z"), ("first", "2026-11-30T23:01:00Z"),
+                       ("last", "2026-12-01T22:59:00Z"), ("after", "2026-12-01T23:01:00Z"),
+                       ("spring-last", "2026-03-29T21:59:00Z"), ("spring-after", "2026-03-29T22:01:00Z")):
+        store.audit("ada", "zone-probe", None, detail, now=moment(at).timestamp())
+
+    def details(days):
+        rows = json.loads(admin_client.get(f"/admin/audit/export.json?action=zone-probe&{days}").get_data())
+        return sorted(row["detail"] for row in rows)
+
+    assert details("from=2026-12-01&to=2026-12-01") == ["first", "last"]
+    assert details("from=2026-03-29&to=2026-03-29") == ["spring-last"]
+    assert details("from=2026-03-30&to=2026-03-30") == ["spring-after"]

@@ -13,11 +13,12 @@ on the stereo recording that side is speaker 0 (caller) or 1 (callee).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from sqlite_utils import Database
 
 from appliance.store.filters import CallFilter, where_clause
-from appliance.store.schema import call_day
+from appliance.store.schema import call_day, call_start
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,43 @@ def extensions(db: Database, where: CallFilter, limit: int = 50) -> list[Extensi
             for e, n, s, k, silence, talk, both, i, scored, score in rows]
 
 
+def _offsets(zone: tzinfo, since: datetime, until: datetime) -> list[tuple[float, int]]:
+    """The zone's UTC offsets (seconds) over [since, until), each with the instant it starts:
+    the first at `since`, then one per daylight-saving change, found to the second."""
+    def offset(at: float) -> int:
+        return int(datetime.fromtimestamp(at, timezone.utc).astimezone(zone).utcoffset().total_seconds())
+
+    found = [(since.timestamp(), offset(since.timestamp()))]
+    day, end = since.timestamp(), until.timestamp()
+    while day < end:
+        low, high = day, min(day + 86400, end)
+        if offset(high) != found[-1][1]:
+            while high - low > 1:  # the change lies in (low, high]
+                middle = (low + high) // 2
+                low, high = (middle, high) if offset(middle) == found[-1][1] else (low, middle)
+            found.append((high, offset(high)))
+        day = high
+    return found
+
+
+def _local_day(where: CallFilter) -> tuple[str, dict]:
+    """SQL for the call's start as a day of the filter's zone, and its parameters: the start
+    shifted by the offset in force then (one CASE branch per change in the range)."""
+    since, until = where.bounds()
+    if where.zone is None or since is None or until is None:
+        return call_day("c."), {}
+    offsets = _offsets(where.zone, since, until)
+    params = {f"offset_{n}": offset for n, (_, offset) in enumerate(offsets)}
+    params.update({f"change_{n}": at for n, (at, _) in enumerate(offsets) if n})
+    branches = "".join(f" WHEN {call_start('c.')} < :change_{n} THEN :offset_{n - 1}" for n in range(1, len(offsets)))
+    shift = f"(CASE{branches} ELSE :offset_{len(offsets) - 1} END)" if branches else ":offset_0"
+    return f"date({call_start('c.')} + {shift}, 'unixepoch')", params
+
+
 def days(db: Database, where: CallFilter) -> list[DayFigures]:
     conditions, params = where.where()
-    day = call_day("c.")
+    day, day_params = _local_day(where)
+    params = {**params, **day_params}
     sql = (
         f"SELECT {day} AS day, count(*), total(c.duration), count(m.call_id),"
         " total(m.silence_seconds), total(m.interruptions_total)"

@@ -1,6 +1,6 @@
-"""The filters the call list and search share: a day range, a phone number, a state, a kind,
-and the user's scope (appliance/store/scopes.py); the list's own: a direction, an extension,
-a speaker's name, a duration range and words said in the call.
+"""The filters the call list and search share: a day range (days of the user's time zone), a
+phone number, a state, a kind, and the user's scope (appliance/store/scopes.py); the list's
+own: a direction, an extension, a speaker's name, a duration range and words said in the call.
 
 Each filter becomes a SQL condition on the call `c` alone, with named parameters, so callers
 append them to their own WHERE clause without joining anything first. Each condition can use
@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING
 
 from appliance.errors import BadInput
 from appliance.store import fts
-from appliance.store.schema import JOB_STATES, NUMBER_PUNCTUATION, call_day
+from appliance.store.schema import JOB_STATES, NUMBER_PUNCTUATION, call_day, call_start
 
 if TYPE_CHECKING:
     from appliance.store.scopes import Scope
 
 _START_DAY = call_day("c.")
+_START = call_start("c.")
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 # The calls whose caller or callee, without NUMBER_PUNCTUATION, contains :number. The distinct
@@ -72,6 +73,11 @@ def _day(value: str, name: str) -> str:
     raise BadInput(f"{name} must be a date written YYYY-MM-DD, got {value!r}")
 
 
+def day_start(day: str, zone: tzinfo | None) -> datetime:
+    """The midnight that starts a local day, in UTC (None: a UTC day)."""
+    return datetime.combine(date.fromisoformat(day), time(), zone or timezone.utc).astimezone(timezone.utc)
+
+
 def number_digits(number: str | None) -> str:
     """The typed number as the filter compares it: "+49 (30) 123-45" -> "+493012345"."""
     return "".join(ch for ch in number or "" if ch not in NUMBER_PUNCTUATION)
@@ -79,8 +85,8 @@ def number_digits(number: str | None) -> str:
 
 @dataclass(frozen=True)
 class CallFilter:
-    date_from: str | None = None  # YYYY-MM-DD, inclusive, UTC
-    date_to: str | None = None  # YYYY-MM-DD, inclusive, UTC
+    date_from: str | None = None  # YYYY-MM-DD, inclusive, a day of `zone`
+    date_to: str | None = None  # YYYY-MM-DD, inclusive, a day of `zone`
     number: str | None = None  # part of the caller's or callee's number, punctuation ignored
     state: str | None = None  # the latest job's state
     kind: str | None = None
@@ -91,6 +97,17 @@ class CallFilter:
     min_duration: float | None = None  # seconds, inclusive
     max_duration: float | None = None
     words: str | None = None  # said in the call: an FTS5 query (query.parse_query makes one)
+    zone: tzinfo | None = None  # whose days date_from and date_to are; None: UTC days
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """The day range as instants: the first day's midnight and the midnight after the last
+        day, in UTC (None: no bound). A Berlin day is 23, 24 or 25 hours, so each is computed."""
+        since = day_start(_day(self.date_from, "date_from"), self.zone) if self.date_from else None
+        until = None
+        if self.date_to:
+            last = date.fromisoformat(_day(self.date_to, "date_to"))
+            until = day_start((last + timedelta(days=1)).isoformat(), self.zone)
+        return since, until
 
     def where(self, *, state_per_call: bool = False) -> tuple[list[str], dict]:
         """SQL conditions on `c` (calls) and their parameters.
@@ -100,12 +117,21 @@ class CallFilter:
         """
         conditions: list[str] = []
         params: dict = {}
-        if self.date_from:
+        # A bound at a UTC midnight as a UTC day (the calls_day index), any other as the instant
+        # itself (the calls_start index).
+        since, until = self.bounds()
+        if since and since.time() == time():
             conditions.append(f"{_START_DAY} >= :date_from")
-            params["date_from"] = _day(self.date_from, "date_from")
-        if self.date_to:
+            params["date_from"] = since.date().isoformat()
+        elif since:
+            conditions.append(f"{_START} >= :since")
+            params["since"] = since.timestamp()
+        if until and until.time() == time():
             conditions.append(f"{_START_DAY} <= :date_to")
-            params["date_to"] = _day(self.date_to, "date_to")
+            params["date_to"] = (until - timedelta(days=1)).date().isoformat()
+        elif until:
+            conditions.append(f"{_START} < :until")
+            params["until"] = until.timestamp()
         number = number_digits(self.number)
         if number:
             conditions.append(f"c.id IN ({NUMBER_CALLS})")
@@ -147,7 +173,7 @@ class CallFilter:
 
     def dates(self) -> CallFilter:
         """The day range alone (search applies the scope itself)."""
-        return CallFilter(self.date_from, self.date_to)
+        return CallFilter(self.date_from, self.date_to, zone=self.zone)
 
 
 def where_clause(conditions: list[str]) -> str:

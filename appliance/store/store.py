@@ -16,6 +16,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import tzinfo
 from pathlib import Path
 
 from appliance.store import (
@@ -253,7 +254,7 @@ class Store:
               **filters) -> list[CallSummary]:
         """Newest call start first unless `sort` (calls.SORTS: start, duration, caller) says
         otherwise. `filters`: CallFilter's fields and `keyword`. Dates are YYYY-MM-DD, inclusive,
-        UTC, against the call's start; `number` is part of the caller's or callee's number,
+        days of `zone` (None: UTC), against the call's start; `number` is part of the caller's or callee's number,
         spaces and ()-/. ignored, `extension` a whole one; `state` is the latest job's;
         durations are seconds."""
         return calls.calls(self._db, limit, offset, self._call_filter(**filters), sort, descending)
@@ -389,10 +390,11 @@ class Store:
         date_from: str | None = None,
         date_to: str | None = None,
         number: str | None = None,
+        zone: tzinfo | None = None,
     ) -> list[SearchHit]:
         """One hit per matching turn; filters as in calls(). bm25 ranks the newest
         search.WINDOW (2 000) hits, best first; older hits follow them, newest first."""
-        where = CallFilter(date_from, date_to, number, scope=self.scope)
+        where = CallFilter(date_from, date_to, number, scope=self.scope, zone=zone)
         return search.search(self._db, query, limit, offset, role, where)
 
     @_serialized
@@ -404,11 +406,12 @@ class Store:
         date_from: str | None = None,
         date_to: str | None = None,
         number: str | None = None,
+        zone: tzinfo | None = None,
     ) -> int:
         """Matching turns: exact up to search.SEARCH_COUNT_CAP (10 000); beyond that it stops
         counting and returns SEARCH_COUNT_CAP + 1, for which search_count_is_capped() is true
         ("more than 10 000")."""
-        where = CallFilter(date_from, date_to, number, scope=self.scope)
+        where = CallFilter(date_from, date_to, number, scope=self.scope, zone=zone)
         return search.count_search(self._db, query, role, where)
 
     search_count_is_capped = staticmethod(search_count_is_capped)
@@ -655,16 +658,18 @@ class Store:
     # Conversation metrics (appliance.analytics) and the dashboard over them
 
     @_serialized
-    def dashboard_days(self, *, date_from: str | None = None, date_to: str | None = None,
-                       number: str | None = None, kind: str | None = None) -> list[dashboard.DayFigures]:
-        """Figures per day of the calls the call list would show for these filters."""
-        return dashboard.days(self._db, CallFilter(date_from, date_to, number, None, kind, self.scope))
+    def dashboard_days(self, *, date_from: str | None = None, date_to: str | None = None, number: str | None = None,
+                       kind: str | None = None, zone: tzinfo | None = None) -> list[dashboard.DayFigures]:
+        """Figures per day of `zone` of the calls the call list would show for these filters."""
+        return dashboard.days(self._db, CallFilter(date_from, date_to, number, None, kind, self.scope, zone=zone))
 
     @_serialized
     def dashboard_extensions(self, *, date_from: str | None = None, date_to: str | None = None,
-                             number: str | None = None, kind: str | None = None) -> list[dashboard.ExtensionFigures]:
+                             number: str | None = None, kind: str | None = None,
+                             zone: tzinfo | None = None) -> list[dashboard.ExtensionFigures]:
         """Figures per extension (the appliance's side of each call) of those same calls."""
-        return dashboard.extensions(self._db, CallFilter(date_from, date_to, number, None, kind, self.scope))
+        return dashboard.extensions(self._db, CallFilter(date_from, date_to, number, None, kind, self.scope,
+                                                         zone=zone))
 
     # Quality reviews: the scorecard, reviews and comments of a call (appliance/store/reviews.py)
 

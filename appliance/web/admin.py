@@ -7,14 +7,16 @@ import json
 import re
 import threading
 import time
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from appliance.errors import BadScope, LastAdmin, NotFound
 from appliance.store import ROLES, scopes
+from appliance.store.filters import day_start
 from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit, audited, hash_password, hash_token, new_api_token, new_password
 from appliance.web.i18n import LANGUAGES, zone_names
@@ -25,7 +27,6 @@ from appliance.web.labels import error_text
 bp = Blueprint("admin", __name__)
 AUDIT_PAGE = 100
 AUDIT_COLUMNS = ("id", "at", "user", "action", "target", "detail", "hash")
-DAY = 86400
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 TOKEN_DAYS = (30, 90, 365)  # how long a new API token may live; the middle one is the default
 
@@ -169,25 +170,27 @@ def _audit_filter() -> tuple[dict, dict]:
     args = request.args
     query = {name: args[name].strip() for name in ("user", "action", "from", "to", "call")
              if (args.get(name) or "").strip()}
-    since, until = (_day_start(query.get(name), name) for name in ("from", "to"))
+    since, until = _day_start(query.get("from")), _day_start(query.get("to"), next_day=True)
     call = bounded_int(query.get("call"))
     if "call" in query and call is None:
         abort(400, description=_("A call is given by its number."))
     return {
         "actor": query.get("user"), "action": query.get("action"),
-        "since": since, "until": None if until is None else until + DAY,
+        "since": since, "until": until,
         "target": None if call is None else f"call {call}",
     }, query
 
 
-def _day_start(value: str | None, name: str) -> float | None:
-    """The UTC midnight starting a YYYY-MM-DD day, as unix seconds."""
+def _day_start(value: str | None, next_day: bool = False) -> float | None:
+    """The midnight starting a YYYY-MM-DD day of the user's zone (or the day after it), as unix
+    seconds: a day with a daylight-saving change is not 24 hours."""
     if value is None:
         return None
     try:
         if not _ISO_DAY.fullmatch(value):
             raise ValueError(value)
-        return datetime.combine(date.fromisoformat(value), datetime.min.time(), timezone.utc).timestamp()
+        day = date.fromisoformat(value) + timedelta(days=next_day)
+        return day_start(day.isoformat(), get_timezone()).timestamp()
     except ValueError:
         abort(400, description=_("A date is written YYYY-MM-DD."))
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import soundfile
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -67,12 +68,14 @@ def _date(value: str | None) -> str | None:
 
 
 def list_filters() -> dict:
-    """The filters shared by the calls list, its API and the search page."""
+    """The filters shared by the calls list, its API and the search page; the dates are days of
+    the user's time zone."""
     args = request.args
     return {
         "date_from": _date(args.get("from")),
         "date_to": _date(args.get("to")),
         "number": (args.get("number") or "").strip() or None,
+        "zone": get_timezone(),
     }
 
 
@@ -121,8 +124,9 @@ def index():
         from appliance.web.search import query_error  # search imports this module
 
         error = query_error(exc)
-    # The kind is which list this is (calls, voicemail, notes), not a filter to clear.
-    filtered = any(value is not None for name, value in filters.items() if name != "kind")
+    # The kind is which list this is (calls, voicemail, notes), not a filter to clear; the zone
+    # says whose days the dates are.
+    filtered = any(value is not None for name, value in filters.items() if name not in ("kind", "zone"))
     return render_template("calls.html", calls=calls, filters=filters, states=CALL_STATES, directions=DIRECTIONS,
                            kinds=CALL_KINDS, kind=filters["kind"], filtered=filtered, error=error, page=page,
                            pages=max(1, math.ceil(total / PAGE_SIZE)), total=total, **order,

@@ -6,7 +6,7 @@ every read: a user sees only their calls."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from flask import Blueprint, render_template
 
@@ -20,7 +20,7 @@ MOST_DAYS = 366  # one bar per day; a longer range is cut to its last year
 
 
 def _range(filters: dict) -> tuple[date, date]:
-    last = date.fromisoformat(filters["date_to"]) if filters["date_to"] else datetime.now(timezone.utc).date()
+    last = date.fromisoformat(filters["date_to"]) if filters["date_to"] else datetime.now(filters["zone"]).date()
     first = date.fromisoformat(filters["date_from"]) if filters["date_from"] else last - timedelta(DEFAULT_DAYS - 1)
     if first > last:
         first, last = last, first
@@ -38,7 +38,8 @@ def every_day(figures: list[DayFigures], first: date, last: date) -> list[DayFig
 def index():
     filters = list_filters()
     first, last = _range(filters)
-    selected = {"date_from": first.isoformat(), "date_to": last.isoformat(), "number": filters["number"], "kind": "call"}
+    selected = {"date_from": first.isoformat(), "date_to": last.isoformat(), "number": filters["number"], "kind": "call",
+                "zone": filters["zone"]}
     days = every_day(get_store().dashboard_days(**selected), first, last)
     return render_template("dashboard.html", days=days, first=first.isoformat(), last=last.isoformat(),
                            extensions=get_store().dashboard_extensions(**selected),
