@@ -31,7 +31,7 @@ def card(served):
                                ("Friendly tone", "scale", "1")):
         assert admin.post("/admin/scorecard", {"text": text, "kind": kind, "weight": weight}).status == 302
     with served.store() as store:
-        criteria = store.scorecard()
+        criteria = store.reviews.scorecard()
     return served, admin, [c.id for c in criteria]
 
 
@@ -49,7 +49,7 @@ def test_the_admin_defines_the_scorecard(card):
         assert admin.post("/admin/scorecard", bad).status == 302
     assert "A criterion needs a text" in admin.get("/admin/scorecard").text
     with served.store() as store:
-        assert len(store.scorecard()) == 2
+        assert len(store.reviews.scorecard()) == 2
     assert served.login("vic").get("/admin/scorecard").status == 403
 
 
@@ -85,7 +85,7 @@ def test_a_comment_at_a_moment_links_to_that_second(card):
     assert "no moment" not in admin.get(call).text
     with served.store() as store:
         assert [e.target for e in audit_actions(store, "comment-add")] == [f"call {served.own_call}"]
-        comment = store.comments(served.own_call)[0]
+        comment = store.reviews.comments(served.own_call)[0]
     # A comment id of another call is not this call's to delete.
     assert admin.post(f"/calls/{served.other_call}/comments/{comment.id}/delete").status == 404
 
@@ -100,7 +100,7 @@ def test_the_agent_reads_the_reviews_of_their_calls_and_cannot_review(card):
         assert user.post(f"/calls/{served.own_call}/review", {f"c{greeting}": "1"}).status == 403
         assert user.post(f"/calls/{served.own_call}/comments", {"at": "1", "text": "x"}).status == 403
     with served.store() as store:
-        assert [r.reviewer for r in store.reviews(served.own_call)] == ["admin"]
+        assert [r.reviewer for r in store.reviews.of_call(served.own_call)] == ["admin"]
 
 
 def test_reviews_are_scoped_like_calls(card):
@@ -115,7 +115,7 @@ def test_reviews_are_scoped_like_calls(card):
     assert sue.post(f"/calls/{served.other_call}/review", {f"c{greeting}": "0"}).status == 404
     assert sue.post(f"/calls/{served.other_call}/comments", {"at": "1", "text": "x"}).status == 404
     with served.store() as store:
-        assert [r.reviewer for r in store.reviews(served.other_call)] == ["admin"]
+        assert [r.reviewer for r in store.reviews.of_call(served.other_call)] == ["admin"]
     # Per extension on the dashboard: the admin sees both, the agent only their own.
     rows = admin.get("/dashboard").text
     assert re.search(r'data-extension="202">.*?<td class="score">100 % \(1 review\)</td>', rows, re.S)

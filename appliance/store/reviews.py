@@ -5,7 +5,7 @@ The scorecard is one list of criteria an admin defines, each answered yes/no or 
 to 5 and weighted. A review keeps its answers by criterion id and the weighted score (0-100) as
 it was when saved: a criterion deleted later leaves old scores as they were. A criterion left
 unanswered counts neither way. Who may review is the web's to decide; the store reads and writes
-only calls in the store's scope (appliance/store/scopes.py), which the facade checks first.
+only calls in the store's scope (appliance/store/scopes.py).
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
-from appliance.errors import BadInput
-from appliance.store.db import first, write
+from appliance.errors import BadInput, NotFound
+from appliance.store.concern import Concern, clock
+from appliance.store.db import write
 
 KINDS = ("yes_no", "scale")
 SCALE = range(1, 6)
@@ -60,27 +59,6 @@ def _text(value: str, most: int, what: str) -> str:
     return text
 
 
-def criteria(db: Database) -> list[Criterion]:
-    return [Criterion(row["id"], row["text"], row["kind"], row["weight"])
-            for row in db.query("SELECT id, text, kind, weight FROM scorecard_criteria ORDER BY id")]
-
-
-def add_criterion(db: Database, text: str, kind: str, weight: float, now: float) -> Criterion:
-    text = _text(text, MAX_TEXT, "criterion")
-    if not text or kind not in KINDS or not 0 < weight <= 100:
-        raise BadInput("a criterion needs a text, a kind (yes/no or 1-5) and a weight from 0 to 100",
-                       "criterion")
-    with write(db):
-        row_id = db.execute("INSERT INTO scorecard_criteria (text, kind, weight, created_at) VALUES (?, ?, ?, ?)",
-                            [text, kind, weight, now]).lastrowid
-    return Criterion(row_id, text, kind, weight)
-
-
-def delete_criterion(db: Database, criterion_id: int) -> None:
-    with write(db):
-        db.execute("DELETE FROM scorecard_criteria WHERE id = ?", [criterion_id])
-
-
 def score(card: list[Criterion], answers: dict[int, int]) -> float | None:
     """The weighted share of the answered criteria that were met, 0-100 (a 3 of 5 is half met)."""
     met = weights = 0.0
@@ -102,52 +80,77 @@ def _answers(card: list[Criterion], given: dict[int, int]) -> dict[int, int]:
     return dict(sorted(given.items()))
 
 
-def save_review(db: Database, call_id: int, reviewer_id: int, reviewer: str, given: dict[int, int], note: str,
-                now: float) -> Review:
-    """The reviewer's review of the call, made or replaced."""
-    card = criteria(db)
-    answers = _answers(card, given)
-    note = _text(note, MAX_NOTE, "note")
-    value = score(card, answers)
-    with write(db):
-        db.execute(
-            """INSERT INTO reviews (call_id, reviewer_id, reviewer, answers, score, note, created_at, updated_at)
-            VALUES (:call_id, :reviewer_id, :reviewer, :answers, :score, :note, :now, :now)
-            ON CONFLICT (call_id, reviewer_id) DO UPDATE SET reviewer = excluded.reviewer,
-              answers = excluded.answers, score = excluded.score, note = excluded.note, updated_at = excluded.updated_at""",
-            {"call_id": call_id, "reviewer_id": reviewer_id, "reviewer": reviewer, "answers": json.dumps(answers),
-             "score": value, "note": note, "now": now})
-    return Review(call_id, reviewer_id, reviewer, answers, value, note, now)
+class Reviews(Concern):
+    """`store.reviews`: the scorecard (the site's, no call in it) and each call's reviews and
+    comments, on calls in the store's scope only (NotFound outside it)."""
 
+    def scorecard(self) -> list[Criterion]:
+        return [Criterion(row["id"], row["text"], row["kind"], row["weight"])
+                for row in self._db.query("SELECT id, text, kind, weight FROM scorecard_criteria ORDER BY id")]
 
-def reviews(db: Database, call_id: int) -> list[Review]:
-    return [Review(row["call_id"], row["reviewer_id"], row["reviewer"],
-                   {int(k): v for k, v in json.loads(row["answers"]).items()}, row["score"], row["note"],
-                   row["updated_at"])
-            for row in db.query("SELECT * FROM reviews WHERE call_id = ? ORDER BY updated_at", [call_id])]
+    def add_criterion(self, text: str, kind: str, weight: float, now: float | None = None) -> Criterion:
+        text = _text(text, MAX_TEXT, "criterion")
+        if not text or kind not in KINDS or not 0 < weight <= 100:
+            raise BadInput("a criterion needs a text, a kind (yes/no or 1-5) and a weight from 0 to 100",
+                           "criterion")
+        with write(self._db):
+            row_id = self._db.execute(
+                "INSERT INTO scorecard_criteria (text, kind, weight, created_at) VALUES (?, ?, ?, ?)",
+                [text, kind, weight, clock(now)]).lastrowid
+        return Criterion(row_id, text, kind, weight)
 
+    def delete_criterion(self, criterion_id: int) -> None:
+        with write(self._db):
+            self._db.execute("DELETE FROM scorecard_criteria WHERE id = ?", [criterion_id])
 
-def add_comment(db: Database, call_id: int, author: str, at_seconds: float, text: str, now: float) -> Comment:
-    text = _text(text, MAX_NOTE, "note")
-    if not text or not 0 <= at_seconds < 10 ** 6:
-        raise BadInput("a comment needs a text and a moment of the call (m:ss)", "comment")
-    with write(db):
-        row_id = db.execute("INSERT INTO call_comments (call_id, author, at_seconds, text, created_at)"
-                            " VALUES (?, ?, ?, ?, ?)", [call_id, author, at_seconds, text, now]).lastrowid
-    return Comment(row_id, call_id, author, at_seconds, text, now)
+    def save(self, call_id: int, reviewer_id: int, reviewer: str, given: dict[int, int], note: str = "",
+             now: float | None = None) -> Review:
+        """The reviewer's review of the call, made or replaced."""
+        self._require_visible(call_id)
+        card = self.scorecard()
+        answers = _answers(card, given)
+        note = _text(note, MAX_NOTE, "note")
+        value, now = score(card, answers), clock(now)
+        with write(self._db):
+            self._db.execute(
+                """INSERT INTO reviews (call_id, reviewer_id, reviewer, answers, score, note, created_at, updated_at)
+                VALUES (:call_id, :reviewer_id, :reviewer, :answers, :score, :note, :now, :now)
+                ON CONFLICT (call_id, reviewer_id) DO UPDATE SET reviewer = excluded.reviewer,
+                  answers = excluded.answers, score = excluded.score, note = excluded.note,
+                  updated_at = excluded.updated_at""",
+                {"call_id": call_id, "reviewer_id": reviewer_id, "reviewer": reviewer, "answers": json.dumps(answers),
+                 "score": value, "note": note, "now": now})
+        return Review(call_id, reviewer_id, reviewer, answers, value, note, now)
 
+    def of_call(self, call_id: int) -> list[Review]:
+        self._require_visible(call_id)
+        return [Review(row["call_id"], row["reviewer_id"], row["reviewer"],
+                       {int(k): v for k, v in json.loads(row["answers"]).items()}, row["score"], row["note"],
+                       row["updated_at"])
+                for row in self._db.query("SELECT * FROM reviews WHERE call_id = ? ORDER BY updated_at", [call_id])]
 
-def comments(db: Database, call_id: int) -> list[Comment]:
-    return [Comment(**row) for row in db.query(
-        "SELECT id, call_id, author, at_seconds, text, created_at FROM call_comments WHERE call_id = ?"
-        " ORDER BY at_seconds, id", [call_id])]
+    def add_comment(self, call_id: int, author: str, at_seconds: float, text: str,
+                    now: float | None = None) -> Comment:
+        self._require_visible(call_id)
+        text, now = _text(text, MAX_NOTE, "note"), clock(now)
+        if not text or not 0 <= at_seconds < 10 ** 6:
+            raise BadInput("a comment needs a text and a moment of the call (m:ss)", "comment")
+        with write(self._db):
+            row_id = self._db.execute(
+                "INSERT INTO call_comments (call_id, author, at_seconds, text, created_at) VALUES (?, ?, ?, ?, ?)",
+                [call_id, author, at_seconds, text, now]).lastrowid
+        return Comment(row_id, call_id, author, at_seconds, text, now)
 
+    def comments(self, call_id: int) -> list[Comment]:
+        self._require_visible(call_id)
+        return [Comment(**row) for row in self._db.query(
+            "SELECT id, call_id, author, at_seconds, text, created_at FROM call_comments WHERE call_id = ?"
+            " ORDER BY at_seconds, id", [call_id])]
 
-def comment_call(db: Database, comment_id: int) -> int | None:
-    row = first(db.query("SELECT call_id FROM call_comments WHERE id = ?", [comment_id]))
-    return row["call_id"] if row else None
-
-
-def delete_comment(db: Database, comment_id: int) -> None:
-    with write(db):
-        db.execute("DELETE FROM call_comments WHERE id = ?", [comment_id])
+    def delete_comment(self, call_id: int, comment_id: int) -> None:
+        """NotFound unless the comment is one of this visible call's."""
+        self._require_visible(call_id)
+        with write(self._db):
+            if not self._db.execute("DELETE FROM call_comments WHERE id = ? AND call_id = ?",
+                                    [comment_id, call_id]).rowcount:
+                raise NotFound(f"call {call_id} has no comment {comment_id}")

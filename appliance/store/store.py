@@ -32,7 +32,6 @@ from appliance.store import (
     ops,
     recordings,
     retention,
-    reviews,
     scopes,
     search,
     transcripts,
@@ -52,6 +51,7 @@ from appliance.store.menu import MenuLog
 from appliance.store.filters import CallFilter
 from appliance.store.scopes import Scope, ScopeEntry
 from appliance.store.pbx import PbxSources
+from appliance.store.reviews import Reviews
 from appliance.store.query import parse_query
 from appliance.store.search import search_count_is_capped
 from appliance.store.records import (
@@ -88,6 +88,7 @@ class Store:
     mail = concern(MailDeliveries)
     menu = concern(MenuLog)
     pbx = concern(PbxSources)
+    reviews = concern(Reviews)
     vocabulary = concern(Vocabulary)
     workers = concern(RemoteWorkers)
 
@@ -670,50 +671,6 @@ class Store:
         """Figures per extension (the appliance's side of each call) of those same calls."""
         return dashboard.extensions(self._db, CallFilter(date_from, date_to, number, None, kind, self.scope,
                                                          zone=zone))
-
-    # Quality reviews: the scorecard, reviews and comments of a call (appliance/store/reviews.py)
-
-    @_serialized
-    def scorecard(self) -> list[reviews.Criterion]:
-        return reviews.criteria(self._db)
-
-    @_serialized
-    def add_criterion(self, text: str, kind: str, weight: float, now: float | None = None) -> reviews.Criterion:
-        return reviews.add_criterion(self._db, text, kind, weight, _now(now))
-
-    @_serialized
-    def delete_criterion(self, criterion_id: int) -> None:
-        reviews.delete_criterion(self._db, criterion_id)
-
-    @_serialized
-    def reviews(self, call_id: int) -> list[reviews.Review]:
-        self._require_visible(call_id)
-        return reviews.reviews(self._db, call_id)
-
-    @_serialized
-    def save_review(self, call_id: int, reviewer_id: int, reviewer: str, answers: dict[int, int], note: str = "",
-                    now: float | None = None) -> reviews.Review:
-        self._require_visible(call_id)
-        return reviews.save_review(self._db, call_id, reviewer_id, reviewer, answers, note, _now(now))
-
-    @_serialized
-    def comments(self, call_id: int) -> list[reviews.Comment]:
-        self._require_visible(call_id)
-        return reviews.comments(self._db, call_id)
-
-    @_serialized
-    def add_comment(self, call_id: int, author: str, at_seconds: float, text: str,
-                    now: float | None = None) -> reviews.Comment:
-        self._require_visible(call_id)
-        return reviews.add_comment(self._db, call_id, author, at_seconds, text, _now(now))
-
-    @_serialized
-    def delete_comment(self, call_id: int, comment_id: int) -> None:
-        """NotFound unless the comment is one of this visible call's."""
-        self._require_visible(call_id)
-        if reviews.comment_call(self._db, comment_id) != call_id:
-            raise NotFound(f"call {call_id} has no comment {comment_id}")
-        reviews.delete_comment(self._db, comment_id)
 
     @_serialized
     def calls_needing_metrics(self, limit: int = 20) -> list[tuple[int, int]]:

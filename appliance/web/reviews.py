@@ -32,8 +32,8 @@ def may_review() -> bool:
 def review_helpers() -> dict:
     def review_panel(call_id: int) -> dict:
         """What the call page shows of the call's reviews, for the signed-in user."""
-        store = get_store()
-        reviews = store.reviews(call_id)
+        store = get_store().reviews
+        reviews = store.of_call(call_id)
         mine = next((r for r in reviews if r.reviewer_id == int(current_user.id)), None)
         return {"card": store.scorecard(), "reviews": reviews, "mine": mine, "comments": store.comments(call_id),
                 "may_review": may_review(), "scale": SCALE}
@@ -63,7 +63,7 @@ def save(call_id: int):
             answers[int(name[1:])] = int(value) if value.isdigit() else -1
     try:
         with audited("review-save", f"call {call_id}", f"{len(answers)} answers"):
-            get_store().save_review(call_id, int(current_user.id), current_user.username, answers,
+            get_store().reviews.save(call_id, int(current_user.id), current_user.username, answers,
                                     request.form.get("note") or "")
     except NotFound:
         abort(404)
@@ -80,7 +80,7 @@ def comment(call_id: int):
     at = parse_seconds(request.form.get("at"))
     try:
         with audited("comment-add", f"call {call_id}"):
-            get_store().add_comment(call_id, current_user.username, -1 if at is None else at,
+            get_store().reviews.add_comment(call_id, current_user.username, -1 if at is None else at,
                                     request.form.get("text") or "")
     except NotFound:
         abort(404)
@@ -94,7 +94,7 @@ def delete_comment(call_id: int, comment_id: int):
     _reviewer_only(call_id)
     try:
         with audited("comment-delete", f"call {call_id}"):
-            get_store().delete_comment(call_id, comment_id)
+            get_store().reviews.delete_comment(call_id, comment_id)
     except NotFound:
         abort(404)
     return _back(call_id)
@@ -103,7 +103,7 @@ def delete_comment(call_id: int, comment_id: int):
 @bp.route("/admin/scorecard", methods=["GET", "POST"])
 @admin_required
 def scorecard():
-    store = get_store()
+    store = get_store().reviews
     if request.method == "POST":
         try:
             weight = float(request.form.get("weight") or "1")
@@ -123,5 +123,5 @@ def scorecard():
 @admin_required
 def delete_criterion(criterion_id: int):
     with audited("criterion-delete", f"criterion {criterion_id}"):
-        get_store().delete_criterion(criterion_id)
+        get_store().reviews.delete_criterion(criterion_id)
     return redirect(url_for("reviews.scorecard"))
