@@ -193,7 +193,7 @@ def test_the_audit_logs_days_are_days_of_the_users_zone(admin_client, store):
     for detail, at in (("before", "2026-11-30T22:59:00Z"), ("first", "2026-11-30T23:01:00Z"),
                        ("last", "2026-12-01T22:59:00Z"), ("after", "2026-12-01T23:01:00Z"),
                        ("spring-last", "2026-03-29T21:59:00Z"), ("spring-after", "2026-03-29T22:01:00Z")):
-        store.audit("ada", "zone-probe", None, detail, now=moment(at).timestamp())
+        store.audit.add("ada", "zone-probe", None, detail, now=moment(at).timestamp())
 
     def details(days):
         rows = json.loads(admin_client.get(f"/admin/audit/export.json?action=zone-probe&{days}").get_data())
