@@ -17,9 +17,11 @@ def test_a_hundred_streams_cost_no_errors_and_leak_nothing_when_they_close(serve
         for n in range(100):
             streams.open(browsers[n % len(browsers)])
         assert (len(streams.sockets), streams.refused) == (100, 0)
-        # Every stream holds a socket, and no thread.
-        threads, files = load.process_counts(served.process.pid)
-        assert threads <= before[0] and files >= before[1] + 100
+        # Every stream holds a socket, and no thread (on a loaded machine the server may still
+        # be accepting the last few).
+        threads, files = wait_for(lambda: counts if (counts := load.process_counts(served.process.pid))[1]
+                                  >= before[1] + 100 else None, "the server to hold every stream", deadline=60)
+        assert threads <= before[0]
         report = load.Report()
         load.requests(served, browsers, rate=20, seconds=10, report=report)
     finally:

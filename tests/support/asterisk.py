@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import random
 import re
 import shutil
 import socket
@@ -137,6 +138,21 @@ def free_udp_port() -> int:
         return probe.getsockname()[1]
 
 
+def free_sip_port() -> int:
+    """A port P for baresip's sip_listen: it binds UDP and TCP on P and TLS on TCP P+1. Taken
+    below the kernel's ephemeral range, where the other tests' connections cannot take it."""
+    while True:
+        port = random.randrange(20000, 32000, 2)
+        probes = [(socket.SOCK_DGRAM, port), (socket.SOCK_STREAM, port), (socket.SOCK_STREAM, port + 1)]
+        try:
+            for kind, number in probes:
+                with socket.socket(socket.AF_INET, kind) as probe:
+                    probe.bind(("127.0.0.1", number))
+        except OSError:
+            continue
+        return port
+
+
 def voice_track(parts: list[tuple[float, Path]], seconds: float, out: Path) -> Path:
     """A wav of `seconds` of silence with each (start second, voice file) laid in: what a phone
     says through a whole call (pass it to baresip_phone with no padding)."""
@@ -169,7 +185,7 @@ def baresip_phone(folder: Path, number: str, password: str, voice: Path, seconds
     # phone hears is played nowhere (it is in Asterisk's recording anyway).
     (folder / "config").write_text(
         "poll_method\tepoll\n"
-        f"sip_listen\t127.0.0.1:{free_udp_port()}\n"
+        f"sip_listen\t127.0.0.1:{free_sip_port()}\n"
         f"audio_source\taufile,{source}\n"
         f"audio_alert\taufile,{source}\n"
         "audio_player\taufile,/dev/null\n"
