@@ -13,7 +13,7 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
-from appliance.config import Mailbox
+from appliance.config import Mailbox, Settings
 from appliance.store import Store
 from appliance.store.retry import retry_at
 from appliance.transcript.times import moment
@@ -53,7 +53,7 @@ def _local_time(call, zone, language: str) -> str:
     return format_datetime(moment(call.started_at or call.created_at), "full", tzinfo=zone, locale=language)
 
 
-def compose(settings, call, transcript, recipient: str, language: str, audio: Path | None) -> EmailMessage:
+def compose(settings: Settings, call, transcript, recipient: str, language: str, audio: Path | None) -> EmailMessage:
     text = TEXTS.get(language, TEXTS["en"])
     caller = _caller(call, transcript) or text["unknown"]
     duration = round(transcript.duration) if transcript else 0
@@ -84,20 +84,20 @@ def _caller(call, transcript) -> str | None:
     return f"{voice} ({call.caller})" if call.caller and voice not in (None, call.caller, "Speaker 1") else call.caller
 
 
-def send(settings, message: EmailMessage) -> None:
+def send(settings: Settings, message: EmailMessage) -> None:
     host, _, port = settings.mail_relay.partition(":")
     with smtplib.SMTP(host, int(port or 25), timeout=30) as smtp:
         smtp.send_message(message)
 
 
-def _owner(settings, call) -> tuple[str | None, Mailbox]:
+def _owner(settings: Settings, call) -> tuple[str | None, Mailbox]:
     """The mailbox a voicemail was left in, or the extension that dictated a note."""
     box = settings.mailbox(call.callee if call.kind == "voicemail" else call.caller)
     wanted = call.kind == "voicemail" or box.mail_notes
     return (box.email if wanted else "") or None, box
 
 
-def deliver_pending(store: Store, settings, now: float | None = None) -> int:
+def deliver_pending(store: Store, settings: Settings, now: float | None = None) -> int:
     """Send every mail that is due; returns how many went out."""
     now = time.time() if now is None else now
     sent = 0

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Sequence
 
 from appliance.audio import Audio, DecodeOptions, load_recording
+from appliance.config import Settings
 from appliance.diarize.assign import diarized_speakers, segments_by_speaker
 from appliance.diarize.channels import split_tracks
 from appliance.diarize.crosstalk import drop_echoed_words
@@ -15,7 +16,7 @@ from appliance.transcript.model import CallMeta, Transcript
 from appliance.transcript.turns import build_turns
 
 
-def choose_language(settings, meta: CallMeta, duration: float, override: str | None = None) -> str | None:
+def choose_language(settings: Settings, meta: CallMeta, duration: float, override: str | None = None) -> str | None:
     """The language to decode in; None asks the model to detect it.
 
     An explicit choice (per recording, then per number/mailbox) wins; detection is opt-in and
@@ -32,7 +33,7 @@ def choose_language(settings, meta: CallMeta, duration: float, override: str | N
     return settings.language
 
 
-def recording_audio(paths: Sequence[Path | str], settings, options: dict | None = None) -> Audio:
+def recording_audio(paths: Sequence[Path | str], settings: Settings, options: dict | None = None) -> Audio:
     """Decode a recording as the job's options (or the site's settings) say its raw files are."""
     options = options or {}
     return load_recording(
@@ -48,7 +49,7 @@ def recording_audio(paths: Sequence[Path | str], settings, options: dict | None 
 def transcribe_recording(
     paths: Sequence[Path | str],
     meta: CallMeta,
-    settings,
+    settings: Settings,
     engine: SpeechToText,
     *,
     options: dict | None = None,

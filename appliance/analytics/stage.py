@@ -12,6 +12,7 @@ import time
 
 from appliance.analytics.activity import channel_activity, spoken_text, turn_activity
 from appliance.analytics.metrics import CallMetrics, compute
+from appliance.config import Settings
 from appliance.diarize.channels import same_signal
 from appliance.errors import ApplianceError
 from appliance.pipeline import recording_audio
@@ -31,7 +32,7 @@ def measure(transcript: Transcript, audio=None) -> CallMetrics:
     return compute(activity, spoken_text(transcript), exact=exact)
 
 
-def _audio(store, settings, call_id: int):
+def _audio(store, settings: Settings, call_id: int):
     """The call's decoded recording, or None when it is gone or unreadable (then: estimates)."""
     try:
         return recording_audio(store.recording_files(call_id), settings, store.recording_options(call_id))
@@ -40,7 +41,7 @@ def _audio(store, settings, call_id: int):
         return None
 
 
-def run_pending(store, settings, limit: int = BATCH) -> int:
+def run_pending(store, settings: Settings, limit: int = BATCH) -> int:
     """Measure up to `limit` calls; returns how many were stored."""
     done = 0
     for call_id, transcript_id in store.calls_needing_metrics(limit):

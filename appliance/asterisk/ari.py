@@ -13,6 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from appliance.config import Settings
 from appliance.errors import ApplianceError
 
 
@@ -32,7 +33,7 @@ class Ari:
         self.timeout = timeout
 
     @classmethod
-    def from_settings(cls, settings) -> "Ari":
+    def from_settings(cls, settings: Settings) -> "Ari":
         from appliance.asterisk.install import load_secrets
 
         return cls(settings.asterisk_http_port, load_secrets(settings)["ari_password"])

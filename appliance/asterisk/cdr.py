@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from appliance.config import box_zone, zone_named
+from appliance.config import box_zone, Settings, zone_named
 from appliance.errors import ConfigError
 from appliance.store import Store
 from appliance.store.records import CallRecord
@@ -125,7 +125,7 @@ def _local(moment: datetime, zone: ZoneInfo | timezone) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def read_all(settings, since: datetime) -> Iterable[tuple[str, list[CallRecord]]]:
+def read_all(settings: Settings, since: datetime) -> Iterable[tuple[str, list[CallRecord]]]:
     """(source name, its records since `since`) for each source the settings name."""
     # Asterisk writes the local time of the machine it runs on: this box's, unless set.
     zone = zone_named(settings.cdr_timezone) if settings.cdr_timezone else box_zone()
@@ -137,7 +137,7 @@ def read_all(settings, since: datetime) -> Iterable[tuple[str, list[CallRecord]]
         yield "mysql", read_mysql(settings.cdr_database_url, zone, since)
 
 
-def sync(store: Store, settings, now: datetime | None = None) -> int:
+def sync(store: Store, settings: Settings, now: datetime | None = None) -> int:
     """Link the call records of the last cdr_scan_days to our calls; how many rows were linked."""
     since = (now or datetime.now(timezone.utc)) - timedelta(days=settings.cdr_scan_days)
     linked = 0

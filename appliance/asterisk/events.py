@@ -23,6 +23,8 @@ import threading
 import urllib.parse
 from typing import Callable, Iterator
 
+from appliance.config import Settings
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict], None]
@@ -48,7 +50,7 @@ class AriEvents:
         self._thread: threading.Thread | None = None
 
     @classmethod
-    def from_settings(cls, settings, app: str, **kwargs) -> "AriEvents":
+    def from_settings(cls, settings: Settings, app: str, **kwargs) -> "AriEvents":
         from appliance.asterisk.install import load_secrets
 
         return cls(settings.asterisk_http_port, load_secrets(settings)["ari_password"], app, **kwargs)

@@ -14,13 +14,13 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from appliance.config import PROJECT_ROOT
+from appliance.config import PROJECT_ROOT, Settings
 
 TEMPLATES = PROJECT_ROOT / "asterisk-config"
 HOOK = "appliance-hook.sh"
 
 
-def load_secrets(settings) -> dict:
+def load_secrets(settings: Settings) -> dict:
     """AMI/ARI secrets and phone passwords: made on first use, then always the same."""
     path = settings.data_dir / "asterisk-secrets.json"
     stored = json.loads(path.read_text()) if path.exists() else {}
@@ -43,7 +43,7 @@ def load_secrets(settings) -> dict:
     return stored
 
 
-def render_config(settings, dest: Path, *, menus: list[dict], spool_for_asterisk: Path | None = None,
+def render_config(settings: Settings, dest: Path, *, menus: list[dict], spool_for_asterisk: Path | None = None,
                   etc_for_asterisk: Path = Path("/etc/asterisk")) -> list[Path]:
     """Write every template into `dest`; paths inside are those Asterisk itself sees. `menus`
     are the voice menus' contexts (appliance.ivr.dialplan.menu_contexts), handed in by the caller

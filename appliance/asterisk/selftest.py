@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from appliance.asterisk.ari import Ari
+from appliance.config import Settings
 from appliance.errors import ApplianceError
 from appliance.store import Store
 
@@ -36,7 +37,7 @@ def _words(text: str) -> str:
     return re.sub(r"[^\w ]+", " ", text.lower())
 
 
-def run_selftest(settings, timeout: float = 240.0, on_stage: Callable[[Stage], None] | None = None,
+def run_selftest(settings: Settings, timeout: float = 240.0, on_stage: Callable[[Stage], None] | None = None,
                  ari: Ari | None = None) -> list[Stage]:
     stages: list[Stage] = []
     started = time.monotonic()

@@ -19,6 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
+from appliance.config import Settings
 from appliance.errors import ApplianceError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class SpeakerSource(Protocol):
         """16 kHz float32 mono samples -> speaker turns (seconds), sorted by start."""
 
 
-def choose_source(settings, channels: int, kind: str) -> SourceChoice:
+def choose_source(settings: Settings, channels: int, kind: str) -> SourceChoice:
     """Which source finds the speakers of a recording with `channels` tracks of `kind`."""
     wanted = settings.speaker_source
     if wanted not in SOURCES:
@@ -66,7 +67,7 @@ def choose_source(settings, channels: int, kind: str) -> SourceChoice:
     return SourceChoice("embedded", **bounds)
 
 
-def speaker_source(name: str, settings) -> SpeakerSource:
+def speaker_source(name: str, settings: Settings) -> SpeakerSource:
     """The loaded source (once per process); pyannote falls back to embedded with a log line.
 
     A pyannote folder that fails to load is tried again for the next recording (an admin may

@@ -30,6 +30,7 @@ import uuid
 from dataclasses import dataclass
 
 from appliance.asterisk.ari import Ari, AriError
+from appliance.config import Settings
 from appliance.ivr.dialplan import APP
 from appliance.ivr.listen import Answer, AnswerListener
 from appliance.ivr.menu import Destination, Menu, load_menus
@@ -183,7 +184,7 @@ class MenuCall:
 class MenuService:
     """Routes ARI events to the callers in the menus; `run()` blocks until `stop()`."""
 
-    def __init__(self, settings, store, ari: Ari | None = None) -> None:
+    def __init__(self, settings: Settings, store, ari: Ari | None = None) -> None:
         from appliance.asterisk.events import AriEvents
 
         self.settings = settings

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from appliance.config import Settings
 from appliance.ivr.menu import load_menus
 
 # The Stasis application the menu contexts hand callers to (appliance/ivr/app.py).
 APP = "appliance-ivr"
 
 
-def menu_contexts(settings) -> list[dict]:
+def menu_contexts(settings: Settings) -> list[dict]:
     """One entry per configured menu: its context name, prompt, keys and operator.
     Every value was checked against a strict alphabet by appliance.ivr.menu."""
     return [

@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
+from appliance.config import Settings
 from appliance.errors import ConfigError
 
 # Characters a dialplan context, extension or menu name may use here: nothing that Asterisk
@@ -168,6 +169,6 @@ def parse_menu(name: str, table: Mapping) -> Menu:
     )
 
 
-def load_menus(settings) -> dict[str, Menu]:
+def load_menus(settings: Settings) -> dict[str, Menu]:
     """Every menu in the settings, validated; a ConfigError names the menu and the key."""
     return {name: parse_menu(name, table) for name, table in settings.menus.items()}

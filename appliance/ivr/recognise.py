@@ -25,6 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
+from appliance.config import Settings
 from appliance.ivr.menu import Menu
 from appliance.stt.guards import LOW_LOGPROB, NO_SPEECH_PROB
 
@@ -95,7 +96,7 @@ class WhisperMenuRecogniser:
 
     engine = "faster-whisper"
 
-    def __init__(self, settings, language: str | None, phrases: tuple[str, ...],
+    def __init__(self, settings: Settings, language: str | None, phrases: tuple[str, ...],
                  context_seconds: float = CONTEXT_SECONDS) -> None:
         from appliance.stt.whisper_utterances import WhisperUtteranceEngine
 
@@ -121,7 +122,7 @@ _cache: dict[tuple, MenuRecogniser] = {}
 _cache_lock = threading.Lock()
 
 
-def recogniser_for(settings, menu: Menu, language: str) -> MenuRecogniser:
+def recogniser_for(settings: Settings, menu: Menu, language: str) -> MenuRecogniser:
     """The menu's engine for a language: Vosk's grammar when its model is installed (or the
     menu says "vosk"), else Whisper. One per (menu, language) per process."""
     from appliance.stt.vosk_stream import VoskEngine, vosk_model_for

@@ -17,6 +17,7 @@ import logging
 import threading
 from typing import Callable
 
+from appliance.config import Settings
 from appliance.jobs.contract import (
     REMOTE_PREFIX, JobResult, JobTicket, new_holder, sign, ticket_for, worker_secret,
 )
@@ -27,7 +28,7 @@ from appliance.store import Job, Store
 log = logging.getLogger(__name__)
 
 
-def site_options(settings, job: Job) -> dict:
+def site_options(settings: Settings, job: Job) -> dict:
     """The job's decode options with the site's defaults filled in, so a worker with its own
     settings decodes as the box would: language by number rule or the site's (unless the site
     detects it), the rate and channels of header-less files."""
@@ -38,7 +39,7 @@ def site_options(settings, job: Job) -> dict:
     return options
 
 
-def hand_out(store: Store, settings, lease_seconds: float | None = None) -> JobTicket | None:
+def hand_out(store: Store, settings: Settings, lease_seconds: float | None = None) -> JobTicket | None:
     """Claim the next runnable job for a new remote holder; None when there is none."""
     holder = new_holder()
     job = store.claim_job(holder, lease_seconds or settings.lease_seconds)
@@ -49,7 +50,7 @@ def hand_out(store: Store, settings, lease_seconds: float | None = None) -> JobT
                       heartbeat_seconds=settings.lease_seconds / 3)
 
 
-def report_progress(store: Store, settings, job_id: int, holder: str, fraction: float,
+def report_progress(store: Store, settings: Settings, job_id: int, holder: str, fraction: float,
                     worker: str, model: str, device: str) -> bool:
     """A remote worker's progress: renews its lease (False: the job is no longer its own)."""
     if not store.heartbeat(job_id, holder, settings.lease_seconds, fraction):
@@ -59,7 +60,7 @@ def report_progress(store: Store, settings, job_id: int, holder: str, fraction: 
     return True
 
 
-def accept_result(store: Store, settings, result: JobResult) -> str:
+def accept_result(store: Store, settings: Settings, result: JobResult) -> str:
     """Store a remote result once: "stored", "duplicate" or "deleted" (store.store_result)."""
     # Masked on the box, as the local worker does, so the site's policy holds for every worker.
     state = store.store_result(result.job_id, redact_for_site(result.transcript, settings))
@@ -76,7 +77,7 @@ def accept_result(store: Store, settings, result: JobResult) -> str:
 class Dispatcher:
     """Hands queued jobs to the broker; `send(ticket)` publishes one and raises if it cannot."""
 
-    def __init__(self, settings, store: Store, send: Callable[[JobTicket], None]) -> None:
+    def __init__(self, settings: Settings, store: Store, send: Callable[[JobTicket], None]) -> None:
         self.settings, self.store, self.send = settings, store, send
         # Set when a job was queued (appliance.jobs.nudge), as for the local worker.
         self.jobs_queued = threading.Event()

@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from appliance.config import zone_named
+from appliance.config import Settings, zone_named
 from appliance.jobs.intake import atomic_copy
 from appliance.jobs.spool import AUDIO_SUFFIX
 from appliance.store import Store
@@ -67,7 +67,7 @@ def parse_name(stem: str, zone: ZoneInfo | timezone = timezone.utc) -> CallMeta 
     )
 
 
-def _zone(settings) -> ZoneInfo:
+def _zone(settings: Settings) -> ZoneInfo:
     # A named zone, so a July name gets summer time even when the import runs in December.
     return zone_named(settings.freepbx_timezone) if settings.freepbx_timezone else settings.zone
 
@@ -96,7 +96,7 @@ def finished_recordings(root: Path, since: date, settle_seconds: float, now: flo
     return found
 
 
-def import_tree(store: Store, settings, since: date | None = None, now: float | None = None) -> list[int]:
+def import_tree(store: Store, settings: Settings, since: date | None = None, now: float | None = None) -> list[int]:
     """Import what is new in the monitor tree; the ids of the calls it queued."""
     root = settings.freepbx_monitor_dir
     if root is None or not root.is_dir():

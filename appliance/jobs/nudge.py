@@ -19,6 +19,7 @@ import select
 import struct
 import threading
 
+from appliance.config import Settings
 from appliance.jobs.spool import AUDIO_SUFFIX, sweep
 from appliance.jobs.voicemail import scan_mailboxes
 from appliance.mail import deliver_pending
@@ -60,7 +61,7 @@ class Nudges(threading.Thread):
     """Sweeps the spool when a recording arrives, scans the mailboxes when Asterisk says one
     changed, sends due mail when the worker finished a job; `jobs_queued` is set for the worker."""
 
-    def __init__(self, settings, jobs_queued: threading.Event) -> None:
+    def __init__(self, settings: Settings, jobs_queued: threading.Event) -> None:
         super().__init__(daemon=True, name="intake-nudges")
         self.settings, self.jobs_queued = settings, jobs_queued
         self._wake_r, self._wake_w = os.pipe()

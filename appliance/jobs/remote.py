@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from appliance.config import Settings
 from appliance.errors import ApplianceError
 from appliance.jobs.contract import JobResult, JobTicket
 from appliance.pipeline import transcribe_recording
@@ -132,7 +133,7 @@ class _Progress(threading.Thread):
 
 
 class RemoteWorker:
-    def __init__(self, settings, box_url: str, engine: SpeechToText | None = None) -> None:
+    def __init__(self, settings: Settings, box_url: str, engine: SpeechToText | None = None) -> None:
         self.settings, self.box_url = settings, box_url
         self.engine = engine or engine_for(settings)
         self.name = f"{socket.gethostname()}:{os.getpid()}"
@@ -199,7 +200,7 @@ class RemoteWorker:
             return state
 
 
-def serve(settings, broker_url: str, box_url: str) -> None:
+def serve(settings: Settings, broker_url: str, box_url: str) -> None:
     """Consume tickets from the broker until stopped (SIGTERM finishes the job in hand)."""
     from celery.exceptions import Reject
 

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from appliance.asterisk.cdr import sync as sync_call_records
+from appliance.config import Settings
 from appliance.jobs.freepbx import import_tree as import_freepbx
 from appliance.jobs.spool import sweep
 from appliance.jobs.stages import add_scheduler_jobs as add_stage_jobs
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 AddJobs = Callable[..., None]
 
 
-def _with_store(settings, task):
+def _with_store(settings: Settings, task):
     def run() -> None:
         store = Store.open(settings)
         try:
@@ -45,7 +46,7 @@ def _recover(store: Store) -> None:
         log.warning("recovered %d job(s) whose worker stopped renewing its lease", recovered)
 
 
-def start_scheduler(settings, more: Iterable[AddJobs] = ()) -> BackgroundScheduler:
+def start_scheduler(settings: Settings, more: Iterable[AddJobs] = ()) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(daemon=True)
     # coalesce + max_instances=1: a slow sweep never runs twice at once or catches up in bursts.
     common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}

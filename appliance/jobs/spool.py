@@ -25,6 +25,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from appliance.asterisk.tickets import PAIR, base_name, ticket_path
+from appliance.config import Settings
 from appliance.jobs.intake import take_in
 from appliance.store import EnqueueResult, Store
 from appliance.transcript.model import CallMeta, valid_uniqueid
@@ -85,7 +86,7 @@ def read_ticket(recording: Path, base: str) -> tuple[CallMeta, dict]:
     return meta, options
 
 
-def sweep(store: Store, settings, now: float | None = None) -> list[EnqueueResult]:
+def sweep(store: Store, settings: Settings, now: float | None = None) -> list[EnqueueResult]:
     now = time.time() if now is None else now
     spool = settings.spool_dir
     if not spool.is_dir():

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from appliance.config import zone_named
+from appliance.config import Settings, zone_named
 from appliance.errors import ApplianceError
 from appliance.jobs.intake import synced_rename
 from appliance.jobs.freepbx import parse_name
@@ -107,12 +107,12 @@ def system_of(source: PbxSource) -> str:
     return f"pbx:{source.name}"
 
 
-def incoming_folder(settings) -> Path:
+def incoming_folder(settings: Settings) -> Path:
     """Where the server writes upload bodies while they arrive (same file system as the imports)."""
     return settings.data_dir / "imports" / "pbx" / ".incoming"
 
 
-def receive(store: Store, settings, source: PbxSource, upload: Upload, body: Path) -> Received:
+def receive(store: Store, settings: Settings, source: PbxSource, upload: Upload, body: Path) -> Received:
     """Take the received body of an announced upload in (renamed into place) and queue it, or
     refuse it (the server removes what it received)."""
     upload = upload.checked(int(settings.pbx_upload_max_mb * (1 << 20)))
@@ -178,7 +178,7 @@ def _check_body(body: Path, upload: Upload) -> None:
             raise UploadRefused(400, "the file is no readable recording (its header is broken or it has no sound)")
 
 
-def _meta(upload: Upload, source: PbxSource, settings) -> CallMeta:
+def _meta(upload: Upload, source: PbxSource, settings: Settings) -> CallMeta:
     stem = Path(upload.file_name).stem
     # A named zone: a July name gets summer time even when it arrives in December.
     named = parse_name(stem, zone_named(source.timezone) if source.timezone else settings.zone)

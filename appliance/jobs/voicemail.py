@@ -11,6 +11,7 @@ import logging
 import time
 
 from appliance.asterisk.voicemail import FOLDERS, read_message
+from appliance.config import Settings
 from appliance.disk import intake_paused
 from appliance.jobs.intake import take_in
 from appliance.store import EnqueueResult, Store
@@ -19,7 +20,8 @@ from appliance.transcript.model import CallMeta
 log = logging.getLogger(__name__)
 
 
-def scan_mailboxes(store: Store, settings, now: float | None = None, settled: bool = False) -> list[EnqueueResult]:
+def scan_mailboxes(store: Store, settings: Settings, now: float | None = None,
+                   settled: bool = False) -> list[EnqueueResult]:
     """`settled`: Asterisk's own word that its messages are complete (its externnotify runs once
     a message is in its folder), so none waits for the settle time."""
     now = time.time() if now is None else now

@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 
+from appliance.config import Settings
 from appliance.errors import ApplianceError
 from appliance.nlp.redact import redact_for_site
 from appliance.disk import intake_paused
@@ -34,7 +35,7 @@ def new_worker_id() -> str:
 class _Heartbeat(threading.Thread):
     """Renews the lease and stores progress while the job runs (own DB connection)."""
 
-    def __init__(self, settings, job: Job, worker_id: str) -> None:
+    def __init__(self, settings: Settings, job: Job, worker_id: str) -> None:
         super().__init__(daemon=True, name=f"heartbeat-{job.id}")
         self.settings, self.job, self.worker_id = settings, job, worker_id
         self.progress = 0.0
@@ -58,7 +59,8 @@ class _Heartbeat(threading.Thread):
 
 
 class Worker:
-    def __init__(self, settings, store: Store, engine: SpeechToText | None = None, worker_id: str | None = None):
+    def __init__(self, settings: Settings, store: Store, engine: SpeechToText | None = None,
+                 worker_id: str | None = None):
         self.settings = settings
         self.store = store
         self.engine = engine or engine_for(settings)

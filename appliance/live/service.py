@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from appliance.asterisk.ari import Ari, AriError
 from appliance.asterisk.events import AriEvents
+from appliance.config import Settings
 from appliance.errors import ApplianceError
 from appliance.live.session import CallInfo, LiveSession
 from appliance.stt.streaming import streaming_engine_for
@@ -47,7 +48,7 @@ def parse_marker(value: str) -> tuple[bool, str | None, str | None]:
 
 
 class LiveService:
-    def __init__(self, settings, store, ari: Ari | None = None) -> None:
+    def __init__(self, settings: Settings, store, ari: Ari | None = None) -> None:
         self.settings = settings
         self.store = store
         self.ari = ari or Ari.from_settings(settings)

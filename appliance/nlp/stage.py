@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
+from appliance.config import Settings
 from appliance.nlp import Insights
 from appliance.nlp.entities import call_entities
 from appliance.nlp.keywords import call_keywords
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 BATCH = 20  # calls per run, so a backlog never holds the worker up for long
 
 
-def analyse(transcript: Transcript, settings, llm=None) -> Insights:
+def analyse(transcript: Transcript, settings: Settings, llm=None) -> Insights:
     """Keywords, extractive summary and entities; an LLM's prose summary when `llm` is given."""
     keywords = call_keywords(transcript, settings.nlp_keywords)
     lines = extractive_summary(transcript, keywords)
@@ -35,14 +36,14 @@ def analyse(transcript: Transcript, settings, llm=None) -> Insights:
     return Insights(keywords=keywords, summary=lines, entities=entities, summariser=summariser, abstract=abstract)
 
 
-def run_pending(store, settings, limit: int = BATCH) -> int:
+def run_pending(store, settings: Settings, limit: int = BATCH) -> int:
     """Analyse up to `limit` calls; returns how many were stored."""
     llm = summariser_for(settings) if settings.nlp_enabled else None
     return sum(analyse_call(store, settings, call_id, transcript_id, llm)
                for call_id, transcript_id in store.calls_needing_insights(limit))
 
 
-def analyse_call(store, settings, call_id: int, transcript_id: int, llm=None) -> bool:
+def analyse_call(store, settings: Settings, call_id: int, transcript_id: int, llm=None) -> bool:
     """Make and store one call's insights (again, after an edit of its transcript)."""
     transcript = store.transcript(call_id)
     if transcript is None:

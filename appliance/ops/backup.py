@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from appliance import filemodes
+from appliance.config import Settings
 from appliance.errors import ApplianceError
 from appliance.store import Store
 from appliance.store.schema import MIGRATIONS
@@ -73,7 +74,7 @@ def _in_backup(root: Path, path: str) -> Path:
     return root / FILES / Path(path).relative_to("/")
 
 
-def backup(settings, dest: Path, now: float | None = None) -> Path:
+def backup(settings: Settings, dest: Path, now: float | None = None) -> Path:
     now = time.time() if now is None else now
     name = "appliance-backup-" + datetime.fromtimestamp(now, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     final = Path(dest) / name
@@ -141,7 +142,7 @@ def verify(source: Path) -> dict:
     return manifest
 
 
-def restore(settings, source: Path, force: bool = False) -> dict:
+def restore(settings: Settings, source: Path, force: bool = False) -> dict:
     source = Path(source)
     manifest = verify(source)
     settings.db_path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from appliance.asterisk.voicemail import read_message
+from appliance.config import Settings
 from appliance.errors import ApplianceError, LegalHold, NotFound
 from appliance.ops.files import call_files, remove
 from appliance.store.records import CallSummary
@@ -55,7 +56,7 @@ def find(store, number: str | None = None, words: str | None = None) -> Found:
     return Found(calls, tuple(numbers), held, tuple(query_words(words)))
 
 
-def erase(store, settings, found: Found, actor: str | None, only: set[int] | None = None) -> Erased:
+def erase(store, settings: Settings, found: Found, actor: str | None, only: set[int] | None = None) -> Erased:
     """Delete what `find` found (limited to `only`, the ids the admin confirmed)."""
     result = Erased()
     for call in found.calls:
@@ -82,7 +83,7 @@ def erase(store, settings, found: Found, actor: str | None, only: set[int] | Non
     return result
 
 
-def _voicemail_original(settings, call: CallSummary) -> list[Path]:
+def _voicemail_original(settings: Settings, call: CallSummary) -> list[Path]:
     """The message files in Asterisk's mailbox the voicemail was copied from."""
     if call.kind != "voicemail" or not (call.uniqueid or "").startswith("vm-"):
         return []

@@ -7,16 +7,17 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from appliance.asterisk.tickets import base_name, ticket_path
+from appliance.config import Settings
 
 log = logging.getLogger(__name__)
 
 
-def cache_path(settings, call_id: int) -> Path:
+def cache_path(settings: Settings, call_id: int) -> Path:
     """The call's recording decoded once for browsers (appliance.web.playback)."""
     return settings.data_dir / "cache" / "playback" / f"{int(call_id)}.wav"
 
 
-def call_files(settings, call_id: int, paths: Iterable[str]) -> list[Path]:
+def call_files(settings: Settings, call_id: int, paths: Iterable[str]) -> list[Path]:
     """The recording files, their spool tickets (which carry the caller's number) and the
     call's playback copy."""
     spool = settings.spool_dir.resolve()

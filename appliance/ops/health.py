@@ -16,6 +16,7 @@ import time
 from dataclasses import asdict, dataclass
 from email.message import EmailMessage
 
+from appliance.config import Settings
 from appliance.disk import Disk, disk
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ DISK_MAIL = "disk-low-mail"
 DISK_MAIL_EVERY = 24 * 3600.0
 
 
-def worker_interval(settings) -> float:
+def worker_interval(settings: Settings) -> float:
     return max(1.0, settings.sweep_interval_seconds)
 
 
@@ -33,7 +34,7 @@ def mark_worker_alive(store) -> None:
     store.set_ops_state(WORKER_ALIVE, True)
 
 
-def _asterisk_up(settings) -> bool:
+def _asterisk_up(settings: Settings) -> bool:
     try:
         socket.create_connection(("127.0.0.1", settings.asterisk_ami_port), timeout=0.5).close()
         return True
@@ -55,7 +56,7 @@ class Health:
         return asdict(self)
 
 
-def health(settings, store, now: float | None = None) -> Health:
+def health(settings: Settings, store, now: float | None = None) -> Health:
     now = time.time() if now is None else now
     space = disk(settings)
     try:
@@ -79,7 +80,7 @@ def health(settings, store, now: float | None = None) -> Health:
     )
 
 
-def _disk_mail(settings, space: Disk) -> EmailMessage:
+def _disk_mail(settings: Settings, space: Disk) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = settings.admin_email
@@ -94,7 +95,7 @@ def _disk_mail(settings, space: Disk) -> EmailMessage:
     return message
 
 
-def check_disk(store, settings, now: float | None = None) -> Disk:
+def check_disk(store, settings: Settings, now: float | None = None) -> Disk:
     """The scheduler's disk guard: mail the admin when space runs low (again each day while it
     lasts); forget the warning once space is back."""
     from appliance.mail import send

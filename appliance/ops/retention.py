@@ -16,6 +16,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from appliance.config import Settings
 from appliance.errors import ConfigError, LegalHold, NotFound
 from appliance.ops.files import call_files, remove
 from appliance.store.retention import AgedCall, RetentionPolicy
@@ -52,7 +53,7 @@ def policy_from_settings(name: str, table) -> RetentionPolicy:
     )
 
 
-def all_policies(settings, store) -> list[RetentionPolicy]:
+def all_policies(settings: Settings, store) -> list[RetentionPolicy]:
     """The settings file's policies first, then the admin UI's; the first match decides."""
     return [policy_from_settings(n, t) for n, t in settings.retention.items()] + store.retention_policies()
 
@@ -84,7 +85,7 @@ class RetentionRun:
     files_left: int = 0  # files that could not be removed (rows are gone)
 
 
-def run_retention(store, settings, now: float | None = None) -> RetentionRun:
+def run_retention(store, settings: Settings, now: float | None = None) -> RetentionRun:
     now = time.time() if now is None else now
     policies = all_policies(settings, store)
     run = RetentionRun()
@@ -101,7 +102,7 @@ def run_retention(store, settings, now: float | None = None) -> RetentionRun:
     return run
 
 
-def _apply(store, settings, policy, call: AgedCall, now: float, run: RetentionRun) -> None:
+def _apply(store, settings: Settings, policy, call: AgedCall, now: float, run: RetentionRun) -> None:
     if policy is None:
         return
     age = now - call.started

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from appliance.config import Settings
 from appliance.ops.health import check_disk, mark_worker_alive, worker_interval
 from appliance.ops.retention import run_retention
 
 DISK_CHECK_SECONDS = 60.0
 
 
-def add_ops_jobs(scheduler, settings, with_store, common: dict) -> None:
+def add_ops_jobs(scheduler, settings: Settings, with_store, common: dict) -> None:
     """`with_store(settings, task)` wraps a task in its own store connection (jobs.scheduler)."""
     now = datetime.now(timezone.utc)
     scheduler.add_job(with_store(settings, mark_worker_alive), "interval", seconds=worker_interval(settings),

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import tzinfo
 from pathlib import Path
 
+from appliance.config import Settings
 from appliance.store import (
     calls,
     contacts,
@@ -99,7 +100,7 @@ class Store:
         self._lock = threading.RLock()
 
     @classmethod
-    def open(cls, settings, scope: Scope = Scope.ALL) -> "Store":
+    def open(cls, settings: Settings, scope: Scope = Scope.ALL) -> "Store":
         # Every process of the box opens the store first: folders made or narrowed here.
         filemodes.folder(settings.db_path.parent)  # the data folder
         filemodes.narrow(settings.db_path.parent / "recordings", filemodes.FOLDER)

@@ -6,6 +6,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from appliance.config import Settings
 from appliance.transcript.model import Recognition
 
 ProgressCallback = Callable[[float], None]
@@ -26,7 +27,7 @@ class SpeechToText(Protocol):
         """16 kHz float32 mono samples -> segments with word timestamps (seconds)."""
 
 
-def engine_for(settings) -> SpeechToText:
+def engine_for(settings: Settings) -> SpeechToText:
     """The batch engine the settings ask for (only faster-whisper for now)."""
     from appliance.stt.whisper import WhisperEngine
 

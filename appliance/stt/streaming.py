@@ -21,6 +21,7 @@ from typing import Protocol, Union
 
 import numpy as np
 
+from appliance.config import Settings
 from appliance.transcript.model import Word
 
 SAMPLE_RATE = 16000
@@ -64,7 +65,7 @@ class StreamingEngine(Protocol):
         """A new recognizer for one audio stream (one direction of one call)."""
 
 
-def streaming_engine_for(settings, language: str) -> StreamingEngine:
+def streaming_engine_for(settings: Settings, language: str) -> StreamingEngine:
     """The live engine for a language: `live_engine` ("vosk", "whisper" or "auto": Vosk when a
     Vosk model for the language is installed, else whisper utterances)."""
     from appliance.stt.vosk_stream import VoskEngine, vosk_model_for

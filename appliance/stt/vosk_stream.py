@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from appliance.config import Settings
 from appliance.errors import ModelMissing
 from appliance.models import model_path
 from appliance.stt.endpoint import EndpointOptions, Endpointer, SpeechStart, Utterance
@@ -24,7 +25,7 @@ from appliance.stt.streaming import FRAME_SECONDS, SAMPLE_RATE, Final, Partial, 
 from appliance.transcript.model import Word
 
 
-def vosk_model_for(settings, language: str) -> Path | None:
+def vosk_model_for(settings: Settings, language: str) -> Path | None:
     """The installed Vosk model folder for a language, None if there is none."""
     name = settings.vosk_models.get(language)
     if not name:
@@ -58,7 +59,7 @@ class VoskEngine:
             self.model = _model(str(self.folder))
 
     @classmethod
-    def for_language(cls, settings, language: str) -> "VoskEngine":
+    def for_language(cls, settings: Settings, language: str) -> "VoskEngine":
         folder = vosk_model_for(settings, language)
         if folder is None:
             name = settings.vosk_models.get(language)

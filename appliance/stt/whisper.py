@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from appliance.config import Settings
 from appliance.models import model_path
 from appliance.stt import ProgressCallback
 from appliance.transcript.model import Recognition, Segment
@@ -35,7 +36,7 @@ def resolve_device(choice: str) -> str:
 class WhisperEngine:
     engine = "faster-whisper"
 
-    def __init__(self, settings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.model = settings.model
         self.device = resolve_device(settings.device)

@@ -16,6 +16,7 @@ import threading
 
 import numpy as np
 
+from appliance.config import Settings
 from appliance.transcript.model import Segment
 from appliance.stt.endpoint import EndpointOptions, Endpointer, Utterance
 from appliance.stt.guards import clean_segments
@@ -39,7 +40,7 @@ class WhisperUtteranceEngine:
         self.endpoint = endpoint
 
     @classmethod
-    def shared(cls, settings, language: str) -> "WhisperUtteranceEngine":
+    def shared(cls, settings: Settings, language: str) -> "WhisperUtteranceEngine":
         """An engine on the process's one Whisper model for these settings."""
         key = (str(settings.models_dir), settings.model, settings.compute_type, settings.cpu_threads)
         with _engines_lock:

@@ -14,11 +14,11 @@ from urllib.parse import urlencode
 from flask import Flask, g, request
 from flask_login import current_user
 
-from appliance.config import get_settings, site_secret
+from appliance.config import get_settings, Settings, site_secret
 from appliance.store import Store
 
 
-def create_app(test_config: dict | None = None, settings=None) -> Flask:
+def create_app(test_config: dict | None = None, settings: Settings | None = None) -> Flask:
     settings = settings or get_settings()
     app = Flask(__name__)
     app.config.from_mapping(

@@ -14,6 +14,7 @@ import logging
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
+from appliance.config import Settings
 from appliance.errors import NotFound
 from appliance.store import Store
 from appliance.web.streams import StreamCounts, Subscription
@@ -47,7 +48,7 @@ def _ended() -> asyncio.Queue:
 
 
 class Hub:
-    def __init__(self, settings):
+    def __init__(self, settings: Settings):
         self.settings = settings
         self.counts = StreamCounts()
         self._streams: set[_Stream] = set()

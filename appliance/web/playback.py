@@ -15,13 +15,14 @@ import numpy as np
 import soundfile
 
 from appliance.audio import TARGET_RATE
+from appliance.config import Settings
 from appliance.ops.files import cache_path  # noqa: F401 - where the web finds it too
 from appliance.pipeline import recording_audio
 
 BROWSER_READY = {".wav"}
 
 
-def playable_file(settings, call_id: int, files: tuple[str, ...], options: dict) -> Path:
+def playable_file(settings: Settings, call_id: int, files: tuple[str, ...], options: dict) -> Path:
     if len(files) == 1 and Path(files[0]).suffix.lower() in BROWSER_READY and _is_pcm_wav(files[0]):
         return Path(files[0])
     target = cache_path(settings, call_id)

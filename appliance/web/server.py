@@ -19,6 +19,7 @@ import resource
 import tempfile
 from pathlib import Path
 
+from appliance.config import Settings
 from appliance.jobs.upload import incoming_folder
 from appliance.web.hub import Hub
 from appliance.web.intake import BODY_FILE_KEY, INTAKE_PATH
@@ -39,7 +40,7 @@ STREAM_PATHS = ("/events", "/live/")  # a stream's view may hand it to the hub
 class App:
     """The ASGI application: Flask through a thread pool, streams handed on to the hub."""
 
-    def __init__(self, flask_app, settings, threads: int = PAGE_THREADS):
+    def __init__(self, flask_app, settings: Settings, threads: int = PAGE_THREADS):
         from a2wsgi import WSGIMiddleware
 
         self.hub = Hub(settings)
@@ -208,7 +209,7 @@ async def _plain(send, status: int, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def serve(flask_app, settings, host: str, port: int) -> None:
+def serve(flask_app, settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     # Every connection is a file descriptor: allow as many as the system lets this process have.

@@ -8,11 +8,12 @@ from urllib.parse import urlsplit
 
 from appliance.analytics.metrics import stored_public
 from appliance.analytics.vcon import Recording, to_vcon
+from appliance.config import Settings
 from appliance.errors import ApplianceError, NotFound
 from appliance.web.playback import playable_file
 
 
-def _recording(store, settings, call_id: int) -> Recording | None:
+def _recording(store, settings: Settings, call_id: int) -> Recording | None:
     """The playable WAV the audio endpoint serves, or None when the audio is gone."""
     try:
         path = playable_file(settings, call_id, store.recording_files(call_id), store.recording_options(call_id))
@@ -23,7 +24,7 @@ def _recording(store, settings, call_id: int) -> Recording | None:
                      filename=f"call-{call_id}.wav")
 
 
-def call_vcon(store, settings, call_id: int, inline: bool = False) -> dict:
+def call_vcon(store, settings: Settings, call_id: int, inline: bool = False) -> dict:
     """The call's vCon; NotFound when the call is not visible to `store` or has no transcript."""
     call = store.call(call_id)
     transcript = store.transcript(call_id)

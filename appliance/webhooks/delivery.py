@@ -18,6 +18,7 @@ import ssl
 import time
 from urllib.parse import urlsplit
 
+from appliance.config import Settings
 from appliance.errors import ApplianceError, NotFound
 from appliance.store.retry import retry_at
 from appliance.webhooks import payload, signing
@@ -139,7 +140,7 @@ def post(url: str, secret: str, body: dict, timeout: float) -> int:
     return response.status
 
 
-def _attempt(store, settings, delivery, webhook, body: dict, now: float) -> bool:
+def _attempt(store, settings: Settings, delivery, webhook, body: dict, now: float) -> bool:
     status, error = None, None
     try:
         status = post(webhook.url, webhook.secret, body, settings.webhook_timeout_seconds)
@@ -161,7 +162,7 @@ def _attempt(store, settings, delivery, webhook, body: dict, now: float) -> bool
     return False
 
 
-def deliver_due(store, settings, now: float | None = None) -> int:
+def deliver_due(store, settings: Settings, now: float | None = None) -> int:
     """Attempt every due delivery once; returns how many went through."""
     now = time.time() if now is None else now
     sent = 0
@@ -177,7 +178,7 @@ def deliver_due(store, settings, now: float | None = None) -> int:
     return sent
 
 
-def send_test(store, settings, webhook_id: int):
+def send_test(store, settings: Settings, webhook_id: int):
     """The admin's test button: one signed request now, its result in the delivery log."""
     now = time.time()
     webhook = store.webhook(webhook_id)
