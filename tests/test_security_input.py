@@ -38,9 +38,9 @@ def test_calls_csv_export_never_starts_a_cell_with_a_formula(served, hostile_cal
     answer = served.login("admin").get("/calls/export.csv")
     assert answer.status == 200
     rows = list(csv.reader(io.StringIO(answer.body.decode("utf-8-sig"))))
-    row = next(r for r in rows if r[0] == str(hostile_call))
-    assert row[2] == "'" + FORMULAS[0] and row[3] == "'" + FORMULAS[1]
-    assert row[9].startswith("'" + FORMULAS[2])
+    row = dict(zip(rows[0], next(r for r in rows if r[0] == str(hostile_call))))
+    assert row["caller"] == "'" + FORMULAS[0] and row["callee"] == "'" + FORMULAS[1]
+    assert row["speakers"].startswith("'" + FORMULAS[2])
     for cells in rows:
         assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells), cells
 

@@ -129,3 +129,17 @@ def test_a_typo_is_not_corrected_into_a_word_only_calls_out_of_scope_hold(app, s
     login(client, "agnes", "agnes-pass-12345")
     assert "Did you mean" not in client.get("/search?q=invoise").get_data(as_text=True)
     assert 'Did you mean <a href="/search?q=delivery' in client.get("/search?q=delivry").get_data(as_text=True)
+
+
+def test_the_exports_name_the_parties_as_the_list_does(viewer_client, store, calls):
+    store.save_contacts([("+49 30 111", "Anna Berg GmbH"), ("201", "Reception")])
+    assert "Anna Berg GmbH (+49 30 111)" in viewer_client.get("/?direction=inbound").get_data(as_text=True)
+    exported = viewer_client.get("/calls/export.csv?direction=inbound").get_data(as_text=True).lstrip("\ufeff")
+    (row,) = csv.DictReader(io.StringIO(exported))
+    assert (row["caller_name"], row["callee_name"], row["speakers"]) == ("Anna Berg GmbH", "Reception", "Anna Berg; Agent")
+    (listed,) = viewer_client.get("/calls/export.json?direction=inbound").get_json()
+    assert (listed["caller_name"], listed["callee_name"]) == ("Anna Berg GmbH", "Reception")
+    # A number without a name: an empty cell, null in JSON.
+    exported = viewer_client.get("/calls/export.csv?direction=outbound").get_data(as_text=True).lstrip("\ufeff")
+    assert [r["callee_name"] for r in csv.DictReader(io.StringIO(exported))] == [""]
+    assert viewer_client.get("/calls/export.json?direction=outbound").get_json()[0]["callee_name"] is None

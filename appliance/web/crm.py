@@ -26,7 +26,7 @@ from appliance.webhooks.payload import DEFAULT_FIELDS, FIELDS
 
 bp = Blueprint("crm", __name__)
 EXPORT_BATCH = 500
-CSV_COLUMNS = ("id", "started_at", "caller", "callee", "direction", "kind", "duration", "language",
+CSV_COLUMNS = ("id", "started_at", "caller", "caller_name", "callee", "callee_name", "direction", "kind", "duration", "language",
                "state", "speakers", "keywords", "summary", "answered_by", "queue", "did", "disposition", "billsec")
 
 
@@ -103,16 +103,18 @@ def delete(webhook_id: int):
 
 
 def _range_rows():
-    """Every call the list shows with these filters, in its order, with its insights and the
-    summary of its call records."""
+    """Every call the list shows with these filters, in its order, with its insights, the
+    summary of its call records and the address book's names of its parties (as the list
+    shows them)."""
     store, filters, order = get_store(), call_filters(), list_order()
     offset = 0
     while True:
         calls = store.calls(limit=EXPORT_BATCH, offset=offset, **filters, **order)
         insights = store.insights([c.id for c in calls])
         records = store.cdr.of_calls([c.id for c in calls])
+        names = store.contact_names({number for c in calls for number in (c.caller, c.callee) if number})
         for call in calls:
-            yield call, insights.get(call.id) or {}, call_record_summary(records.get(call.id, []))
+            yield call, insights.get(call.id) or {}, call_record_summary(records.get(call.id, [])), names
         if len(calls) < EXPORT_BATCH:
             return
         offset += EXPORT_BATCH
@@ -137,19 +139,20 @@ def export_range(fmt: str):
     if fmt == "json":
         rows = [{
             "id": call.id, "uniqueid": call.uniqueid, "started_at": local_iso(call.started_at or call.created_at),
-            "caller": call.caller,
-            "callee": call.callee, "direction": call.direction, "kind": call.kind, "duration": call.duration,
+            "caller": call.caller, "caller_name": names.get(call.caller),
+            "callee": call.callee, "callee_name": names.get(call.callee), "direction": call.direction, "kind": call.kind, "duration": call.duration,
             "language": call.language, "state": call.state, "speakers": list(call.speakers),
             "keywords": insights.get("keywords", []), "summary": _summary_text(insights),
             "summary_lines": insights.get("summary", []), "entities": insights.get("entities", []), **record,
-        } for call, insights, record in _range_rows()]
+        } for call, insights, record, names in _range_rows()]
         body = json.dumps(rows, ensure_ascii=False, indent=1).encode()
         mimetype = "application/json"
     else:
-        rows = ([call.id, local_iso(call.started_at or call.created_at), call.caller, call.callee, call.direction, call.kind,
+        rows = ([call.id, local_iso(call.started_at or call.created_at), call.caller, names.get(call.caller, ""),
+                 call.callee, names.get(call.callee, ""), call.direction, call.kind,
                  call.duration, call.language, call.state, "; ".join(call.speakers),
                  "; ".join(insights.get("keywords", [])), _summary_text(insights), "; ".join(record["answered_by"]),
                  record["queue"], record["did"], record["disposition"], record["billsec"]]
-                for call, insights, record in _range_rows())
+                for call, insights, record, names in _range_rows())
         body, mimetype = csv_bytes(CSV_COLUMNS, rows), "text/csv; charset=utf-8"
     return send_file(io.BytesIO(body), mimetype=mimetype, as_attachment=True, download_name=name)
