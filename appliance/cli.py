@@ -259,7 +259,7 @@ def show(ctx: click.Context, call_id: int, fmt: str, inline: bool) -> None:
                     "vcon, audio inline (command line)" if inline else "vcon (command line)")
         click.echo(json.dumps(vcon, ensure_ascii=False, indent=2))
         return
-    metrics = stored_public(store.metrics([call_id]).get(call_id), [s.label for s in transcript.speakers])
+    metrics = stored_public(store.metrics.of_calls([call_id]).get(call_id), [s.label for s in transcript.speakers])
     records = [record.public() for record in store.cdr.of_call(call_id)]
     click.echo(export(transcript, fmt, metrics=metrics, records=records), nl=False)
 
@@ -529,14 +529,14 @@ def users_add(ctx: click.Context, username: str, role: str, locale: str, scope: 
 
     entries = _scope_entries(scope)
     store = store_of(ctx)
-    if store.user_by_name(username):
+    if store.users.by_name(username):
         raise ApplianceError(f"user {username!r} exists; use: appliance users passwd {username}")
     password, temporary = _password(chosen)
     hashed = hash_password(password)
     with store.audit.entry(None, "user-add", f"user {username}", f"{role} (command line)"):
-        user = store.add_user(username, hashed, role, locale, temporary=temporary)
-        store.set_scope_entries(user.id, entries)
-        store.set_may_edit(user.id, may_edit)
+        user = store.users.add(username, hashed, role, locale, temporary=temporary)
+        store.users.set_scope_entries(user.id, entries)
+        store.users.set_may_edit(user.id, may_edit)
     click.echo(f"user {username} ({role}) created" + (f"; password: {password}" if temporary else ""))
 
 
@@ -548,22 +548,22 @@ def users_add(ctx: click.Context, username: str, role: str, locale: str, scope: 
 def users_scope(ctx: click.Context, username: str, scope: tuple[str, ...], may_edit: bool | None) -> None:
     """Replace what a user sees (the --scope options given), or show it without options."""
     store = store_of(ctx)
-    user = store.user_by_name(username)
+    user = store.users.by_name(username)
     if user is None:
         raise ApplianceError(f"no user {username!r}; add one with: appliance users add {username}")
     if scope:
         with store.audit.entry(None, "user-scope", f"user {username}", ", ".join(scope) + " (command line)"):
-            store.set_scope_entries(user.id, _scope_entries(scope))
+            store.users.set_scope_entries(user.id, _scope_entries(scope))
     if may_edit is not None:
         with store.audit.entry(None, "user-edit-permission", f"user {username}", f"{may_edit} (command line)"):
-            store.set_may_edit(user.id, may_edit)
-    click.echo(_scope_line(store, store.user(user.id)))
+            store.users.set_may_edit(user.id, may_edit)
+    click.echo(_scope_line(store, store.users.get(user.id)))
 
 
 def _scope_line(store, user) -> str:
     from appliance.store.scopes import describe
 
-    shown = describe(store.scope_entries(user.id))
+    shown = describe(store.users.scope_entries(user.id))
     if user.role == "admin":
         shown = "all (admin)"
     edit = "  may edit" if user.may_edit or user.role == "admin" else ""
@@ -581,13 +581,13 @@ def users_passwd(ctx: click.Context, username: str, chosen: bool) -> None:
     from appliance.web.auth import hash_password
 
     store = store_of(ctx)
-    user = store.user_by_name(username)
+    user = store.users.by_name(username)
     if user is None:
         raise ApplianceError(f"no user {username!r}; add one with: appliance users add {username}")
     password, temporary = _password(chosen)
     hashed = hash_password(password)
     with store.audit.entry(None, "user-reset-password", f"user {username}", "command line"):
-        store.set_password(user.id, hashed, temporary=temporary)
+        store.users.set_password(user.id, hashed, temporary=temporary)
     click.echo(f"new password for {username}: {password}" if temporary else f"password of {username} changed")
 
 
@@ -597,11 +597,11 @@ def users_passwd(ctx: click.Context, username: str, chosen: bool) -> None:
 def users_delete(ctx: click.Context, username: str) -> None:
     """Delete a user (not the last admin): sessions and API tokens end, audit entries stay."""
     store = store_of(ctx)
-    user = store.user_by_name(username)
+    user = store.users.by_name(username)
     if user is None:
         raise ApplianceError(f"no user {username!r}")
     with store.audit.entry(None, "user-delete", f"user {user.username}", "command line"):
-        store.delete_user(user.id)
+        store.users.delete(user.id)
     click.echo(f"user {user.username} deleted; their audit entries stay")
 
 
@@ -609,7 +609,7 @@ def users_delete(ctx: click.Context, username: str) -> None:
 @click.pass_context
 def users_list(ctx: click.Context) -> None:
     store = store_of(ctx)
-    for user in store.users():
+    for user in store.users.all():
         click.echo(_scope_line(store, user))
 
 

@@ -112,7 +112,7 @@ def main() -> None:
         for name, (first, last) in RANGES.items():
             for filtered in (None, number):
                 args_ = {"date_from": first, "date_to": last, "number": filtered, "kind": "call"}
-                for what, fn in (("per day", store.dashboard_days), ("per extension", store.dashboard_extensions)):
+                for what, fn in (("per day", store.dashboard.days), ("per extension", store.dashboard.extensions)):
                     rows = len(fn(**args_))
                     times = timed(lambda: fn(**args_), args.runs)
                     label = f"{what}, {name}" + (", number filter" if filtered else "")

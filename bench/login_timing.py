@@ -30,7 +30,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder)
         with Store(data / "appliance.db") as store:
-            store.add_user("ada", hash_password("the-right-one"), "admin")
+            store.users.add("ada", hash_password("the-right-one"), "admin")
         # No throttle in the way: every try reaches the password check.
         settings = Settings(data_dir=data, login_attempts_per_15_minutes=10 * args.tries)
         client = create_app(settings=settings).test_client()

@@ -422,8 +422,8 @@ def web_client(db_path: Path, web_dir: Path):
 
     settings = load_settings(NO_CONFIG, environ={}, data_dir=web_dir, db_path=db_path)
     with Store(db_path) as store:
-        if store.user_by_name(ADMIN) is None:
-            store.add_user(ADMIN, hash_password(PASSWORD), "admin")
+        if store.users.by_name(ADMIN) is None:
+            store.users.add(ADMIN, hash_password(PASSWORD), "admin")
     app = create_app(settings=settings)  # production config: CSRF on
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)

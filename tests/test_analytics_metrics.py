@@ -172,7 +172,7 @@ def test_the_stage_measures_the_recording_and_stores_it_for_the_newest_transcrip
                          talk([(0, "hello"), (1, "hi there")]))
     assert run_pending(store, settings) == 2
     assert run_pending(store, settings) == 0  # nothing left to do
-    stored = store.metrics([call.call_id, gone.call_id])
+    stored = store.metrics.of_calls([call.call_id, gone.call_id])
     assert stored[call.call_id]["exact"] is True
     assert stored[call.call_id]["overlap_seconds"] == pytest.approx(0.5, abs=TOLERANCE)
     # The audio is gone: estimates from the turns (talk(): 1.5 s each, two seconds apart).
@@ -188,7 +188,7 @@ def test_renaming_a_speaker_relabels_the_figures_without_losing_them(store, sett
     run_pending(store, settings)
     store.rename_speaker(call.call_id, 1, "Dr. Weber")
     labels = [s.label for s in store.transcript(call.call_id).speakers]
-    shown = stored_public(store.metrics([call.call_id])[call.call_id], labels)
+    shown = stored_public(store.metrics.of_calls([call.call_id])[call.call_id], labels)
     assert set(shown["talk_seconds"]) == {"Caller", "Dr. Weber"}
     assert shown["talk_seconds"]["Dr. Weber"] == pytest.approx(1.0, abs=TOLERANCE)
     assert run_pending(store, settings) == 0  # the figures stand (kept by speaker, not name)
@@ -203,7 +203,7 @@ def test_a_scoped_store_gives_no_metrics_of_calls_outside_its_scope(store, setti
                           talk([(0, "hello"), (1, "hi")]))
     run_pending(store, settings)
     agent = store.scoped(Scope(extensions=frozenset({"201"})))
-    assert set(agent.metrics([own.call_id, other.call_id])) == {own.call_id}
+    assert set(agent.metrics.of_calls([own.call_id, other.call_id])) == {own.call_id}
 
 
 def test_the_metrics_follow_every_correction_of_the_transcript(store, settings, tmp_path):
@@ -214,13 +214,13 @@ def test_the_metrics_follow_every_correction_of_the_transcript(store, settings, 
     soundfile.write(str(mono), two_party_audio([(0.0, 6.0)], [], 6.0).channels[0], TARGET_RATE, subtype="PCM_16")
     call = recorded_call(store, [mono], META, talk([(0, "hello"), (1, "hi there"), (0, "is it open")]))
     run_pending(store, settings)
-    assert store.metrics([call.call_id])[call.call_id]["talk_seconds"] == [3.0, 1.5]
+    assert store.metrics.of_calls([call.call_id])[call.call_id]["talk_seconds"] == [3.0, 1.5]
     store.edit_transcript(call.call_id, "vic", "word", 2, word=2, text="open?")
     assert run_pending(store, settings) == 1
-    assert store.metrics([call.call_id])[call.call_id]["questions"] == [1, 0]
+    assert store.metrics.of_calls([call.call_id])[call.call_id]["questions"] == [1, 0]
     store.edit_transcript(call.call_id, "vic", "speaker", 1, speaker=0)
     assert run_pending(store, settings) == 1
-    assert store.metrics([call.call_id])[call.call_id]["talk_seconds"] == [4.5, 0.0]
+    assert store.metrics.of_calls([call.call_id])[call.call_id]["talk_seconds"] == [4.5, 0.0]
 
 
 def test_a_soft_voice_under_the_other_partys_loud_one_still_counts():

@@ -83,7 +83,7 @@ def shown_metrics(store, call_id: int) -> dict:
     from appliance.analytics.metrics import stored_public
 
     labels = [s.label for s in store.transcript(call_id).speakers]
-    return stored_public(store.metrics([call_id])[call_id], labels)
+    return stored_public(store.metrics.of_calls([call_id])[call_id], labels)
 
 
 @pytest.fixture(scope="module")

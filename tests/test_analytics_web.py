@@ -23,9 +23,9 @@ AGENT = [(3.5, 5.0)]
 def measured(served):
     metrics = compute([CALLER, AGENT], ["Is it open? Hello?", "yes it is"], exact=True)
     with served.store() as store:
-        for call_id, transcript_id in store.calls_needing_metrics():
+        for call_id, transcript_id in store.metrics.needing():
             if call_id == served.own_call:
-                store.save_metrics(call_id, transcript_id, metrics.to_dict())
+                store.metrics.save(call_id, transcript_id, metrics.to_dict())
     return served
 
 
@@ -53,13 +53,13 @@ def test_the_call_page_shows_the_figures_beside_the_timeline(measured):
 
 def test_the_call_page_in_german(measured):
     with measured.store() as store:
-        admin = store.user_by_name("admin")
-        store.set_locale(admin.id, "de")
+        admin = store.users.by_name("admin")
+        store.users.set_locale(admin.id, "de")
     try:
         text = metrics_text(measured.login("admin").get(f"/calls/{measured.own_call}").text)
     finally:
         with measured.store() as store:
-            store.set_locale(admin.id, "en")
+            store.users.set_locale(admin.id, "en")
     assert "Sprechzeit 6,5 s 1,5 s" in text
     assert "Sprechanteil 81 % 19 %" in text
     assert "Überlappung: 0,5 s (1×)" in text

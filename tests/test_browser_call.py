@@ -54,8 +54,8 @@ def reader(served):
     from appliance.store.scopes import entry
 
     with served.store() as store:
-        user = store.add_user("reader", hashed(READER_PASSWORD), "viewer")
-        store.set_scope_entries(user.id, [entry("all")])
+        user = store.users.add("reader", hashed(READER_PASSWORD), "viewer")
+        store.users.set_scope_entries(user.id, [entry("all")])
     served.passwords["reader"] = READER_PASSWORD
     return "reader"
 

@@ -37,8 +37,8 @@ def pages(served):
                                            kind="voicemail"),
                                   talk([(0, "please call me back about the delivery of the new furniture")]),
                                   (Speaker(0, "Caller", "caller"),)).call_id
-        admin = store.user_by_name("admin").id
-        live = store.live_start("pages-live", caller="+4930777", callee="201", direction="inbound")
+        admin = store.users.by_name("admin").id
+        live = store.live.start("pages-live", caller="+4930777", callee="201", direction="inbound")
     known = {"call_id": served.own_call, "live_id": live, "user_id": admin, "index": 0, "job_id": 1,
              "webhook_id": 1, "fmt": "txt"}
     app = create_app(settings=load_settings(Path("/dev/null"), environ={}, data_dir=served.data_dir,

@@ -171,7 +171,7 @@ def test_freepbx_records_on_mariadb_are_read_through_a_read_only_user(pbx_record
     assert linked[0].started_at == record.started_at  # the PBX's local time back in UTC
 
     # The call page shows the record a person reads.
-    store.add_user("admin", hashed("admin-password-1"), "admin")
+    store.users.add("admin", hashed("admin-password-1"), "admin")
     client = make_app(settings).test_client()
     login(client, "admin", "admin-password-1")
     page = client.get(f"/calls/{call.call_id}").get_data(as_text=True)
@@ -200,9 +200,9 @@ def test_the_record_rides_along_in_the_api_and_the_exports_within_the_users_scop
     assert sync(store, settings) >= 1
     expected = {"answered_by": "201", "queue": "400", "did": "+493012345600", "disposition": "ANSWERED",
                 "billsec": record.billsec}
-    store.add_user("admin", hashed("admin-password-1"), "admin")
-    agent = store.add_user("agent202", hashed("agent-password-1"), "agent")
-    store.set_scope_entries(agent.id, [entry("extension", "202")])
+    store.users.add("admin", hashed("admin-password-1"), "admin")
+    agent = store.users.add("agent202", hashed("agent-password-1"), "agent")
+    store.users.set_scope_entries(agent.id, [entry("extension", "202")])
     client = make_app(settings).test_client()
     login(client, "admin", "admin-password-1")
 

@@ -69,8 +69,8 @@ def test_each_leg_links_to_the_whole_conversation_and_a_call_alone_does_not(admi
 
 def test_a_scoped_user_sees_only_the_legs_of_their_scope(app, store, transfer, admin_user):
     (first, second, third), _ = transfer
-    agent = store.add_user("acct", hashed("acct-pass-1234"), "agent")
-    store.set_scope_entries(agent.id, [entry("extension", "201")])
+    agent = store.users.add("acct", hashed("acct-pass-1234"), "agent")
+    store.users.set_scope_entries(agent.id, [entry("extension", "201")])
     browser = app.test_client()
     assert login(browser, "acct", "acct-pass-1234").status_code == 302
     assert browser.get(f"/calls/{first}/conversation").status_code == 404
@@ -81,7 +81,7 @@ def test_a_scoped_user_sees_only_the_legs_of_their_scope(app, store, transfer, a
 
 def test_the_conversation_page_is_german_for_a_german_user(app, store, transfer):
     (first, _, _), _ = transfer
-    store.add_user("greta", hashed("greta-pass-1234"), "admin", "de")
+    store.users.add("greta", hashed("greta-pass-1234"), "admin", "de")
     browser = app.test_client()
     assert login(browser, "greta", "greta-pass-1234").status_code == 302
     assert "Gespräch in 3 Teilen" in _text(browser.get(f"/calls/{first}/conversation"))

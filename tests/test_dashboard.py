@@ -29,9 +29,9 @@ def calls(store, tmp_path):
            "voicemail": call("d4", "2026-05-01", "+4930444", "201", kind="voicemail")}
     # Measured: 1 s of dead air and one interruption; 3 s and none.
     for key, spans in (("may1_201", [[(0.0, 2.0)], [(1.5, 3.0), (4.0, 5.0)]]), ("may1_202", [[(0.0, 1.0)], [(4.0, 5.0)]])):
-        for call_id, transcript_id in store.calls_needing_metrics():
+        for call_id, transcript_id in store.metrics.needing():
             if call_id == ids[key]:
-                store.save_metrics(call_id, transcript_id, compute(spans, ["", ""], exact=True).to_dict())
+                store.metrics.save(call_id, transcript_id, compute(spans, ["", ""], exact=True).to_dict())
     return ids
 
 
@@ -75,8 +75,8 @@ def test_the_number_filter_narrows_bars_and_links_alike(admin_client, calls):
 
 
 def test_an_agent_counts_only_their_own_calls(app, store, calls):
-    agent = store.add_user("agent", hashed(AGENT_PASSWORD), "agent")
-    store.set_scope_entries(agent.id, [entry("extension", "202")])
+    agent = store.users.add("agent", hashed(AGENT_PASSWORD), "agent")
+    store.users.set_scope_entries(agent.id, [entry("extension", "202")])
     client = app.test_client()
     assert login(client, "agent", AGENT_PASSWORD).status_code == 302
     page = client.get(RANGE).get_data(as_text=True)
@@ -95,7 +95,7 @@ def test_odd_ranges_give_a_page_not_an_error(admin_client, calls):
 
 
 def test_the_dashboard_in_german(admin_client, store, admin_user, calls):
-    store.set_locale(admin_user.id, "de")
+    store.users.set_locale(admin_user.id, "de")
     page = admin_client.get(RANGE).get_data(as_text=True)
     assert "Anrufe pro Tag" in page and "Stille pro Anruf" in page and ">Übersicht<" in page
 
@@ -105,8 +105,8 @@ def test_each_extension_shows_its_calls_talk_share_dead_air_and_interruptions(ad
     meta = CallMeta(uniqueid="d5", caller="202", callee="+4930555", kind="call", direction="outbound",
                     started_at="2026-05-02T09:00:00+00:00")
     out = recorded_call(store, [tmp_path / "d5.wav"], meta, talk([(0, "hello"), (1, "hi")])).call_id
-    transcript_id = dict(store.calls_needing_metrics())[out]
-    store.save_metrics(out, transcript_id, compute([[(1.0, 5.0)], [(0.0, 2.5)]], ["", ""], exact=True).to_dict())
+    transcript_id = dict(store.metrics.needing())[out]
+    store.metrics.save(out, transcript_id, compute([[(1.0, 5.0)], [(0.0, 2.5)]], ["", ""], exact=True).to_dict())
     page = admin_client.get(RANGE).get_data(as_text=True)
     rows = {}
     for extension, row in re.findall(r'<tr data-extension="([^"]+)">(.*?)</tr>', page, re.S):

@@ -61,16 +61,16 @@ def person(store, settings, tmp_path):
                                 talk([(0, f"remind me to send {SURNAME} the contract")])).call_id
     # What other parts of the box derive from her calls: insights (and the webhook deliveries
     # they queue), the voice menu's log, a live draft whose recording never arrived.
-    store.save_webhook(None, "crm", "http://crm.lan/hook", "s3cret", ["summary"], True)
-    for call_id, transcript_id in store.calls_needing_insights():
-        store.save_insights(call_id, transcript_id, {"keywords": [SURNAME.lower(), "appointment"],
+    store.webhooks.save(None, "crm", "http://crm.lan/hook", "s3cret", ["summary"], True)
+    for call_id, transcript_id in store.insights.needing():
+        store.insights.save(call_id, transcript_id, {"keywords": [SURNAME.lower(), "appointment"],
                                                      "summary": [{"text": f"{SURNAME} asks about her appointment"}]})
     from appliance.store.menu import MenuInteraction
 
     store.menu.log(MenuInteraction("1700000001.1", None, "main", 1, "speech", f"{SURNAME} please",
                                                None, None, 0.4, "whisper", 2.0, 80.0, 1.0))
-    draft = store.live_start("1700000009.9", caller=NUMBER, callee="200", direction="inbound")
-    store.live_event(draft, "caller", final=True, text=f"this is {SURNAME} again")
+    draft = store.live.start("1700000009.9", caller=NUMBER, callee="200", direction="inbound")
+    store.live.event(draft, "caller", final=True, text=f"this is {SURNAME} again")
     # 4. Someone else entirely.
     meta = CallMeta(uniqueid="other-1", caller="+44 20 7946 0958", callee="200")
     ids["other"] = recorded_call(store, [write_wav(recordings / "other.wav")], meta,
@@ -128,7 +128,7 @@ def test_erasure_finds_every_call_voicemail_and_note_and_leaves_no_byte_behind(s
 
 
 def test_a_call_under_legal_hold_is_shown_and_kept(store, settings, person):
-    store.set_legal_hold(person["note"], True)
+    store.retention.set_legal_hold(person["note"], True)
     found = erasure.find(store, words=SURNAME)
     assert {c.id for c in found.calls} == {person["hooked"], person["note"]} and found.held == (person["note"],)
 

@@ -119,8 +119,8 @@ def site(tmp_path_factory):
     (folder / "data").mkdir()
     settings = load_settings(Path("/dev/null"), environ={}, data_dir=folder / "data", models_dir=folder / "models")
     with Store(settings.db_path) as store:
-        admin = store.add_user("ada", hashed(PASSWORD), "admin", "de")
-        store.add_user("bea", hashed(PASSWORD), "viewer", "de")
+        admin = store.users.add("ada", hashed(PASSWORD), "admin", "de")
+        store.users.add("bea", hashed(PASSWORD), "viewer", "de")
         people = (Speaker(0, "Frau Müller", "caller"), Speaker(1, "Praxis", "callee"))
         wav = write_wav(folder / "anruf.wav", 4.0)
         call = recorded_call(store, [wav], CallMeta(uniqueid="de.1", caller="+4930111222", callee="201",
@@ -142,20 +142,20 @@ def site(tmp_path_factory):
             store.claim_job("test", 60)
             store.fail_job(job, "test", "Datei beschädigt", permanent=permanent, max_attempts=1, backoff_seconds=0)
         store.enqueue_recording(CallMeta(uniqueid="de.7", caller="+4930666", callee="204"), [str(wav)], {})
-        live = store.live_start("de.8", caller="+4930777", callee="205", direction="inbound")
-        store.live_event(live, "caller", final=True, text="Hallo, ist dort die Praxis?")
+        live = store.live.start("de.8", caller="+4930777", callee="205", direction="inbound")
+        store.live.event(live, "caller", final=True, text="Hallo, ist dort die Praxis?")
         store.menu.log(MenuInteraction("de.1", "de.1", "hauptmenü", 1, "speech", "Termin", None, None,
                                                    0.4, "vosk", 2.0, 80.0, 1.0))
         store.menu.log(MenuInteraction("de.1", "de.1", "hauptmenü", 2, "dtmf", "1", "operator",
                                                    "200@intern", None, None, 1.0, 5.0, 2.0))
-        hook = store.save_webhook(None, "Büro-CRM", "http://crm.buero.lan/haken", "geheim", ("call",), True)
+        hook = store.webhooks.save(None, "Büro-CRM", "http://crm.buero.lan/haken", "geheim", ("call",), True)
         run_pending(store, settings)  # keywords, summary, entities; a delivery for the webhook
-        failed, sent = store.add_test_delivery(hook), store.add_test_delivery(hook)
-        store.record_delivery_attempt(failed, "failed", 500, "Verbindung abgelehnt")
-        store.record_delivery_attempt(sent, "sent", 200)
-        store.add_retention_policy(RetentionPolicy("Ausgehend kurz", direction="outbound", audio_days=30))
-        store.add_api_token(admin.id, "Büro-Skript", hash_token(new_api_token()))
-        store.set_legal_hold(call, True)
+        failed, sent = store.webhooks.add_test_delivery(hook), store.webhooks.add_test_delivery(hook)
+        store.webhooks.record_attempt(failed, "failed", 500, "Verbindung abgelehnt")
+        store.webhooks.record_attempt(sent, "sent", 200)
+        store.retention.add_policy(RetentionPolicy("Ausgehend kurz", direction="outbound", audio_days=30))
+        store.users.add_api_token(admin.id, "Büro-Skript", hash_token(new_api_token()))
+        store.retention.set_legal_hold(call, True)
         for action in ("login-failed", "disk-low", "restore", "erasure", "retention-audio", "user-disable"):
             store.audit.add(None, action, f"call {call}")
     app = make_app(settings)

@@ -87,7 +87,7 @@ def test_low_disk_warns_the_admin_in_the_ui_and_by_mail_once_a_day(make_settings
 
     # Space back: the warning is forgotten, so the next shortage mails at once.
     health.check_disk(store, make_settings(disk_min_free_mb=0))
-    assert store.ops_state(health.DISK_MAIL) is None and store.audit.entries(action="disk-ok")
+    assert store.ops.state(health.DISK_MAIL) is None and store.audit.entries(action="disk-ok")
 
 
 @pytest.mark.model
@@ -135,7 +135,7 @@ def test_with_a_full_disk_nothing_new_is_copied_in(make_settings, store, tmp_pat
 def test_the_status_page_and_disk_warning_speak_german(make_settings, store):
     from support.web import ADMIN_PASSWORD, hashed
 
-    store.add_user("greta", hashed(ADMIN_PASSWORD), "admin", "de")
+    store.users.add("greta", hashed(ADMIN_PASSWORD), "admin", "de")
     client = make_app(make_settings(disk_min_free_mb=HUGE_MB)).test_client()
     login(client, "greta", ADMIN_PASSWORD)
     page = client.get("/admin/status").get_data(as_text=True)

@@ -197,7 +197,7 @@ def test_the_answer_is_in_the_call_transcript_and_the_menu_tries_on_its_page(men
             # batch pipeline's guards at 8 kHz, which the menu's own log below still shows.
             assert "weasels" in caller_words and "phone system" in caller_words
             assert call.id in [h.call_id for h in store.search("weasels")]
-            store.add_user("ada", hashed(ADMIN_PASSWORD), "admin")
+            store.users.add("ada", hashed(ADMIN_PASSWORD), "admin")
     finally:
         worker.terminate()
         worker.wait(timeout=60)

@@ -52,7 +52,7 @@ def test_a_german_user_reads_the_menu_log_in_german(admin_client, admin_user, st
     tried(store, "chan-3", 1, "silence", None, None)
     tried(store, "chan-3", 2, "dtmf", "2", "support", "202@from-phones", confidence=1.0)
     call = finished_call(store, tmp_path, CallMeta(uniqueid="chan-3"), [(0, "hallo")])
-    store.set_locale(admin_user.id, "de")
+    store.users.set_locale(admin_user.id, "de")
 
     page = admin_client.get(f"/calls/{call.call_id}").get_data(as_text=True)
 

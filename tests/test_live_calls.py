@@ -112,12 +112,12 @@ def box(tmp_path_factory, models_dir):
 
 
 def live_call_of(store: Store, channel_id: str):
-    return next((c for c in store.live_in_progress(3600) if c.uniqueid == channel_id), None)
+    return next((c for c in store.live.in_progress(3600) if c.uniqueid == channel_id), None)
 
 
 def finals(store: Store, live_id: int) -> dict[str, str]:
     said = {"caller": "", "callee": ""}
-    for event in store.live_events_since(live_id, 0):
+    for event in store.live.events_since(live_id, 0):
         if event.final:
             said[event.role] += " " + words(event.text)
     return said
@@ -145,7 +145,7 @@ def test_each_partys_words_arrive_live_before_the_call_ends_then_the_batch_trans
         roles = by_role(transcript)
         assert "dashwood" in roles["caller"] and "representatives" in roles["callee"]
         # The live draft now points at the final transcript, which replaces it.
-        ended = wait_for(lambda: (lambda c: c if c and c.call_id else None)(store.live_call(live.id)),
+        ended = wait_for(lambda: (lambda c: c if c and c.call_id else None)(store.live.call(live.id)),
                          "the live draft to be linked to the transcript")
         assert ended.state == "ended"
 
@@ -161,7 +161,7 @@ def test_vosk_engine_streams_partials_then_finals_for_both_parties_during_the_ca
 
         def both_final():
             nonlocal last
-            for event in store.live_events_since(live.id, last):
+            for event in store.live.events_since(live.id, last):
                 last = event.id
                 seen[event.role].add("final" if event.final else "partial")
             return all(kinds == {"partial", "final"} for kinds in seen.values())

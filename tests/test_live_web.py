@@ -30,21 +30,21 @@ def sse_events(response, count: int) -> list[tuple[str | None, str, dict]]:
 
 
 def test_a_new_partial_does_not_reuse_an_id_a_stream_already_sent(store):
-    live = store.live_start("1700000000.1", caller="+4930111", callee="201", direction="inbound")
-    first = store.live_event(live, "caller", final=False, text="good")
-    settled = store.live_event(live, "caller", final=True, text="good morning", start=0.5, end=1.4)
+    live = store.live.start("1700000000.1", caller="+4930111", callee="201", direction="inbound")
+    first = store.live.event(live, "caller", final=False, text="good")
+    settled = store.live.event(live, "caller", final=True, text="good morning", start=0.5, end=1.4)
     assert settled > first
     # The final replaced the partial; a reader that had the partial gets the final next.
-    assert [(e.text, e.final) for e in store.live_events_since(live, first)] == [("good morning", True)]
-    assert [e.text for e in store.live_events_since(live, 0)] == ["good morning"]
+    assert [(e.text, e.final) for e in store.live.events_since(live, first)] == [("good morning", True)]
+    assert [e.text for e in store.live.events_since(live, 0)] == ["good morning"]
 
 
 def test_the_call_list_shows_calls_in_progress_and_which_have_no_live_text(store, viewer_client):
-    store.live_start("1700000000.1", caller="+4930111", callee="201", direction="inbound")
-    store.live_start("1700000000.2", caller="+4930222", callee="202", direction="inbound",
+    store.live.start("1700000000.1", caller="+4930111", callee="201", direction="inbound")
+    store.live.start("1700000000.2", caller="+4930222", callee="202", direction="inbound",
                      state="unavailable", reason="limit")
-    ended = store.live_start("1700000000.3", caller="+4930333", callee="203", direction="inbound")
-    store.live_end(ended)
+    ended = store.live.start("1700000000.3", caller="+4930333", callee="203", direction="inbound")
+    store.live.end(ended)
 
     html = viewer_client.get("/").get_data(as_text=True)
     box = html.split('id="in-progress"', 1)[1].split("</section>", 1)[0]
@@ -55,10 +55,10 @@ def test_the_call_list_shows_calls_in_progress_and_which_have_no_live_text(store
 
 
 def test_the_live_page_shows_each_partys_settled_text_and_only_the_latest_provisional_text(store, viewer_client):
-    live = store.live_start("1700000000.1", caller="+4930111", callee="201", direction="inbound")
-    store.live_event(live, "caller", final=True, text="I would like to book a table", start=1, end=3)
-    store.live_event(live, "callee", final=False, text="for how")
-    store.live_event(live, "callee", final=False, text="for how many people")
+    live = store.live.start("1700000000.1", caller="+4930111", callee="201", direction="inbound")
+    store.live.event(live, "caller", final=True, text="I would like to book a table", start=1, end=3)
+    store.live.event(live, "callee", final=False, text="for how")
+    store.live.event(live, "callee", final=False, text="for how many people")
 
     html = viewer_client.get(f"/live/{live}").get_data(as_text=True)
     assert '<div class="turn s0" data-role="caller">' in html
@@ -70,9 +70,9 @@ def test_the_live_page_shows_each_partys_settled_text_and_only_the_latest_provis
 
 def test_the_event_stream_sends_new_text_resumes_after_the_last_id_and_says_when_a_call_is_unavailable(
         store, viewer_client):
-    live = store.live_start("1700000000.1", caller="+4930111", callee="201", direction="inbound")
-    seen = store.live_event(live, "caller", final=True, text="hello", start=0.2, end=0.6)
-    store.live_event(live, "callee", final=False, text="good")
+    live = store.live.start("1700000000.1", caller="+4930111", callee="201", direction="inbound")
+    seen = store.live.event(live, "caller", final=True, text="hello", start=0.2, end=0.6)
+    store.live.event(live, "callee", final=False, text="good")
 
     events = sse_events(viewer_client.get(f"/live/{live}/events?after=0"), 3)
     assert [(kind, data.get("role"), data.get("text"), data.get("final")) for _, kind, data in events[:2]] == [
@@ -83,26 +83,24 @@ def test_the_event_stream_sends_new_text_resumes_after_the_last_id_and_says_when
     resumed = sse_events(viewer_client.get(f"/live/{live}/events", headers={"Last-Event-ID": str(seen)}), 1)
     assert resumed[0][2]["text"] == "good"
 
-    refused = store.live_start("1700000000.2", caller="+4930222", callee="202", direction="inbound",
+    refused = store.live.start("1700000000.2", caller="+4930222", callee="202", direction="inbound",
                                state="unavailable", reason="limit")
     (state,) = sse_events(viewer_client.get(f"/live/{refused}/events"), 1)
     assert state[1:] == ("state", {"state": "unavailable", "reason": "limit", "call_url": None})
 
 
 def test_a_live_call_whose_service_went_quiet_is_shown_as_stopped(store, viewer_client):
-    from appliance.store.live import touch
-
-    live = store.live_start("1700000000.1", caller="+4930111", callee="201", direction="inbound")
-    touch(store._db, [live], time.time() - 600)  # the live service was killed ten minutes ago
+    live = store.live.start("1700000000.1", caller="+4930111", callee="201", direction="inbound")
+    store.live.touch([live], now=time.time() - 600)  # the live service was killed ten minutes ago
     assert "+4930111" not in viewer_client.get("/").get_data(as_text=True)
     (state,) = sse_events(viewer_client.get(f"/live/{live}/events"), 1)
     assert state[2]["state"] == "stopped"
 
 
 def test_the_batch_transcript_replaces_the_live_draft(store, viewer_client, tmp_path):
-    live = store.live_start("1700000000.7", caller="+4930111", callee="201", direction="inbound")
-    store.live_event(live, "caller", final=True, text="draft words", start=0, end=1)
-    store.live_end(live)
+    live = store.live.start("1700000000.7", caller="+4930111", callee="201", direction="inbound")
+    store.live.event(live, "caller", final=True, text="draft words", start=0, end=1)
+    store.live.end(live)
     meta = CallMeta(uniqueid="1700000000.7", caller="+4930111", callee="201", direction="inbound")
     call_id = recorded_call(store, [write_wav(tmp_path / "call.wav")], meta,
                             talk([(0, "final words"), (1, "and an answer")])).call_id
@@ -111,12 +109,12 @@ def test_the_batch_transcript_replaces_the_live_draft(store, viewer_client, tmp_
     text, state = sse_events(viewer_client.get(f"/live/{live}/events"), 2)
     assert text[2]["text"] == "draft words" and state[2]["call_url"].endswith(f"/calls/{call_id}")
     # Pruned once open pages have had time to move over; never before.
-    assert store.live_prune(replaced_seconds=3600, keep_seconds=86400) == 0
-    assert store.live_prune(replaced_seconds=0, keep_seconds=86400) == 1
-    assert store.live_call(live) is None
+    assert store.live.prune(replaced_seconds=3600, keep_seconds=86400) == 0
+    assert store.live.prune(replaced_seconds=0, keep_seconds=86400) == 1
+    assert store.live.call(live) is None
 
 
 def test_live_pages_need_a_login(client, store):
-    live = store.live_start("1700000000.1", caller="+4930111", callee="201", direction="inbound")
+    live = store.live.start("1700000000.1", caller="+4930111", callee="201", direction="inbound")
     for path in (f"/live/{live}", f"/live/{live}/events", "/live/in-progress"):
         assert "/login" in client.get(path).headers.get("Location", ""), path

@@ -85,4 +85,4 @@ def test_a_spoken_card_number_is_masked_before_anything_is_stored(tmp_path, make
     conn.close()
     assert digit_runs(" ".join(stored), 4) == [], stored
     # The worker ran the nlp stage right after the commit.
-    assert store.insights([call.id])[call.id]["summary"]
+    assert store.insights.of_calls([call.id])[call.id]["summary"]

@@ -94,11 +94,11 @@ def test_a_failing_llm_leaves_the_extractive_summary(make_settings):
 def test_stage_stores_insights_that_list_search_and_exports_show(store, settings, tmp_path, admin_client):
     call_id = recorded_call(store, [tmp_path / "a.wav"], CallMeta(uniqueid="1.1"), talk(GERMAN)).call_id
     assert run_pending(store, settings) == 1 and run_pending(store, settings) == 0
-    insights = Insights.from_dict(store.insights([call_id])[call_id])
+    insights = Insights.from_dict(store.insights.of_calls([call_id])[call_id])
     assert insights.keywords and insights.summary
 
     keyword = insights.keywords[0]
-    assert store.search_insights(keyword.split()[0]) == [call_id]
+    assert store.insights.search(keyword.split()[0]) == [call_id]
     page = admin_client.get("/").get_data(as_text=True)
     assert keyword in page
     call_page = admin_client.get(f"/calls/{call_id}").get_data(as_text=True)
@@ -106,7 +106,7 @@ def test_stage_stores_insights_that_list_search_and_exports_show(store, settings
     assert "Calls about this" in admin_client.get(f"/search?q={keyword.split()[0]}").get_data(as_text=True)
     txt = admin_client.get(f"/calls/{call_id}/export/txt").get_data(as_text=True)
     assert txt.startswith("Keywords: " + ", ".join(insights.keywords))
-    assert export(store.transcript(call_id), "json", store.insights([call_id])[call_id]).count('"keywords"') == 1
+    assert export(store.transcript(call_id), "json", store.insights.of_calls([call_id])[call_id]).count('"keywords"') == 1
 
     csv = admin_client.get("/calls/export.csv").get_data(as_text=True)
     assert keyword in csv and "summary" in csv.splitlines()[0]
@@ -115,4 +115,4 @@ def test_stage_stores_insights_that_list_search_and_exports_show(store, settings
     assert admin_client.get("/calls/export.json").get_json()[0]["keywords"] == list(insights.keywords)
 
     store.delete_call(call_id)
-    assert store.search_insights(keyword.split()[0]) == []
+    assert store.insights.search(keyword.split()[0]) == []

@@ -129,11 +129,11 @@ def test_policies_made_in_the_admin_ui_apply_after_the_settings_files(store, mak
                     token_from="/admin/retention")
 
     assert response.status_code == 302
-    (policy,) = store.retention_policies()
+    (policy,) = store.retention.policies()
     assert (policy.name, policy.audio_days, policy.transcript_days) == ("short", 7, None)
     run_retention(store, settings)
     assert not other_file.exists() and store.transcript(other) is not None
-    assert not store.audio_deleted(vip)
+    assert not store.retention.audio_deleted(vip)
     assert audit_actions(store, "retention-policy-add")[0].actor == "ada"
 
 
@@ -167,10 +167,10 @@ def test_a_wrong_policy_in_the_settings_file_is_a_readable_error(store, make_set
 
 def test_unknown_policies_and_calls_are_not_found(store):
     with pytest.raises(NotFound):
-        store.delete_retention_policy(99)
+        store.retention.delete_policy(99)
     with pytest.raises(NotFound):
-        store.set_legal_hold(99, True)
-    assert store.add_retention_policy(RetentionPolicy("x", audio_days=1)) == 1
+        store.retention.set_legal_hold(99, True)
+    assert store.retention.add_policy(RetentionPolicy("x", audio_days=1)) == 1
 
 
 def test_a_wrong_policy_in_the_settings_file_shows_on_the_retention_page(make_settings, store, admin_user):

@@ -24,8 +24,8 @@ def text_of(page: str, css_class: str, tag: str = "section") -> str:
 def card(served):
     """A scorecard of two criteria: a yes/no of weight 2 and a 1-5 of weight 1."""
     with served.store() as store:
-        sue = store.add_user(SUPERVISOR[0], hashed(SUPERVISOR[1]), "supervisor")
-        store.set_scope_entries(sue.id, [entry("extension", "201")])
+        sue = store.users.add(SUPERVISOR[0], hashed(SUPERVISOR[1]), "supervisor")
+        store.users.set_scope_entries(sue.id, [entry("extension", "201")])
     admin = served.login("admin")
     for text, kind, weight in (("Greeting with the practice name", "yes_no", "2"),
                                ("Friendly tone", "scale", "1")):
@@ -137,7 +137,7 @@ def test_changes_need_the_csrf_token(card):
 def test_the_review_panel_in_german(card):
     served, admin, _ = card
     with served.store() as store:
-        store.set_locale(store.user_by_name("agent").id, "de")
+        store.users.set_locale(store.users.by_name("agent").id, "de")
     page = served.login("agent").get(f"/calls/{served.own_call}").text
     text = text_of(page, "reviews")
     assert "Bewertungen" in text and "Kommentare" in text and "Punktzahl: 17 %" in text

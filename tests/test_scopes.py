@@ -47,15 +47,15 @@ def calls(store, tmp_path):
 def users(store):
     made = {}
     for name, (role, entries, may_edit, _) in USERS.items():
-        user = store.add_user(name, "hash", role)
-        store.set_scope_entries(user.id, entries)
-        store.set_may_edit(user.id, may_edit)
-        made[name] = store.user(user.id)
+        user = store.users.add(name, "hash", role)
+        store.users.set_scope_entries(user.id, entries)
+        store.users.set_may_edit(user.id, may_edit)
+        made[name] = store.users.get(user.id)
     return made
 
 
 def as_user(store, user):
-    return store.scoped(store.scope_for(user))
+    return store.scoped(store.users.scope_for(user))
 
 
 @pytest.mark.parametrize("name", USERS)
@@ -96,18 +96,18 @@ def test_each_role_sees_exactly_the_calls_of_its_scope(store, calls, users, name
 def test_insights_of_calls_out_of_scope_are_not_handed_out(store, calls, users):
     for uid, call_id in calls.items():
         transcript_id = store.call(call_id).recording_id  # any id: the row only needs one
-        store.save_insights(call_id, transcript_id, {"keywords": [f"kw{WORD[uid]}"], "summary": []})
+        store.insights.save(call_id, transcript_id, {"keywords": [f"kw{WORD[uid]}"], "summary": []})
     scoped = as_user(store, users["agent1"])
-    assert set(scoped.insights(calls.values())) == {calls["ext201"]}
-    assert scoped.search_insights("kwapple") == [calls["ext201"]]
-    assert scoped.search_insights("kwbanana") == []
+    assert set(scoped.insights.of_calls(calls.values())) == {calls["ext201"]}
+    assert scoped.insights.search("kwapple") == [calls["ext201"]]
+    assert scoped.insights.search("kwbanana") == []
 
 
 def test_a_supervisor_sees_the_team_and_no_other_team(store, calls, users):
-    scope = store.scope_for(users["boss"])
+    scope = store.users.scope_for(users["boss"])
     assert scope.extensions == {"202"} and scope.numbers == {"+49309990"} and not scope.everything
     # agent1 joins another team: the boss does not see agent1's calls.
-    store.set_scope_entries(users["agent1"].id, [entry("extension", "201"), entry("group", "Support")])
+    store.users.set_scope_entries(users["agent1"].id, [entry("extension", "201"), entry("group", "Support")])
     assert calls["ext201"] not in {c.id for c in as_user(store, users["boss"]).calls()}
     # An agent's group is membership only: agent2 does not see the boss's hotline.
     assert calls["did"] not in {c.id for c in as_user(store, users["agent2"]).calls()}
@@ -126,16 +126,16 @@ def test_edits_need_the_permission_and_the_call_in_scope(store, calls, users):
 
 
 def test_live_calls_in_progress_follow_the_scope(store, users):
-    mine = store.live_start("live-201", caller="+49 30 7777777", callee="201", direction="inbound")
-    other = store.live_start("live-202", caller="202", callee="+49 30 8888888", direction="outbound")
-    store.live_event(mine, "caller", final=True, text="mine")
-    store.live_event(other, "caller", final=True, text="secret")
+    mine = store.live.start("live-201", caller="+49 30 7777777", callee="201", direction="inbound")
+    other = store.live.start("live-202", caller="202", callee="+49 30 8888888", direction="outbound")
+    store.live.event(mine, "caller", final=True, text="mine")
+    store.live.event(other, "caller", final=True, text="secret")
     agent1 = as_user(store, users["agent1"])
-    assert [c.id for c in agent1.live_in_progress(60)] == [mine]
-    assert agent1.live_call(other) is None
-    assert agent1.live_events_since(other, 0) == []
-    assert [e.text for e in agent1.live_events_since(mine, 0)] == ["mine"]
-    assert as_user(store, users["desk"]).live_in_progress(60) == []
+    assert [c.id for c in agent1.live.in_progress(60)] == [mine]
+    assert agent1.live.call(other) is None
+    assert agent1.live.events_since(other, 0) == []
+    assert [e.text for e in agent1.live.events_since(mine, 0)] == ["mine"]
+    assert as_user(store, users["desk"]).live.in_progress(60) == []
 
 
 def test_scope_entries_are_stored_normalised_and_bad_ones_refused(store, users):
@@ -144,14 +144,14 @@ def test_scope_entries_are_stored_normalised_and_bad_ones_refused(store, users):
     for kind, value in (("extension", ""), ("number", "1" * 65), ("mailbox", "12\x00"), ("team", "x")):
         with pytest.raises(ValueError):
             entry(kind, value)
-    store.set_scope_entries(users["nobody"].id, [entry("mailbox", "300"), entry("mailbox", "300")])
-    assert store.scope_entries(users["nobody"].id) == [entry("mailbox", "300")]
+    store.users.set_scope_entries(users["nobody"].id, [entry("mailbox", "300"), entry("mailbox", "300")])
+    assert store.users.scope_entries(users["nobody"].id) == [entry("mailbox", "300")]
     with pytest.raises(NotFound):
-        store.set_scope_entries(99999, [])
+        store.users.set_scope_entries(99999, [])
 
 
 def test_a_user_without_entries_and_the_empty_scope_see_nothing(store, calls, users):
-    assert store.scope_for(users["nobody"]).empty
+    assert store.users.scope_for(users["nobody"]).empty
     empty = store.scoped(Scope.NONE)
     assert empty.calls() == [] and empty.count_calls() == 0
     assert empty.search("goodbye") == [] and empty.count_search("goodbye") == 0

@@ -92,19 +92,19 @@ def html(response) -> str:
 @pytest.fixture
 def world(app, store, tmp_path, admin_user):
     """Two calls, two calls in progress, an agent of extension 201 logged in (and an API token)."""
-    agent = store.add_user("agent", hashed(AGENT_PASSWORD), "agent")
-    store.set_scope_entries(agent.id, [entry("extension", "201")])
+    agent = store.users.add("agent", hashed(AGENT_PASSWORD), "agent")
+    store.users.set_scope_entries(agent.id, [entry("extension", "201")])
     own = recorded_call(store, [write_wav(tmp_path / "own.wav", 3.0)],
                         CallMeta(uniqueid="own.1", caller="201", callee="+4930111000"),
                         talk([(0, f"{OWN_WORD} delivery tomorrow"), (1, "fine thanks")])).call_id
     other = recorded_call(store, [write_wav(tmp_path / "other.wav", 3.0)],
                           CallMeta(uniqueid="other.1", caller="202", callee=OTHER_NUMBER),
                           talk([(0, f"{OTHER_WORD} invoice overdue"), (1, "we pay tomorrow")])).call_id
-    own_live = store.live_start("own.2", caller="+4930111000", callee="201", direction="inbound")
-    other_live = store.live_start("other.2", caller="202", callee=OTHER_NUMBER, direction="outbound")
-    store.live_event(other_live, "caller", final=True, text=f"{OTHER_WORD} secret")
+    own_live = store.live.start("own.2", caller="+4930111000", callee="201", direction="inbound")
+    other_live = store.live.start("other.2", caller="202", callee=OTHER_NUMBER, direction="outbound")
+    store.live.event(other_live, "caller", final=True, text=f"{OTHER_WORD} secret")
     token = new_api_token()
-    store.add_api_token(agent.id, "crm", hash_token(token))
+    store.users.add_api_token(agent.id, "crm", hash_token(token))
     browser = app.test_client()
     assert login(browser, "agent", AGENT_PASSWORD).status_code == 302
     return {"agent": browser, "token": token, "own": own, "other": other, "own_live": own_live,
@@ -188,18 +188,18 @@ def test_renaming_a_speaker_needs_the_edit_permission(world, store):
     own = world["own"]
     assert post(world["agent"], f"/calls/{own}/speakers/0", {"label": "Mallory"}).status_code == 403
     assert store.transcript(own).speakers[0].label != "Mallory"
-    store.set_may_edit(store.user_by_name("agent").id, True)
+    store.users.set_may_edit(store.users.by_name("agent").id, True)
     post(world["agent"], f"/calls/{own}/speakers/0", {"label": "Mrs Weber"})
     assert store.transcript(own).speakers[0].label == "Mrs Weber"
 
 
 def test_the_admin_gives_a_scope_on_the_users_page_and_it_holds_at_once(app, admin_client, world, store):
-    agent_id = store.user_by_name("agent").id
+    agent_id = store.users.by_name("agent").id
     post(admin_client, f"/admin/users/{agent_id}",
          {"action": "access", "role": "agent", "scope": "nebenstelle:202, mailbox:1000", "may_edit": "on"},
          token_from="/admin/users")
-    assert [(e.kind, e.value) for e in store.scope_entries(agent_id)] == [("extension", "202"), ("mailbox", "1000")]
-    assert store.user(agent_id).may_edit
+    assert [(e.kind, e.value) for e in store.users.scope_entries(agent_id)] == [("extension", "202"), ("mailbox", "1000")]
+    assert store.users.get(agent_id).may_edit
     listed = html(world["agent"].get("/"))
     assert f'data-call="{world["other"]}"' in listed and f'data-call="{world["own"]}"' not in listed
     shown = html(admin_client.get("/admin/users"))
@@ -209,20 +209,20 @@ def test_the_admin_gives_a_scope_on_the_users_page_and_it_holds_at_once(app, adm
 
 
 def test_a_bad_scope_is_refused_with_a_reason_and_changes_nothing(admin_client, world, store):
-    agent_id = store.user_by_name("agent").id
+    agent_id = store.users.by_name("agent").id
     post(admin_client, f"/admin/users/{agent_id}", {"action": "access", "role": "agent", "scope": "planet:mars"},
          token_from="/admin/users")
     page = html(admin_client.get("/admin/users"))
     assert "This scope cannot be used" in page and "planet" in page
-    assert [(e.kind, e.value) for e in store.scope_entries(agent_id)] == [("extension", "201")]
+    assert [(e.kind, e.value) for e in store.users.scope_entries(agent_id)] == [("extension", "201")]
 
 
 def test_a_new_user_gets_role_and_scope_from_the_add_form(app, admin_client, world, store):
     page = html(post(admin_client, "/admin/users", {"username": "desk", "role": "receptionist", "scope": "mailbox:300",
                                                      "locale": "de"}, token_from="/admin/users"))
     password = shown_secret(page)
-    desk = store.user_by_name("desk")
-    assert desk.role == "receptionist" and [(e.kind, e.value) for e in store.scope_entries(desk.id)] == [("mailbox", "300")]
+    desk = store.users.by_name("desk")
+    assert desk.role == "receptionist" and [(e.kind, e.value) for e in store.users.scope_entries(desk.id)] == [("mailbox", "300")]
     browser = app.test_client()
     assert login(browser, "desk", password).status_code == 302
     assert choose_password(browser, password, "desk's own password").status_code == 302

@@ -13,7 +13,7 @@ def _account(served, name: str, password: str, role: str = "viewer", temporary: 
     from appliance.web.auth import hash_password
 
     with served.store() as store:
-        user = store.add_user(name, hash_password(password), role, temporary=temporary)
+        user = store.users.add(name, hash_password(password), role, temporary=temporary)
     served.passwords[name] = password
     return user
 
@@ -129,7 +129,7 @@ def test_a_generated_password_must_be_changed_before_any_page_opens(served):
     assert answer.status == 302 and answer.headers["Location"] == "/"
     assert browser.get("/").status == 200
     with served.store() as store:
-        assert not store.user_by_name("newcomer").password_temporary
+        assert not store.users.by_name("newcomer").password_temporary
 
 
 def test_a_reset_password_is_temporary_too_and_an_api_token_is_not_held_up(served):
@@ -145,24 +145,24 @@ def test_a_reset_password_is_temporary_too_and_an_api_token_is_not_held_up(serve
     assert browser.get("/").headers["Location"] == "/account/password"
     token = new_api_token()
     with served.store() as store:
-        store.add_api_token(user.id, "script", hash_token(token))
+        store.users.add_api_token(user.id, "script", hash_token(token))
     assert _bearer(served, token) == 200
 
 
 def test_the_command_line_marks_generated_passwords_and_keeps_chosen_ones(served):
     printed = served.cli("users", "add", "cli-made").stdout
     with served.store() as store:
-        assert store.user_by_name("cli-made").password_temporary
+        assert store.users.by_name("cli-made").password_temporary
     assert "password: " in printed
     chosen = "cli-chosen-password"
     done = subprocess_input(served, ["users", "add", "cli-chose", "--password"], f"{chosen}\n{chosen}\n")
     assert done.returncode == 0 and chosen not in done.stdout
     with served.store() as store:
-        assert not store.user_by_name("cli-chose").password_temporary
+        assert not store.users.by_name("cli-chose").password_temporary
     assert _logs_in(served, "cli-chose", chosen)
     served.cli("users", "passwd", "cli-chose")
     with served.store() as store:
-        assert store.user_by_name("cli-chose").password_temporary
+        assert store.users.by_name("cli-chose").password_temporary
     short = subprocess_input(served, ["users", "passwd", "cli-chose", "--password"], "short\nshort\n")
     assert short.returncode == 2 and "12 to 128 characters" in short.stderr
 
@@ -200,7 +200,7 @@ def test_a_deleted_user_is_logged_out_their_tokens_end_and_their_entries_stay(se
 
 def test_nobody_deletes_themselves_the_last_admin_or_anyone_without_being_admin(served):
     with served.store() as store:
-        admin_id, vic_id = store.user_by_name("admin").id, store.user_by_name("vic").id
+        admin_id, vic_id = store.users.by_name("admin").id, store.users.by_name("vic").id
     admin = served.login("admin")
     answer = admin.post(f"/admin/users/{admin_id}/delete", {}, token_from="/admin/users")
     assert answer.status == 302 and "You cannot delete your own account." in admin.get("/admin/users").text
@@ -216,8 +216,8 @@ def test_nobody_deletes_themselves_the_last_admin_or_anyone_without_being_admin(
         assert admin.post(f"/admin/users/{admin_id}", form, token_from="/admin/users").status == 302
         assert "The last administrator cannot be demoted, disabled or deleted." in admin.get("/admin/users").text
     with served.store() as store:
-        kept = store.user(admin_id)
-        assert kept.role == "admin" and not kept.disabled and store.user(vic_id)
+        kept = store.users.get(admin_id)
+        assert kept.role == "admin" and not kept.disabled and store.users.get(vic_id)
 
 
 def test_the_users_page_shows_each_users_last_login(served):

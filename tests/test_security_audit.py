@@ -187,7 +187,7 @@ def test_a_change_and_its_entry_come_together_and_a_refused_one_leaves_none(serv
     assert admin.post(f"/calls/{call}/hold", {"hold": "1"}).status == 302
     assert admin.post(f"/calls/{call}/hold", {"hold": "0"}).status == 302
     with served.store() as store:
-        assert not store.legal_hold(call)
+        assert not store.retention.legal_hold(call)
     assert len(entries(served, "hold", f"call {call}")) == before + 1
     assert entries(served, "hold-off", f"call {call}")[0].actor == "admin"
     # Refused changes (nothing there to change) write no entry claiming they happened.

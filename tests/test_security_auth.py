@@ -49,7 +49,7 @@ def _account(served, name: str, password: str) -> None:
     from appliance.web.auth import hash_password
 
     with served.store() as store:
-        store.add_user(name, hash_password(password), "viewer")
+        store.users.add(name, hash_password(password), "viewer")
 
 
 def _try(served, source: str, username: str, password: str) -> int:
@@ -108,7 +108,7 @@ def test_an_unknown_or_disabled_name_costs_the_same_password_check(client, admin
     checked = []
     real = auth.check_password_hash
     monkeypatch.setattr(auth, "check_password_hash", lambda stored, given: checked.append(stored) or real(stored, given))
-    store.set_disabled(viewer_user.id, True)
+    store.users.set_disabled(viewer_user.id, True)
     for name in ("nobody", "vic", "ada"):
         assert login(client, name, "guess").status_code == 401
     method = admin_user.password_hash.rsplit("$", 2)[0]  # e.g. scrypt:32768:8:1
@@ -149,12 +149,12 @@ def test_an_admins_token_reads_the_api_and_nothing_else(served):
     for method in ("POST", "PUT", "DELETE"):
         assert _bearer(served, token, "/api/calls", method).status == 401
     with served.store() as store:
-        before = store.users()
+        before = store.users.all()
     sent = served.browser().request("POST", "/admin/users", {"username": "intruder"},
                                     headers={"Authorization": f"Bearer {token}"})
     assert sent.status in (302, 400)  # no login (or no CSRF token): never a change
     with served.store() as store:
-        assert store.users() == before
+        assert store.users.all() == before
 
 
 def test_a_token_shows_its_last_use_and_expiry_on_the_account_page(served):
@@ -165,7 +165,7 @@ def test_a_token_shows_its_last_use_and_expiry_on_the_account_page(served):
     assert _bearer(served, token, "/api/calls").status == 200
     assert "never used" not in vic.get("/account").text
     with served.store() as store:
-        saved = store.api_tokens(store.user_by_name("vic").id)[-1]
+        saved = store.users.api_tokens(store.users.by_name("vic").id)[-1]
     assert saved.scope == "read" and saved.last_used_at is not None
     assert saved.expires_at - saved.created_at == pytest.approx(30 * 86400)
     assert vic.post("/account", {"action": "token", "name": "x", "days": "100000"}, token_from="/account").status == 400
@@ -176,7 +176,7 @@ def test_an_expired_token_is_refused(served):
 
     token = new_api_token()
     with served.store() as store:
-        saved = store.add_api_token(store.user_by_name("vic").id, "old", hash_token(token), days=1)
+        saved = store.users.add_api_token(store.users.by_name("vic").id, "old", hash_token(token), days=1)
         store._db.execute("UPDATE api_tokens SET expires_at = ? WHERE id = ?", [saved.created_at - 1, saved.id])
     assert _bearer(served, token, "/api/calls").status == 401
 
@@ -187,7 +187,7 @@ def test_a_password_reset_or_disabling_revokes_the_tokens_and_sessions(served, a
 
     name = f"owner-{action}"
     with served.store() as store:
-        owner = store.add_user(name, hash_password("owner-pass-1"), "viewer")
+        owner = store.users.add(name, hash_password("owner-pass-1"), "viewer")
     served.passwords[name] = "owner-pass-1"
     browser = served.login(name)
     token = _new_token(browser)

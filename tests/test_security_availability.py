@@ -37,12 +37,12 @@ def test_a_search_beyond_the_limits_is_a_readable_400_on_the_page_and_the_api(se
 
 def test_the_limit_message_is_german_for_a_german_user(served):
     with served.store() as store:
-        store.set_locale(store.user_by_name("vic").id, "de")
+        store.users.set_locale(store.users.by_name("vic").id, "de")
     try:
         page = served.login("vic").get(_search("/search", "the " * 200))
     finally:
         with served.store() as store:
-            store.set_locale(store.user_by_name("vic").id, "en")
+            store.users.set_locale(store.users.by_name("vic").id, "en")
     assert page.status == 400
     assert "höchstens 500 Zeichen und 32 Wörter" in page.text
 
@@ -114,7 +114,7 @@ def test_a_stream_ends_when_its_user_logs_out(served):
 
 def test_a_stream_ends_when_its_account_is_disabled_and_the_others_go_on(served):
     with served.store() as store:
-        agent_id = store.user_by_name("agent").id
+        agent_id = store.users.by_name("agent").id
     status, agents, seen = served.login("agent").open_stream("/events")
     _, vics, _ = served.login("vic").open_stream("/events")
     admin = served.login("admin")
@@ -215,10 +215,10 @@ def test_a_body_larger_than_the_limit_is_refused_with_413(served):
 
 def test_a_live_call_streams_its_text_through_the_hub_to_its_scope_only(served):
     with served.store() as store:
-        own = store.live_start("load-live-own", caller="201", callee="+4930111", direction="outbound")
-        other = store.live_start("load-live-other", caller="202", callee="+4930222", direction="outbound")
+        own = store.live.start("load-live-own", caller="201", callee="+4930111", direction="outbound")
+        other = store.live.start("load-live-other", caller="202", callee="+4930222", direction="outbound")
         for live in (own, other):
-            store.live_event(live, "caller", final=True, text="good morning", start=0.0, end=1.0)
+            store.live.event(live, "caller", final=True, text="good morning", start=0.0, end=1.0)
     agent = served.login("agent")
     status, refused, _head = agent.open_stream(f"/live/{other}/events")
     refused.close()
@@ -229,7 +229,7 @@ def test_a_live_call_streams_its_text_through_the_hub_to_its_scope_only(served):
         seen = read_until(sock, b"event: state", seen)
         assert b'"text": "good morning"' in seen and b"event: text" in seen
         with served.store() as store:
-            store.live_event(own, "callee", final=False, text="hello there")
+            store.live.event(own, "callee", final=False, text="hello there")
         read_until(sock, b'"text": "hello there"', seen)  # the shared poller sent it on
     finally:
         sock.close()

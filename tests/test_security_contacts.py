@@ -85,7 +85,7 @@ def test_the_phones_of_the_box_become_contacts(served):
 def test_naming_a_number_for_all_its_calls_needs_a_user_who_sees_every_call(served):
     agent = served.login("agent")  # may see extension 201's calls only
     with served.store() as store:
-        store.set_may_edit(store.user_by_name("agent").id, True)
+        store.users.set_may_edit(store.users.by_name("agent").id, True)
     answer = agent.post(f"/calls/{served.own_call}/speakers/0", {"label": "Mallory", "all_calls": "1"}, token_from="/")
     assert answer.status == 403
     assert ("201", "Mallory") not in names(served)

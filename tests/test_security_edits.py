@@ -23,8 +23,8 @@ def reader(served):
     from appliance.store.scopes import entry
 
     with served.store() as store:
-        user = store.add_user("reader", hashed(READER_PASSWORD), "viewer")
-        store.set_scope_entries(user.id, [entry("all")])
+        user = store.users.add("reader", hashed(READER_PASSWORD), "viewer")
+        store.users.set_scope_entries(user.id, [entry("all")])
     return served.login("reader", READER_PASSWORD)
 
 
@@ -91,7 +91,7 @@ def test_an_edit_reaches_the_page_search_export_insights_and_the_audit_log(serve
     vic = served.login("vic")
     call = served.own_call
     with served.store() as store:
-        had_insights = json.dumps(store.insights([call]).get(call, {}))
+        had_insights = json.dumps(store.insights.of_calls([call]).get(call, {}))
     answer = edit(vic, call, action="word", turn=1, word=4, text="audit")
     assert answer.status == 200, answer.text
     assert json.loads(answer.body)["text"] == "I would like an audit"
@@ -107,7 +107,7 @@ def test_an_edit_reaches_the_page_search_export_insights_and_the_audit_log(serve
     assert "I would like an audit" in vic.get(f"/calls/{call}/export/txt").text
 
     with served.store() as store:
-        insights = json.dumps(store.insights([call])[call])
+        insights = json.dumps(store.insights.of_calls([call])[call])
         entry = store.audit.entries(action="edit-transcript", limit=1)[0]
     assert "appointment" not in insights and ("audit" in insights or "appointment" not in had_insights)
     assert (entry.actor, entry.target, entry.detail) == ("vic", f"call {call}", "word in turn 2")

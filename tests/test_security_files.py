@@ -26,7 +26,7 @@ def test_the_served_database_and_folders_are_the_services_alone(served):
     assert served.browser().get("/healthz").status in (200, 503)  # a request has opened the store
     data = served.data_dir
     with served.store() as store:  # the -wal and -shm exist while a connection is open
-        store.call_total()
+        store.ops.call_count()
         for name in ("appliance.db", "appliance.db-wal", "appliance.db-shm"):
             assert mode(data / name) == 0o600, name
     # tests/support/served.py made both folders with the default umask (0755): narrowed at start.

@@ -349,8 +349,8 @@ def world(served):
                              models_dir=served.data_dir.parent / "models")
     rules = sorted({rule.rule for rule in create_app(settings=settings).url_map.iter_rules()})
     with served.store() as store:
-        target = store.add_user("fuzz-target", "x", "viewer")
-        live = store.live_start("fuzz-live", caller="201", callee="+4930111", direction="inbound")
+        target = store.users.add("fuzz-target", "x", "viewer")
+        live = store.live.start("fuzz-live", caller="201", callee="+4930111", direction="inbound")
         pbx_token, token_hash = new_token()
         store.pbx.add("fuzz-pbx", token_hash)
     browsers = {name: served.login(name) for name in ("admin", "agent")}

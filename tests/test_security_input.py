@@ -78,12 +78,12 @@ def test_revoking_an_unknown_or_foreign_token_is_a_404(served):
     admin, vic = served.login("admin"), served.login("vic")
     admin.post("/account", {"action": "token", "name": "crm"}, token_from="/account")
     with served.store() as store:
-        admins_token = store.api_tokens(store.user_by_name("admin").id)[0].id
+        admins_token = store.users.api_tokens(store.users.by_name("admin").id)[0].id
     for token_id in (str(admins_token), "999999", "99999999999999999999", "", "x"):
         answer = vic.post("/account", {"action": "revoke", "token_id": token_id}, token_from="/account")
         assert answer.status == 404, (token_id, answer.status)
     with served.store() as store:
-        assert [t.id for t in store.api_tokens(store.user_by_name("admin").id)] == [admins_token]
+        assert [t.id for t in store.users.api_tokens(store.users.by_name("admin").id)] == [admins_token]
 
 
 def test_api_errors_answer_json(served):

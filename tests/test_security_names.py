@@ -15,7 +15,7 @@ def test_a_user_name_with_hidden_characters_is_refused_on_the_page(served, name)
     answer = admin.post("/admin/users", {"username": name, "role": "viewer", "locale": "en"}, token_from="/admin/users")
     assert answer.status == 400
     with served.store() as store:
-        assert name not in [user.username for user in store.users()]
+        assert name not in [user.username for user in store.users.all()]
 
 
 def test_a_user_name_with_hidden_characters_is_refused_on_the_command_line(served):
@@ -25,9 +25,9 @@ def test_a_user_name_with_hidden_characters_is_refused_on_the_command_line(serve
 
 def test_token_speaker_and_webhook_names_lose_hidden_characters(served):
     with served.store() as store:
-        user = store.user_by_name("vic")
-        assert store.add_api_token(user.id, "scr\u202eipt", "h" * 64, days=30).name == "script"
+        user = store.users.by_name("vic")
+        assert store.users.add_api_token(user.id, "scr\u202eipt", "h" * 64, days=30).name == "script"
         store.rename_speaker(served.own_call, 0, "Mrs\u200b We\u202eber")
         assert [s.label for s in store.transcript(served.own_call).speakers][0] == "Mrs Weber"
-        webhook = store.save_webhook(None, "C\u202eRM", "http://192.168.77.10/hook", "s", ("caller",), False)
-        assert store.webhook(webhook).name == "CRM"
+        webhook = store.webhooks.save(None, "C\u202eRM", "http://192.168.77.10/hook", "s", ("caller",), False)
+        assert store.webhooks.get(webhook).name == "CRM"

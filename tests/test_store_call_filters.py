@@ -138,7 +138,7 @@ def test_the_day_filter_takes_days_of_the_users_zone(store, berlin_calls):
 def test_the_dashboard_counts_calls_on_the_users_days(store, berlin_calls):
     from zoneinfo import ZoneInfo
 
-    days = store.dashboard_days(date_from="2026-03-28", date_to="2026-12-02", zone=ZoneInfo("Europe/Berlin"))
+    days = store.dashboard.days(date_from="2026-03-28", date_to="2026-12-02", zone=ZoneInfo("Europe/Berlin"))
     assert {d.day: d.calls for d in days} == {"2026-11-30": 1, "2026-12-01": 2, "2026-12-02": 1,
                                              "2026-03-29": 2, "2026-03-30": 1}
     conditions, params = CallFilter("2026-12-01", "2026-12-01", zone=ZoneInfo("Europe/Berlin")).where()

@@ -65,12 +65,12 @@ def test_split_and_merge_keep_the_turns_in_order_and_searchable(store, call_id):
 
 
 def test_an_edit_drops_the_insights_so_the_nlp_stage_makes_them_again(store, call_id):
-    transcript_id = dict(store.calls_needing_insights())[call_id]
-    store.save_insights(call_id, transcript_id, {"keywords": ["parcel"], "summary": []})
-    assert store.calls_needing_insights() == []
+    transcript_id = dict(store.insights.needing())[call_id]
+    store.insights.save(call_id, transcript_id, {"keywords": ["parcel"], "summary": []})
+    assert store.insights.needing() == []
     store.edit_transcript(call_id, "vic", "word", 0, word=1, text="pizza")
-    assert store.calls_needing_insights() == [(call_id, transcript_id)]
-    assert store.insights([call_id]) == {}
+    assert store.insights.needing() == [(call_id, transcript_id)]
+    assert store.insights.of_calls([call_id]) == {}
 
 
 @pytest.mark.parametrize("edit", [
@@ -120,10 +120,10 @@ def test_a_turn_without_words_cannot_be_split(store, tmp_path):
 
 
 def test_every_edit_drops_the_metrics_for_the_analytics_stage(store, call_id):
-    transcript_id = dict(store.calls_needing_metrics())[call_id]
+    transcript_id = dict(store.metrics.needing())[call_id]
     for action, changes in (("word", {"word": 1, "text": "pizza?"}), ("speaker", {"speaker": 1})):
-        store.save_metrics(call_id, transcript_id, {"speakers": {}})
-        assert store.calls_needing_metrics() == []
+        store.metrics.save(call_id, transcript_id, {"speakers": {}})
+        assert store.metrics.needing() == []
         # A fixed word changes the word count and the questions; a moved turn who spoke when.
         store.edit_transcript(call_id, "vic", action, 0, **changes)
-        assert store.calls_needing_metrics() == [(call_id, transcript_id)], action
+        assert store.metrics.needing() == [(call_id, transcript_id)], action

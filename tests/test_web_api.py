@@ -11,7 +11,7 @@ from support.web import audit_actions, recorded_call, talk, words_of, write_wav
 @pytest.fixture
 def token(store, viewer_user):
     token = new_api_token()
-    store.add_api_token(viewer_user.id, "crm", hash_token(token))
+    store.users.add_api_token(viewer_user.id, "crm", hash_token(token))
     return token
 
 
@@ -120,16 +120,16 @@ def test_a_wrong_token_is_refused(client, token, calls):
 
 def test_a_revoked_token_is_refused(client, token, calls, store, viewer_user):
     assert client.get("/api/calls", headers=bearer(token)).status_code == 200
-    (saved,) = store.api_tokens(viewer_user.id)
+    (saved,) = store.users.api_tokens(viewer_user.id)
     assert saved.last_used_at is not None
-    store.revoke_api_token(viewer_user.id, saved.id)
+    store.users.revoke_api_token(viewer_user.id, saved.id)
     assert client.get("/api/calls", headers=bearer(token)).status_code == 401
 
 
 def test_a_disabled_users_token_is_revoked(client, token, calls, store, viewer_user):
-    store.set_disabled(viewer_user.id, True)
+    store.users.set_disabled(viewer_user.id, True)
     assert client.get("/api/calls", headers=bearer(token)).status_code == 401
-    store.set_disabled(viewer_user.id, False)
+    store.users.set_disabled(viewer_user.id, False)
     assert client.get("/api/calls", headers=bearer(token)).status_code == 401
 
 

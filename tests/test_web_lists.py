@@ -123,8 +123,8 @@ def test_a_typo_is_not_corrected_into_a_word_only_calls_out_of_scope_hold(app, s
     from appliance.store.scopes import entry
     from support.web import hashed, login
 
-    agent = store.add_user("agnes", hashed("agnes-pass-12345"), "agent")
-    store.set_scope_entries(agent.id, [entry("extension", "202")])  # the delivery call only
+    agent = store.users.add("agnes", hashed("agnes-pass-12345"), "agent")
+    store.users.set_scope_entries(agent.id, [entry("extension", "202")])  # the delivery call only
     client = app.test_client()
     login(client, "agnes", "agnes-pass-12345")
     assert "Did you mean" not in client.get("/search?q=invoise").get_data(as_text=True)

@@ -401,8 +401,8 @@ def test_an_admin_adds_a_user_whose_password_is_shown_once_and_works(app, admin_
     assert "User bea created. Their password, to be changed at the first login:" in page
     password = shown_secret(page)
     assert password not in html(admin_client.get("/admin/users"))
-    assert store.user_by_name("bea").role == "viewer" and store.user_by_name("bea").locale == "de"
-    assert password not in store.user_by_name("bea").password_hash
+    assert store.users.by_name("bea").role == "viewer" and store.users.by_name("bea").locale == "de"
+    assert password not in store.users.by_name("bea").password_hash
 
     bea = app.test_client()
     assert login(bea, "bea", password).headers["Location"] == "/account/password"
@@ -414,14 +414,14 @@ def test_an_admin_adds_a_user_whose_password_is_shown_once_and_works(app, admin_
 def test_a_taken_user_name_is_refused(admin_client, store):
     page = html(post(admin_client, "/admin/users", {"username": "ADA", "role": "admin"}))
     assert "Choose a user name that is not taken." in page
-    assert len(store.users()) == 1
+    assert len(store.users.all()) == 1
 
 
 def test_the_last_admin_cannot_be_demoted_or_disabled(admin_client, admin_user, store):
     for form in ({"action": "access", "role": "viewer", "scope": "all"}, {"action": "disable"}):
         post(admin_client, f"/admin/users/{admin_user.id}", form)
         assert "The last administrator cannot be demoted, disabled or deleted." in html(admin_client.get("/admin/users"))
-    assert store.user(admin_user.id).role == "admin" and not store.user(admin_user.id).disabled
+    assert store.users.get(admin_user.id).role == "admin" and not store.users.get(admin_user.id).disabled
     assert post(admin_client, f"/admin/users/{admin_user.id}", {"action": "explode"}).status_code == 400
     assert post(admin_client, "/admin/users/999", {"action": "disable"}).status_code == 404
 
@@ -448,9 +448,9 @@ def test_choosing_german_on_the_account_page_turns_the_pages_german(viewer_clien
     page = html(viewer_client.get("/"))
     assert '<html lang="de">' in page
     assert "Gespräche" in page
-    assert store.user_by_name("vic").locale == "de"
+    assert store.users.by_name("vic").locale == "de"
     post(viewer_client, "/account", {"action": "locale", "locale": "fr"})
-    assert store.user_by_name("vic").locale == "de"
+    assert store.users.by_name("vic").locale == "de"
 
 
 def test_an_api_token_is_shown_once_and_works(app, viewer_client, store):
@@ -462,7 +462,7 @@ def test_an_api_token_is_shown_once_and_works(app, viewer_client, store):
     api = app.test_client()
     assert api.get("/api/calls", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
-    (saved,) = store.api_tokens(store.user_by_name("vic").id)
+    (saved,) = store.users.api_tokens(store.users.by_name("vic").id)
     post(viewer_client, "/account", {"action": "revoke", "token_id": str(saved.id)})
     assert api.get("/api/calls", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert [e.action for e in store.audit.entries(limit=50) if e.action.startswith("token")] == [
@@ -493,8 +493,8 @@ def test_a_failed_login_is_explained_in_german(client, admin_user):
 
 
 def test_a_users_language_wins_over_the_browsers(app, store):
-    store.add_user("dora", hashed(ADMIN_PASSWORD), "viewer", "de")
-    store.add_user("eric", hashed(ADMIN_PASSWORD), "viewer", "en")
+    store.users.add("dora", hashed(ADMIN_PASSWORD), "viewer", "de")
+    store.users.add("eric", hashed(ADMIN_PASSWORD), "viewer", "en")
     dora, eric = app.test_client(), app.test_client()
     login(dora, "dora", ADMIN_PASSWORD)
     login(eric, "eric", ADMIN_PASSWORD)

@@ -116,11 +116,11 @@ CSRF_CASES = {
     "retry": ("/jobs/{job}/retry", {},
               lambda store, ids: store.job(ids["job"]).state, "failed", "queued"),
     "add-user": ("/admin/users", {"username": "eve", "role": "admin"},
-                 lambda store, ids: store.user_by_name("eve") is not None, False, True),
+                 lambda store, ids: store.users.by_name("eve") is not None, False, True),
     "locale": ("/account", {"action": "locale", "locale": "de"},
-               lambda store, ids: store.user_by_name("ada").locale, "en", "de"),
+               lambda store, ids: store.users.by_name("ada").locale, "en", "de"),
     "token": ("/account", {"action": "token", "name": "crm"},
-              lambda store, ids: len(store.api_tokens(store.user_by_name("ada").id)), 0, 1),
+              lambda store, ids: len(store.users.api_tokens(store.users.by_name("ada").id)), 0, 1),
 }
 
 
@@ -188,8 +188,8 @@ def test_a_viewer_is_forbidden_the_admin_views_and_changes_nothing(
     assert response.status_code == 403
     assert store.call(ids["call"]).id == ids["call"]
     assert store.job(ids["job"]).state == "failed"
-    assert store.user_by_name("mallory") is None
-    assert store.user(viewer_user.id).role == "viewer"
+    assert store.users.by_name("mallory") is None
+    assert store.users.get(viewer_user.id).role == "viewer"
 
 
 @pytest.mark.parametrize("method, path, form", ADMIN_ONLY, ids=[f"{m} {p}" for m, p, _ in ADMIN_ONLY])
@@ -238,7 +238,7 @@ def test_the_right_password_logs_in_and_is_audited(client, admin_user, store):
 
 def test_after_too_many_failures_even_the_right_password_is_refused(make_settings, store):
     app = make_app(make_settings(login_attempts_per_15_minutes=3))
-    store.add_user("ada", hashed(ADMIN_PASSWORD), "admin")
+    store.users.add("ada", hashed(ADMIN_PASSWORD), "admin")
     client = app.test_client()
     for _ in range(3):
         assert login(client, "ada", "guess").status_code == 401
@@ -252,7 +252,7 @@ def test_after_too_many_failures_even_the_right_password_is_refused(make_setting
 
 def test_the_throttle_also_counts_per_address(make_settings, store):
     app = make_app(make_settings(login_attempts_per_15_minutes=1))
-    store.add_user("ada", hashed(ADMIN_PASSWORD), "admin")
+    store.users.add("ada", hashed(ADMIN_PASSWORD), "admin")
     client = app.test_client()
     for name in ("amy", "bob", "cat", "dan"):  # one guess each at four names, from one address
         assert login(client, name, "guess").status_code == 401
@@ -264,7 +264,7 @@ def test_the_throttle_also_counts_per_address(make_settings, store):
 
 
 def test_a_disabled_user_cannot_log_in(client, admin_user, viewer_user, store):
-    store.set_disabled(viewer_user.id, True)
+    store.users.set_disabled(viewer_user.id, True)
     response = login(client, "vic", VIEWER_PASSWORD)
     assert response.status_code == 401
     assert client.get("/").status_code == 302
@@ -303,7 +303,7 @@ def test_the_session_cookie_is_http_only_and_same_site_lax(client, admin_user):
 
 def test_the_session_cookie_is_secure_when_served_over_tls(make_settings, store):
     app = make_app(make_settings(cookie_secure=True))
-    store.add_user("ada", hashed(ADMIN_PASSWORD), "admin")
+    store.users.add("ada", hashed(ADMIN_PASSWORD), "admin")
     client = app.test_client()
     cookie = _session_cookie(login(client, "ada", ADMIN_PASSWORD))
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -486,9 +486,9 @@ def test_users_add_and_scope_give_a_role_what_it_sees_from_the_command_line(sett
     added = runner.invoke(cli, ["users", "add", "desk", "--role", "receptionist", "--scope", "mailbox:300",
                                 "--scope", "nummer:+49 30 123"], env=env)
     assert added.exit_code == 0, added.output
-    desk = store.user_by_name("desk")
+    desk = store.users.by_name("desk")
     assert desk.role == "receptionist" and not desk.may_edit
-    assert [(e.kind, e.value) for e in store.scope_entries(desk.id)] == [("mailbox", "300"), ("number", "+4930123")]
+    assert [(e.kind, e.value) for e in store.users.scope_entries(desk.id)] == [("mailbox", "300"), ("number", "+4930123")]
 
     changed = runner.invoke(cli, ["users", "scope", "desk", "--scope", "group:Front desk", "--may-edit"], env=env)
     assert changed.exit_code == 0 and "sees: group:Front desk  may edit" in changed.output
@@ -496,4 +496,4 @@ def test_users_add_and_scope_give_a_role_what_it_sees_from_the_command_line(sett
     assert "desk" in listed and "receptionist" in listed
 
     bad = runner.invoke(cli, ["users", "add", "eve", "--scope", "planet:mars"], env=env)
-    assert bad.exit_code == 2 and "planet" in bad.output and store.user_by_name("eve") is None
+    assert bad.exit_code == 2 and "planet" in bad.output and store.users.by_name("eve") is None

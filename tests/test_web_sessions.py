@@ -28,7 +28,7 @@ def test_a_new_password_ends_the_sessions_opened_with_the_old_one(app, admin_use
     login(browser, "ada", ADMIN_PASSWORD)
     assert browser.get("/").status_code == 200
 
-    store.set_password(admin_user.id, hashed("a completely new password"))
+    store.users.set_password(admin_user.id, hashed("a completely new password"))
 
     assert browser.get("/").status_code == 302
     assert login(browser, "ada", "a completely new password").status_code == 302

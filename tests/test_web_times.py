@@ -85,13 +85,13 @@ def test_exports_and_the_api_write_iso_times_with_the_zones_offset(viewer_client
 
 def test_a_users_own_zone_overrides_the_sites(viewer_client, store, offset_call):
     answer = post(viewer_client, "/account", {"action": "timezone", "timezone": "Asia/Tokyo"}, token_from="/account")
-    assert answer.status_code == 302 and store.user_by_name("vic").timezone == "Asia/Tokyo"
+    assert answer.status_code == 302 and store.users.by_name("vic").timezone == "Asia/Tokyo"
     assert "Dec 2, 2026, 5:10:00\u202fPM" in viewer_client.get("/").get_data(as_text=True)
     assert viewer_client.get("/api/calls").get_json()["calls"][0]["started_at"] == "2026-12-02T17:10:00+09:00"
     assert post(viewer_client, "/account", {"action": "timezone", "timezone": "Mars/Olympus"},
                 token_from="/account").status_code == 400
     assert post(viewer_client, "/account", {"action": "timezone", "timezone": ""}, token_from="/account").status_code == 302
-    assert store.user_by_name("vic").timezone is None
+    assert store.users.by_name("vic").timezone is None
 
 
 def test_a_voicemail_mail_says_when_it_was_left_in_the_sites_zone(settings, store, tmp_path):

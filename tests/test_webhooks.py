@@ -80,7 +80,7 @@ def _keys(value) -> set:
 
 def test_a_finished_call_reaches_the_crm_signed_with_its_insights(store, settings, tmp_path, receiver):
     url, received = receiver
-    store.save_webhook(None, "CRM", url, SECRET, ["call", "keywords", "summary", "entities", "transcript"], True)
+    store.webhooks.save(None, "CRM", url, SECRET, ["call", "keywords", "summary", "entities", "transcript"], True)
     call_id = _call(store, tmp_path)
     assert run_pending(store, settings) == 1
 
@@ -96,37 +96,37 @@ def test_a_finished_call_reaches_the_crm_signed_with_its_insights(store, setting
     assert "wav" not in json.dumps(body)
     # Delivered once: the next run sends nothing.
     assert deliver_due(store, settings) == 0 and len(received) == 1
-    [delivery] = store.deliveries()
+    [delivery] = store.webhooks.deliveries()
     assert (delivery.state, delivery.last_status, delivery.attempts) == ("sent", 204, 1)
 
 
 def test_a_wrong_secret_fails_verification_and_is_retried(store, settings, tmp_path, receiver):
     url, received = receiver
-    store.save_webhook(None, "CRM", url, "not-the-secret", ["call"], True)
+    store.webhooks.save(None, "CRM", url, "not-the-secret", ["call"], True)
     _call(store, tmp_path)
     run_pending(store, settings)
     deliver_due(store, settings)
     assert received[0][0] is False
-    [delivery] = store.deliveries()
+    [delivery] = store.webhooks.deliveries()
     assert (delivery.state, delivery.last_status) == ("pending", 401)
 
 
 def test_a_down_server_gets_retries_with_back_off_then_fails_visibly(store, make_settings, tmp_path, admin_client):
     settings = make_settings(webhook_retry_seconds=10.0, webhook_max_attempts=3)
-    store.save_webhook(None, "Down CRM", f"http://127.0.0.1:{_free_port()}/hook", SECRET, ["call"], True)
+    store.webhooks.save(None, "Down CRM", f"http://127.0.0.1:{_free_port()}/hook", SECRET, ["call"], True)
     _call(store, tmp_path)
     run_pending(store, settings)
     now, waits = time.time(), []
     for _attempt in range(3):
         assert deliver_due(store, settings, now=now) == 0
-        [delivery] = store.deliveries()
+        [delivery] = store.webhooks.deliveries()
         waits.append(delivery.next_attempt_at - now)
-        assert deliver_due(store, settings, now=now + 1) == 0 and store.delivery(delivery.id).attempts == delivery.attempts
+        assert deliver_due(store, settings, now=now + 1) == 0 and store.webhooks.delivery(delivery.id).attempts == delivery.attempts
         now = delivery.next_attempt_at  # not due before then
     assert delivery.state == "failed" and delivery.attempts == 3
     assert "refused" in delivery.last_error.lower()
     assert waits[:2] == pytest.approx([10.0, 20.0])  # back-off doubles
-    assert store.due_deliveries(now=now + 1e6) == []
+    assert store.webhooks.due_deliveries(now=now + 1e6) == []
     page = admin_client.get("/admin/webhooks").get_data(as_text=True)
     assert "Down CRM" in page and "failed" in page and "refused" in page.lower()
 
@@ -137,7 +137,7 @@ def test_the_test_button_sends_a_signed_test_and_logs_it(store, admin_client, re
                                                       "fields": ["call", "summary"], "enabled": "on"},
                     token_from="/admin/webhooks")
     assert response.status_code == 302
-    [hook] = store.webhooks()
+    [hook] = store.webhooks.all()
     assert (hook.url, hook.secret, hook.fields) == (url, SECRET, ("call", "summary"))
     page = post(admin_client, f"/admin/webhooks/{hook.id}/test", token_from="/admin/webhooks")
     assert page.status_code == 302
@@ -152,7 +152,7 @@ def test_only_lan_addresses_are_accepted(store, admin_client):
             check_lan_url(url)
     assert check_lan_url("http://192.168.1.20:8000/crm") and check_lan_url("http://[fd00::5]:9/x")
     response = post(admin_client, "/admin/webhooks", {"url": "http://8.8.8.8/hook"}, token_from="/admin/webhooks")
-    assert response.status_code == 302 and store.webhooks() == []
+    assert response.status_code == 302 and store.webhooks.all() == []
     assert "not on the LAN" in admin_client.get("/admin/webhooks").get_data(as_text=True)
 
 

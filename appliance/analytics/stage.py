@@ -44,7 +44,7 @@ def _audio(store, settings: Settings, call_id: int):
 def run_pending(store, settings: Settings, limit: int = BATCH) -> int:
     """Measure up to `limit` calls; returns how many were stored."""
     done = 0
-    for call_id, transcript_id in store.calls_needing_metrics(limit):
+    for call_id, transcript_id in store.metrics.needing(limit):
         transcript = store.transcript(call_id)
         if transcript is None:
             continue
@@ -54,7 +54,7 @@ def run_pending(store, settings: Settings, limit: int = BATCH) -> int:
         except Exception as exc:  # noqa: BLE001 - stored with the call, never retried in a loop
             log.exception("metrics: call %d failed", call_id)
             metrics, error = {}, f"{type(exc).__name__}: {exc}"
-        store.save_metrics(call_id, transcript_id, metrics, error)
+        store.metrics.save(call_id, transcript_id, metrics, error)
         done += 1
         log.info("metrics: call %d, %s, in %.0f ms", call_id,
                  "exact" if metrics.get("exact") else "estimated", (time.monotonic() - started) * 1000)

@@ -72,7 +72,7 @@ class LiveService:
             if channel.get("id") in self.sessions:
                 self.pool.submit(self._end, channel["id"])
             elif channel.get("id") in self.refused:
-                self.store.live_end(self.refused.pop(channel["id"]))
+                self.store.live.end(self.refused.pop(channel["id"]))
 
     def _offer(self, channel: dict, value: str) -> None:
         flagged, direction, callee = parse_marker(value)
@@ -90,14 +90,14 @@ class LiveService:
                 self.sessions[info.channel_id] = None  # reserved
         if full:
             log.info("live limit of %d calls reached: a call is marked unavailable", self.settings.live_max_calls)
-            self.refused[info.channel_id] = self.store.live_start(
+            self.refused[info.channel_id] = self.store.live.start(
                 info.channel_id, caller=info.caller, callee=info.callee, direction=info.direction,
                 state="unavailable", reason="limit")
             return
         self.pool.submit(self._begin, info)
 
     def _begin(self, info: CallInfo) -> None:
-        live_id = self.store.live_start(info.channel_id, caller=info.caller, callee=info.callee,
+        live_id = self.store.live.start(info.channel_id, caller=info.caller, callee=info.callee,
                                         direction=info.direction)
         try:
             session = LiveSession(info, live_id, self._engine(info), self.ari, APP, self.store)
@@ -105,9 +105,9 @@ class LiveService:
         except (ApplianceError, OSError) as exc:
             log.warning("live call %d unavailable: %s", live_id, exc)
             reason = "ended" if isinstance(exc, AriError) and exc.status == 404 else "error"
-            self.store.live_start(info.channel_id, caller=info.caller, callee=info.callee,
+            self.store.live.start(info.channel_id, caller=info.caller, callee=info.callee,
                                   direction=info.direction, state="unavailable", reason=reason)
-            self.store.live_end(live_id)
+            self.store.live.end(live_id)
             with self.lock:
                 self.sessions.pop(info.channel_id, None)
             return
@@ -126,7 +126,7 @@ class LiveService:
                 return
             del self.sessions[channel_id]
         session.stop()
-        self.store.live_end(session.live_id)
+        self.store.live.end(session.live_id)
 
     def _engine(self, info: CallInfo):
         language = self.settings.language_for(info.caller, info.callee)
@@ -173,11 +173,11 @@ class LiveService:
                 with self.lock:
                     ids = [s.live_id for s in self.sessions.values() if s is not None]
                     ids += self.refused.values()
-                self.store.live_touch(ids)
+                self.store.live.touch(ids)
                 since_prune += HEARTBEAT_SECONDS
                 if since_prune >= PRUNE_EVERY_SECONDS:
                     since_prune = 0
-                    self.store.live_prune(REPLACED_SECONDS, KEEP_SECONDS)
+                    self.store.live.prune(REPLACED_SECONDS, KEEP_SECONDS)
             except ApplianceError as exc:
                 log.warning("live housekeeping: %s", exc)
 

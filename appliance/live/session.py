@@ -95,5 +95,5 @@ class LiveSession:
     def _publish(self, role: str, event: StreamEvent) -> None:
         # Sizes only in logs: never what was said.
         final = isinstance(event, Final)
-        self.store.live_event(self.live_id, role, final=final, text=event.text, start=event.start,
+        self.store.live.event(self.live_id, role, final=final, text=event.text, start=event.start,
                               end=event.end if final else None)

@@ -40,7 +40,7 @@ def run_pending(store, settings: Settings, limit: int = BATCH) -> int:
     """Analyse up to `limit` calls; returns how many were stored."""
     llm = summariser_for(settings) if settings.nlp_enabled else None
     return sum(analyse_call(store, settings, call_id, transcript_id, llm)
-               for call_id, transcript_id in store.calls_needing_insights(limit))
+               for call_id, transcript_id in store.insights.needing(limit))
 
 
 def analyse_call(store, settings: Settings, call_id: int, transcript_id: int, llm=None) -> bool:
@@ -57,7 +57,7 @@ def analyse_call(store, settings: Settings, call_id: int, transcript_id: int, ll
         except Exception as exc:  # noqa: BLE001 - stored with the call, never retried in a loop
             log.exception("nlp: call %d failed", call_id)
             insights, error = Insights(), f"{type(exc).__name__}: {exc}"
-    store.save_insights(call_id, transcript_id, insights.to_dict(), error)
+    store.insights.save(call_id, transcript_id, insights.to_dict(), error)
     # Sizes and times only: never the text.
     log.info("nlp: call %d, %d turns, %d keywords, %d entities in %.0f ms", call_id,
              len(transcript.turns), len(insights.keywords), len(insights.entities),

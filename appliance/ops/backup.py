@@ -84,11 +84,11 @@ def backup(settings: Settings, dest: Path, now: float | None = None) -> Path:
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True, mode=0o700)
     with Store.open(settings) as live:
-        live.backup_to(partial / DATABASE)
+        live.ops.backup_to(partial / DATABASE)
     # The copy's own view decides which recordings belong to it.
     with Store(partial / DATABASE) as copy:
-        paths = copy.recording_paths()
-        calls = copy.call_total()
+        paths = copy.ops.recording_paths()
+        calls = copy.ops.call_count()
     files, missing = [], []
     for path in paths:
         try:
@@ -116,7 +116,7 @@ def backup(settings: Settings, dest: Path, now: float | None = None) -> Path:
     _private(partial)
     os.replace(partial, final)
     with Store.open(settings) as live:
-        live.set_ops_state("last-backup", {"calls": calls, "files": len(files), "missing": len(missing)}, now=now)
+        live.ops.set_state("last-backup", {"calls": calls, "files": len(files), "missing": len(missing)}, now=now)
     return final
 
 
@@ -147,9 +147,9 @@ def restore(settings: Settings, source: Path, force: bool = False) -> dict:
     manifest = verify(source)
     settings.db_path.parent.mkdir(parents=True, exist_ok=True)
     with Store.open(settings) as live:
-        if live.held_leases():
+        if live.ops.held_leases():
             raise ApplianceError("a worker is transcribing right now; stop the appliance's services, then restore")
-        existing = live.call_total()
+        existing = live.ops.call_count()
         if existing and not force:
             raise ApplianceError(
                 f"the database {settings.db_path} holds {existing} call(s); restoring replaces them "
@@ -161,6 +161,6 @@ def restore(settings: Settings, source: Path, force: bool = False) -> dict:
         for entry in manifest["box_files"]:
             _copy_hashing(source / DATA / entry["name"], settings.data_dir / entry["name"])
         # Files first: once the rows are back, every recording they name is on disk.
-        live.restore_from(source / DATABASE)
+        live.ops.restore_from(source / DATABASE)
         live.audit.add(None, "restore", None, f"{manifest['calls']} call(s), {len(manifest['files'])} file(s)")
     return manifest

@@ -72,7 +72,7 @@ def hold(ctx: click.Context, call_id: int, off: bool) -> None:
     """Put a call under legal hold (never deleted), or lift the hold."""
     store = store_of(ctx)
     with store.audit.entry(None, "hold-off" if off else "hold", f"call {call_id}", "command line"):
-        store.set_legal_hold(call_id, not off)
+        store.retention.set_legal_hold(call_id, not off)
     click.echo(f"call {call_id}: legal hold {'lifted' if off else 'set'}")
 
 

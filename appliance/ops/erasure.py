@@ -49,10 +49,10 @@ def find(store, number: str | None = None, words: str | None = None) -> Found:
     number, words = (number or "").strip(), (words or "").strip()
     if not number and not words:
         raise ApplianceError("Give a phone number or a word to look for.")
-    numbers = store.matching_numbers(number) if number else []
-    ids = store.calls_with_numbers(numbers) | (store.calls_with_words(words) if words else set())
+    numbers = store.ops.matching_numbers(number) if number else []
+    ids = store.ops.calls_with_numbers(numbers) | (store.ops.calls_with_words(words) if words else set())
     calls = tuple(sorted((store.call(i) for i in ids), key=lambda c: c.id, reverse=True))
-    held = tuple(c.id for c in calls if store.legal_hold(c.id))
+    held = tuple(c.id for c in calls if store.retention.legal_hold(c.id))
     return Found(calls, tuple(numbers), held, tuple(query_words(words)))
 
 
@@ -73,10 +73,10 @@ def erase(store, settings: Settings, found: Found, actor: str | None, only: set[
         files = call_files(settings, call.id, paths) + _voicemail_original(settings, call)
         result.files_left += [str(p) for p in remove(files)]
         result.deleted.append(call.id)
-    store.forget_numbers(list(found.numbers))
+    store.ops.forget_numbers(list(found.numbers))
     erased = [c.uniqueid for c in found.calls if c.id in result.deleted and c.uniqueid]
-    store.forget_live_drafts(list(found.numbers), erased, list(found.words))
-    result.file_compacted = store.compact()
+    store.ops.forget_live_drafts(list(found.numbers), erased, list(found.words))
+    result.file_compacted = store.ops.compact()
     store.audit.add(actor, "erasure", None, f"{len(result.deleted)} call(s) erased, {len(result.held)} on legal hold")
     log.info("erasure: %d call(s) deleted, %d held, %d file(s) left", len(result.deleted),
              len(result.held), len(result.files_left))

@@ -31,7 +31,7 @@ def worker_interval(settings: Settings) -> float:
 
 
 def mark_worker_alive(store) -> None:
-    store.set_ops_state(WORKER_ALIVE, True)
+    store.ops.set_state(WORKER_ALIVE, True)
 
 
 def _asterisk_up(settings: Settings) -> bool:
@@ -61,8 +61,8 @@ def health(settings: Settings, store, now: float | None = None) -> Health:
     space = disk(settings)
     try:
         stats = store.queue_stats()
-        oldest = store.oldest_queued()
-        beat = store.ops_state(WORKER_ALIVE)
+        oldest = store.ops.oldest_queued()
+        beat = store.ops.state(WORKER_ALIVE)
         database = True
     except Exception:  # noqa: BLE001 - a broken database is exactly what health must report
         log.exception("health: the database cannot be read")
@@ -103,11 +103,11 @@ def check_disk(store, settings: Settings, now: float | None = None) -> Disk:
     now = time.time() if now is None else now
     space = disk(settings)
     if not space.low:
-        if store.ops_state(DISK_MAIL):
-            store.clear_ops_state(DISK_MAIL)
+        if store.ops.state(DISK_MAIL):
+            store.ops.clear_state(DISK_MAIL)
             store.audit.add(None, "disk-ok")
         return space
-    sent = store.ops_state(DISK_MAIL)
+    sent = store.ops.state(DISK_MAIL)
     if sent and now - sent[1] < DISK_MAIL_EVERY:
         return space
     log.warning("disk low: %d MB free; intake paused", space.free_bytes // 2**20)
@@ -117,6 +117,6 @@ def check_disk(store, settings: Settings, now: float | None = None) -> Disk:
         except (OSError, smtplib.SMTPException) as exc:
             log.warning("disk warning mail not sent: %s", type(exc).__name__)
             return space  # tried again on the next run
-    store.set_ops_state(DISK_MAIL, {"free_bytes": space.free_bytes, "mailed": bool(settings.admin_email)}, now=now)
+    store.ops.set_state(DISK_MAIL, {"free_bytes": space.free_bytes, "mailed": bool(settings.admin_email)}, now=now)
     store.audit.add(None, "disk-low", None, f"{space.free_bytes // 2**20} MB free")
     return space

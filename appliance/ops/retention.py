@@ -55,7 +55,7 @@ def policy_from_settings(name: str, table) -> RetentionPolicy:
 
 def all_policies(settings: Settings, store) -> list[RetentionPolicy]:
     """The settings file's policies first, then the admin UI's; the first match decides."""
-    return [policy_from_settings(n, t) for n, t in settings.retention.items()] + store.retention_policies()
+    return [policy_from_settings(n, t) for n, t in settings.retention.items()] + store.retention.policies()
 
 
 def matches(policy: RetentionPolicy, call: AgedCall) -> bool:
@@ -93,11 +93,11 @@ def run_retention(store, settings: Settings, now: float | None = None) -> Retent
     if ages:
         after = 0
         # Only calls older than the shortest period can be due; read them a page at a time.
-        while page := store.aged_calls(now - min(ages) * DAY, after_id=after):
+        while page := store.retention.aged_calls(now - min(ages) * DAY, after_id=after):
             for call in page:
                 _apply(store, settings, policy_for(policies, call), call, now, run)
             after = page[-1].id
-    store.set_ops_state(LAST_RUN, {**run.__dict__, "policies": len(policies)}, now=now)
+    store.ops.set_state(LAST_RUN, {**run.__dict__, "policies": len(policies)}, now=now)
     log.info("retention: audio of %d call(s) removed, %d call(s) deleted", run.audio_removed, run.calls_deleted)
     return run
 
@@ -115,7 +115,7 @@ def _apply(store, settings: Settings, policy, call: AgedCall, now: float, run: R
             return  # deleted, or put on hold, since it was read
         run.calls_deleted += 1
     elif call.has_audio and policy.audio_days is not None and age >= policy.audio_days * DAY:
-        paths = store.delete_audio(call.id, None, f"policy {policy.name}: audio older than {policy.audio_days} days", now=now)
+        paths = store.retention.delete_audio(call.id, None, f"policy {policy.name}: audio older than {policy.audio_days} days", now=now)
         if not paths:
             return
         run.audio_removed += 1

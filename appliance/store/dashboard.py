@@ -15,8 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 
-from sqlite_utils import Database
-
+from appliance.store.concern import Concern
 from appliance.store.filters import CallFilter, where_clause
 from appliance.store.schema import call_day, call_start
 
@@ -59,25 +58,45 @@ _SIDE = ("(CASE WHEN c.direction = 'outbound' THEN 0 WHEN c.direction = 'inbound
 _EXTENSION = f"(CASE {_SIDE} WHEN 0 THEN c.caller_digits ELSE c.callee_digits END)"
 
 
-def extensions(db: Database, where: CallFilter, limit: int = 50) -> list[ExtensionFigures]:
-    """The extensions with the most calls first."""
-    conditions, params = where.where()
-    sql = (
-        f"SELECT {_EXTENSION} AS extension, count(*), total(c.duration), count(m.call_id),"
-        " total(m.silence_seconds),"
-        f" total(CASE {_SIDE} WHEN 0 THEN m.talk_0 ELSE m.talk_1 END), total(m.talk_total),"
-        f" total(CASE {_SIDE} WHEN 0 THEN m.interruptions_0 ELSE m.interruptions_1 END),"
-        " total(rv.scored), total(rv.score)"
-        " FROM calls c LEFT JOIN call_metrics m ON m.call_id = c.id AND m.error IS NULL"
-        " LEFT JOIN (SELECT call_id, count(score) AS scored, total(score) AS score FROM reviews GROUP BY call_id) rv"
-        " ON rv.call_id = c.id"
-        + where_clause([*conditions, f"{_EXTENSION} <> ''"])
-        + " GROUP BY extension ORDER BY count(*) DESC, extension LIMIT :limit"
-    )
-    rows = db.execute(sql, {**params, "limit": limit}).fetchall()
-    return [ExtensionFigures(e, n, round(s, 1), k, round(silence, 1), round(talk, 1), round(both, 1), int(i),
-                             int(scored), score)
-            for e, n, s, k, silence, talk, both, i, scored, score in rows]
+class Dashboard(Concern):
+    def extensions(self, *, date_from: str | None = None, date_to: str | None = None, number: str | None = None,
+                   kind: str | None = None, zone: tzinfo | None = None, limit: int = 50) -> list[ExtensionFigures]:
+        """Figures per extension (the appliance's side of each call) of the calls the call list
+        would show for these filters, the extensions with the most calls first."""
+        where = CallFilter(date_from, date_to, number, None, kind, self.scope, zone=zone)
+        conditions, params = where.where()
+        sql = (
+            f"SELECT {_EXTENSION} AS extension, count(*), total(c.duration), count(m.call_id),"
+            " total(m.silence_seconds),"
+            f" total(CASE {_SIDE} WHEN 0 THEN m.talk_0 ELSE m.talk_1 END), total(m.talk_total),"
+            f" total(CASE {_SIDE} WHEN 0 THEN m.interruptions_0 ELSE m.interruptions_1 END),"
+            " total(rv.scored), total(rv.score)"
+            " FROM calls c LEFT JOIN call_metrics m ON m.call_id = c.id AND m.error IS NULL"
+            " LEFT JOIN (SELECT call_id, count(score) AS scored, total(score) AS score FROM reviews GROUP BY call_id) rv"
+            " ON rv.call_id = c.id"
+            + where_clause([*conditions, f"{_EXTENSION} <> ''"])
+            + " GROUP BY extension ORDER BY count(*) DESC, extension LIMIT :limit"
+        )
+        rows = self._db.execute(sql, {**params, "limit": limit}).fetchall()
+        return [ExtensionFigures(e, n, round(s, 1), k, round(silence, 1), round(talk, 1), round(both, 1), int(i),
+                                 int(scored), score)
+                for e, n, s, k, silence, talk, both, i, scored, score in rows]
+
+    def days(self, *, date_from: str | None = None, date_to: str | None = None, number: str | None = None,
+             kind: str | None = None, zone: tzinfo | None = None) -> list[DayFigures]:
+        """Figures per day of `zone` of the calls the call list would show for these filters."""
+        where = CallFilter(date_from, date_to, number, None, kind, self.scope, zone=zone)
+        conditions, params = where.where()
+        day, day_params = _local_day(where)
+        params = {**params, **day_params}
+        sql = (
+            f"SELECT {day} AS day, count(*), total(c.duration), count(m.call_id),"
+            " total(m.silence_seconds), total(m.interruptions_total)"
+            " FROM calls c LEFT JOIN call_metrics m ON m.call_id = c.id AND m.error IS NULL"
+            + where_clause(conditions) + f" GROUP BY {day} ORDER BY day"
+        )
+        rows = self._db.execute(sql, params).fetchall()
+        return [DayFigures(d, n, round(s, 1), k, round(silence, 1), int(i)) for d, n, s, k, silence, i in rows]
 
 
 def _offsets(zone: tzinfo, since: datetime, until: datetime) -> list[tuple[float, int]]:
@@ -113,15 +132,3 @@ def _local_day(where: CallFilter) -> tuple[str, dict]:
     return f"date({call_start('c.')} + {shift}, 'unixepoch')", params
 
 
-def days(db: Database, where: CallFilter) -> list[DayFigures]:
-    conditions, params = where.where()
-    day, day_params = _local_day(where)
-    params = {**params, **day_params}
-    sql = (
-        f"SELECT {day} AS day, count(*), total(c.duration), count(m.call_id),"
-        " total(m.silence_seconds), total(m.interruptions_total)"
-        " FROM calls c LEFT JOIN call_metrics m ON m.call_id = c.id AND m.error IS NULL"
-        + where_clause(conditions) + f" GROUP BY {day} ORDER BY day"
-    )
-    rows = db.execute(sql, params).fetchall()
-    return [DayFigures(d, n, round(s, 1), k, round(silence, 1), int(i)) for d, n, s, k, silence, i in rows]

@@ -7,12 +7,12 @@ globs, as in the settings file, and the first matching policy wins.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-
-from sqlite_utils import Database
 
 from appliance.errors import NotFound
 from appliance.store.audit import append as audit
+from appliance.store.concern import Concern, clock
 from appliance.store.db import first, write
 
 
@@ -57,86 +57,82 @@ def _audio_left(call: str) -> str:
     )
 
 
-def policies(db: Database) -> list[RetentionPolicy]:
-    return [
-        RetentionPolicy(
-            name=row["name"], direction=row["direction"], number_pattern=row["number_pattern"],
-            mailbox=row["mailbox"], audio_days=row["audio_days"],
-            transcript_days=row["transcript_days"], id=row["id"],
-        )
-        for row in db.query("SELECT * FROM retention_policies ORDER BY id")
-    ]
+class Retention(Concern):
+    def policies(self) -> list[RetentionPolicy]:
+        return [
+            RetentionPolicy(
+                name=row["name"], direction=row["direction"], number_pattern=row["number_pattern"],
+                mailbox=row["mailbox"], audio_days=row["audio_days"],
+                transcript_days=row["transcript_days"], id=row["id"],
+            )
+            for row in self._db.query("SELECT * FROM retention_policies ORDER BY id")
+        ]
 
+    def add_policy(self, policy: RetentionPolicy) -> int:
+        with write(self._db):
+            return self._db["retention_policies"].insert({
+                "name": policy.name, "direction": policy.direction,
+                "number_pattern": policy.number_pattern, "mailbox": policy.mailbox,
+                "audio_days": policy.audio_days, "transcript_days": policy.transcript_days,
+                "created_at": time.time(),
+            }).last_pk
 
-def add_policy(db: Database, policy: RetentionPolicy, now: float) -> int:
-    with write(db):
-        return db["retention_policies"].insert({
-            "name": policy.name, "direction": policy.direction,
-            "number_pattern": policy.number_pattern, "mailbox": policy.mailbox,
-            "audio_days": policy.audio_days, "transcript_days": policy.transcript_days,
-            "created_at": now,
-        }).last_pk
+    def delete_policy(self, policy_id: int) -> None:
+        with write(self._db):
+            if not self._db.execute("DELETE FROM retention_policies WHERE id = ?", [policy_id]).rowcount:
+                raise NotFound(f"there is no retention policy {policy_id}")
 
+    def set_legal_hold(self, call_id: int, hold: bool) -> None:
+        with write(self._db):
+            cursor = self._db.execute("UPDATE calls SET legal_hold = ? WHERE id = ?", [int(hold), call_id])
+            if not cursor.rowcount:
+                raise NotFound(f"there is no call {call_id}")
 
-def delete_policy(db: Database, policy_id: int) -> None:
-    with write(db):
-        if not db.execute("DELETE FROM retention_policies WHERE id = ?", [policy_id]).rowcount:
-            raise NotFound(f"there is no retention policy {policy_id}")
-
-
-def set_legal_hold(db: Database, call_id: int, hold: bool) -> None:
-    with write(db):
-        cursor = db.execute("UPDATE calls SET legal_hold = ? WHERE id = ?", [int(hold), call_id])
-        if not cursor.rowcount:
+    def legal_hold(self, call_id: int) -> bool:
+        row = first(self._db.query("SELECT legal_hold FROM calls WHERE id = ?", [call_id]))
+        if row is None:
             raise NotFound(f"there is no call {call_id}")
+        return bool(row["legal_hold"])
 
+    def held_calls(self) -> list[int]:
+        return [row["id"] for row in self._db.query("SELECT id FROM calls WHERE legal_hold ORDER BY id")]
 
-def legal_hold(db: Database, call_id: int) -> bool:
-    row = first(db.query("SELECT legal_hold FROM calls WHERE id = ?", [call_id]))
-    if row is None:
-        raise NotFound(f"there is no call {call_id}")
-    return bool(row["legal_hold"])
-
-
-def held_calls(db: Database) -> list[int]:
-    return [row["id"] for row in db.query("SELECT id FROM calls WHERE legal_hold ORDER BY id")]
-
-
-def aged_calls(db: Database, started_before: float, after_id: int, limit: int) -> list[AgedCall]:
-    """Calls not under legal hold that started before `started_before`, by id, in pages."""
-    rows = db.query(
-        f"SELECT c.id, c.caller, c.callee, c.direction, c.kind, {_STARTED} AS started,"
-        f" EXISTS ({_audio_left('c.id')}) AS has_audio FROM calls c"
-        f" WHERE NOT c.legal_hold AND c.id > ? AND {_STARTED} < ? ORDER BY c.id LIMIT ?",
-        [after_id, started_before, limit],
-    )
-    return [AgedCall(row["id"], row["caller"], row["callee"], row["direction"], row["kind"],
-                     row["started"], bool(row["has_audio"])) for row in rows]
-
-
-def delete_audio(db: Database, call_id: int, actor: str | None, detail: str, now: float) -> tuple[str, ...]:
-    """Mark the call's transcribed recordings as without audio, with the audit entry, in one
-    transaction; returns their files, to remove afterwards. Nothing for a call on hold."""
-    with write(db):
-        if legal_hold(db, call_id):
-            return ()
-        recordings = _audio_left(":call")
-        paths = tuple(
-            row["path"] for row in db.query(
-                f"SELECT path FROM recording_files WHERE recording_id IN ({recordings})"
-                " ORDER BY recording_id, position", {"call": call_id})
+    def aged_calls(self, started_before: float, after_id: int = 0, limit: int = 500) -> list[AgedCall]:
+        """Calls not under legal hold that started before `started_before`, by id, in pages."""
+        rows = self._db.query(
+            f"SELECT c.id, c.caller, c.callee, c.direction, c.kind, {_STARTED} AS started,"
+            f" EXISTS ({_audio_left('c.id')}) AS has_audio FROM calls c"
+            f" WHERE NOT c.legal_hold AND c.id > ? AND {_STARTED} < ? ORDER BY c.id LIMIT ?",
+            [after_id, started_before, limit],
         )
-        if not paths:
-            return ()
-        db.execute(f"UPDATE recordings SET audio_deleted_at = :now WHERE id IN ({recordings})",
-                   {"call": call_id, "now": now})
-        audit(db, actor, "retention-audio", f"call {call_id}", detail, now)
-        return paths
+        return [AgedCall(row["id"], row["caller"], row["callee"], row["direction"], row["kind"],
+                         row["started"], bool(row["has_audio"])) for row in rows]
+
+    def delete_audio(self, call_id: int, actor: str | None, detail: str, now: float | None = None) -> tuple[str, ...]:
+        """Mark the call's transcribed recordings as without audio, with the audit entry, in one
+        transaction; returns their files, to remove afterwards. Nothing for a call on hold."""
+        now = clock(now)
+        with write(self._db):
+            if self.legal_hold(call_id):
+                return ()
+            recordings = _audio_left(":call")
+            paths = tuple(
+                row["path"] for row in self._db.query(
+                    f"SELECT path FROM recording_files WHERE recording_id IN ({recordings})"
+                    " ORDER BY recording_id, position", {"call": call_id})
+            )
+            if not paths:
+                return ()
+            self._db.execute(f"UPDATE recordings SET audio_deleted_at = :now WHERE id IN ({recordings})",
+                       {"call": call_id, "now": now})
+            audit(self._db, actor, "retention-audio", f"call {call_id}", detail, now)
+            return paths
+
+    def audio_deleted(self, call_id: int) -> bool:
+        """True when retention removed the call's audio (its transcript stays)."""
+        row = first(self._db.query(
+            "SELECT max(audio_deleted_at) IS NOT NULL AS gone FROM recordings WHERE call_id = ?"
+            " AND id = (SELECT max(id) FROM recordings WHERE call_id = ?)", [call_id, call_id]))
+        return bool(row and row["gone"])
 
 
-def audio_deleted(db: Database, call_id: int) -> bool:
-    """True when retention removed the call's audio (its transcript stays)."""
-    row = first(db.query(
-        "SELECT max(audio_deleted_at) IS NOT NULL AS gone FROM recordings WHERE call_id = ?"
-        " AND id = (SELECT max(id) FROM recordings WHERE call_id = ?)", [call_id, call_id]))
-    return bool(row and row["gone"])

@@ -50,14 +50,13 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from appliance.errors import BadScope, NotFound
-from appliance.store.db import first, write
+from appliance.errors import BadScope
+from appliance.store.db import first
 from appliance.store.filters import number_digits
-from appliance.store.records import User
 from appliance.store.schema import digits_sql
 
 KINDS = ("extension", "number", "mailbox", "group", "all")
-_PARTIES = ("extension", "number", "mailbox")  # the kinds that name calls (group names people)
+PARTIES = ("extension", "number", "mailbox")  # the kinds that name calls (group names people)
 _MAX_VALUE = 64
 
 
@@ -149,44 +148,6 @@ def parse_entries(text: str) -> list[ScopeEntry]:
 def describe(scope_entries: list[ScopeEntry]) -> str:
     """The entries as parse_entries reads them back."""
     return ", ".join(f"{e.kind}:{e.value}" if e.value else e.kind for e in scope_entries)
-
-
-def entries(db: Database, user_id: int) -> list[ScopeEntry]:
-    return [ScopeEntry(row["kind"], row["value"]) for row in db.query(
-        "SELECT kind, value FROM user_scopes WHERE user_id = ? ORDER BY kind, value", [user_id])]
-
-
-def set_entries(db: Database, user_id: int, new: list[ScopeEntry]) -> None:
-    """Replace the user's entries with these (made by entry())."""
-    with write(db):
-        if first(db.query("SELECT 1 FROM users WHERE id = ?", [user_id])) is None:
-            raise NotFound(f"there is no user {user_id}")
-        db.execute("DELETE FROM user_scopes WHERE user_id = ?", [user_id])
-        db.conn.executemany(
-            "INSERT OR IGNORE INTO user_scopes (user_id, kind, value) VALUES (?, ?, ?)",
-            [(user_id, e.kind, e.value) for e in new])
-
-
-def scope_for(db: Database, user: User) -> Scope:
-    if user.role == "admin":
-        return Scope.ALL
-    own = entries(db, user.id)
-    seen = list(own)
-    groups = [e.value for e in own if e.kind == "group"]
-    if user.role == "supervisor" and groups:
-        # The team's members' parties (not their "all": that is a person's, not a team's).
-        seen += [ScopeEntry(row["kind"], row["value"]) for row in db.query(
-            "SELECT DISTINCT s.kind, s.value FROM user_scopes s WHERE s.kind IN ('extension', 'number', 'mailbox')"
-            " AND s.user_id IN (SELECT g.user_id FROM user_scopes g WHERE g.kind = 'group'"
-            " AND g.value IN (SELECT value FROM json_each(?)))", [json.dumps(groups)])]
-    values = {kind: frozenset(e.value for e in seen if e.kind == kind) for kind in _PARTIES}
-    return Scope(
-        everything=any(e.kind == "all" for e in own),
-        extensions=values["extension"],
-        numbers=values["number"],
-        mailboxes=values["mailbox"],
-        may_edit=user.may_edit,
-    )
 
 
 def visible(db: Database, scope: Scope, call_id: int) -> bool:

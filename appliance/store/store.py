@@ -23,47 +23,45 @@ from appliance.config import Settings
 from appliance.store import (
     calls,
     contacts,
-    dashboard,
     edits,
     intake,
     jobs,
-    live,
-    metrics,
-    nlp,
-    ops,
     recordings,
-    retention,
     scopes,
     search,
     transcripts,
-    users,
-    webhooks,
 )
 from appliance import filemodes
 from appliance.errors import LegalHold, NotAllowed, NotFound
 from appliance.store.audit import AuditLog
 from appliance.store.cdr import CallRecords
 from appliance.store.concern import concern
+from appliance.store.dashboard import Dashboard
 from appliance.store.db import QueryPlan, connect, query_plans, write
 from appliance.store.heard import Heard
+from appliance.store.live import LiveCalls
 from appliance.store.logins import LoginAttempts
 from appliance.store.mail import MailDeliveries
 from appliance.store.menu import MenuLog
+from appliance.store.metrics import Metrics
+from appliance.store.nlp import Insights
+from appliance.store.ops import Ops
 from appliance.store.filters import CallFilter
-from appliance.store.scopes import Scope, ScopeEntry
+from appliance.store.scopes import Scope
 from appliance.store.pbx import PbxSources
 from appliance.store.reviews import Reviews
+from appliance.store.retention import Retention
 from appliance.store.query import parse_query
 from appliance.store.search import search_count_is_capped
 from appliance.store.records import (
-    ApiToken,
     CallSummary,
     EnqueueResult,
     Job,
     SearchHit,
-    User,
 )
+from appliance.store.users import Users
 from appliance.store.vocabulary import Vocabulary
+from appliance.store.webhooks import Webhooks
 from appliance.store.workers import RemoteWorkers
 from appliance.transcript.model import CallMeta, Transcript
 
@@ -84,13 +82,21 @@ def _now(now: float | None) -> float:
 class Store:
     audit = concern(AuditLog)
     cdr = concern(CallRecords)
+    dashboard = concern(Dashboard)
     heard = concern(Heard)
+    insights = concern(Insights)
+    live = concern(LiveCalls)
     logins = concern(LoginAttempts)
     mail = concern(MailDeliveries)
     menu = concern(MenuLog)
+    metrics = concern(Metrics)
+    ops = concern(Ops)
     pbx = concern(PbxSources)
     reviews = concern(Reviews)
+    retention = concern(Retention)
+    users = concern(Users)
     vocabulary = concern(Vocabulary)
+    webhooks = concern(Webhooks)
     workers = concern(RemoteWorkers)
 
     def __init__(self, db_path: Path | str, scope: Scope = Scope.ALL):
@@ -309,7 +315,7 @@ class Store:
         try:
             return calls.delete_call(self._db, call_id, time.time())
         except sqlite3.IntegrityError:
-            if retention.legal_hold(self._db, call_id):
+            if self.retention.legal_hold(call_id):
                 raise LegalHold(f"call {call_id} is under legal hold; lift the hold to delete it",
                                 "legal-hold") from None
             raise
@@ -423,326 +429,3 @@ class Store:
         """The query with its words no transcript holds replaced by the closest ones that some
         transcript does (of any call: check the scope's hits before offering it)."""
         return search.suggestion(self._db, query)
-
-    # Users and API tokens
-
-    @_serialized
-    def add_user(
-        self, username: str, password_hash: str, role: str, locale: str = "en", temporary: bool = False
-    ) -> User:
-        """`temporary`: a password made for the user, who must choose their own at first login."""
-        return users.add_user(self._db, username, password_hash, role, locale, time.time(), temporary)
-
-    @_serialized
-    def user(self, user_id: int) -> User:
-        return users.user(self._db, user_id)
-
-    @_serialized
-    def user_by_name(self, username: str) -> User | None:
-        return users.user_by_name(self._db, username)
-
-    @_serialized
-    def users(self) -> list[User]:
-        return users.users(self._db)
-
-    @_serialized
-    def set_password(self, user_id: int, password_hash: str, temporary: bool = False) -> None:
-        """Ends the user's sessions and revokes their tokens; `temporary`: set by an admin."""
-        users.set_password(self._db, user_id, password_hash, temporary)
-
-    @_serialized
-    def note_login(self, user_id: int, now: float | None = None) -> None:
-        users.note_login(self._db, user_id, _now(now))
-
-    @_serialized
-    def delete_user(self, user_id: int) -> None:
-        """LastAdmin for the last administrator; their audit entries stay."""
-        users.delete_user(self._db, user_id)
-
-    @_serialized
-    def end_sessions(self, user_id: int) -> None:
-        users.end_sessions(self._db, user_id)
-
-    @_serialized
-    def set_role(self, user_id: int, role: str) -> None:
-        users.set_role(self._db, user_id, role)
-
-    @_serialized
-    def set_locale(self, user_id: int, locale: str) -> None:
-        users.set_locale(self._db, user_id, locale)
-
-    @_serialized
-    def set_timezone(self, user_id: int, zone: str | None) -> None:
-        """The user's own time zone (an IANA name); None: the site's."""
-        users.set_timezone(self._db, user_id, zone)
-
-    @_serialized
-    def set_disabled(self, user_id: int, disabled: bool) -> None:
-        users.set_disabled(self._db, user_id, disabled)
-
-    @_serialized
-    def set_may_edit(self, user_id: int, may_edit: bool) -> None:
-        users.set_may_edit(self._db, user_id, may_edit)
-
-    @_serialized
-    def scope_entries(self, user_id: int) -> list[ScopeEntry]:
-        return scopes.entries(self._db, user_id)
-
-    @_serialized
-    def set_scope_entries(self, user_id: int, entries: Iterable[ScopeEntry]) -> None:
-        """Replace the user's scope entries (made with scopes.entry())."""
-        scopes.set_entries(self._db, user_id, list(entries))
-
-    @_serialized
-    def scope_for(self, user: User) -> Scope:
-        return scopes.scope_for(self._db, user)
-
-    @_serialized
-    def count_admins(self) -> int:
-        return users.count_admins(self._db)
-
-    @_serialized
-    def add_api_token(self, user_id: int, name: str, token_hash: str, days: float = 90) -> ApiToken:
-        """A read-only API token that expires `days` from now."""
-        now = time.time()
-        return users.add_api_token(self._db, user_id, name, token_hash, now, now + days * 86400)
-
-    @_serialized
-    def user_by_token_hash(self, token_hash: str, now: float | None = None) -> User | None:
-        return users.user_by_token_hash(self._db, token_hash, _now(now))
-
-    @_serialized
-    def api_tokens(self, user_id: int) -> list[ApiToken]:
-        return users.api_tokens(self._db, user_id)
-
-    @_serialized
-    def revoke_api_token(self, user_id: int, token_id: int) -> None:
-        users.revoke_api_token(self._db, user_id, token_id)
-
-    # Retention, legal hold, erasure and the box's health (appliance.ops)
-
-    @_serialized
-    def retention_policies(self) -> list[retention.RetentionPolicy]:
-        return retention.policies(self._db)
-
-    @_serialized
-    def add_retention_policy(self, policy: retention.RetentionPolicy) -> int:
-        return retention.add_policy(self._db, policy, time.time())
-
-    @_serialized
-    def delete_retention_policy(self, policy_id: int) -> None:
-        retention.delete_policy(self._db, policy_id)
-
-    @_serialized
-    def set_legal_hold(self, call_id: int, hold: bool) -> None:
-        retention.set_legal_hold(self._db, call_id, hold)
-
-    @_serialized
-    def legal_hold(self, call_id: int) -> bool:
-        return retention.legal_hold(self._db, call_id)
-
-    @_serialized
-    def held_calls(self) -> list[int]:
-        return retention.held_calls(self._db)
-
-    @_serialized
-    def aged_calls(self, started_before: float, after_id: int = 0, limit: int = 500) -> list[retention.AgedCall]:
-        return retention.aged_calls(self._db, started_before, after_id, limit)
-
-    @_serialized
-    def delete_audio(self, call_id: int, actor: str | None, detail: str, now: float | None = None) -> tuple[str, ...]:
-        """Remove the audio of the call's transcribed recordings (the text stays), audited;
-        remove the returned files afterwards."""
-        return retention.delete_audio(self._db, call_id, actor, detail, _now(now))
-
-    @_serialized
-    def audio_deleted(self, call_id: int) -> bool:
-        return retention.audio_deleted(self._db, call_id)
-
-    @_serialized
-    def set_ops_state(self, key: str, value, now: float | None = None) -> None:
-        ops.set_state(self._db, key, value, _now(now))
-
-    @_serialized
-    def ops_state(self, key: str) -> tuple[object, float] | None:
-        return ops.state(self._db, key)
-
-    @_serialized
-    def clear_ops_state(self, key: str) -> None:
-        ops.clear_state(self._db, key)
-
-    @_serialized
-    def oldest_queued(self) -> float | None:
-        return ops.oldest_queued(self._db)
-
-    @_serialized
-    def matching_numbers(self, number: str) -> list[str]:
-        return ops.matching_numbers(self._db, number)
-
-    @_serialized
-    def calls_with_numbers(self, numbers: list[str]) -> set[int]:
-        return ops.calls_with_numbers(self._db, numbers)
-
-    @_serialized
-    def calls_with_words(self, query: str) -> set[int]:
-        return ops.calls_with_words(self._db, query)
-
-    @_serialized
-    def forget_numbers(self, numbers: list[str]) -> int:
-        return ops.forget_numbers(self._db, numbers)
-
-    @_serialized
-    def forget_live_drafts(self, numbers: list[str], uniqueids: list[str], words: list[str]) -> int:
-        return ops.forget_live_drafts(self._db, numbers, uniqueids, words)
-
-    @_serialized
-    def compact(self) -> bool:
-        return ops.compact(self._db)
-
-    # Live transcription (appliance/store/live.py)
-
-    @_serialized
-    def live_start(self, uniqueid: str, *, caller: str | None, callee: str | None,
-                   direction: str | None, state: str = "live", reason: str | None = None) -> int:
-        return live.start(self._db, uniqueid, caller, callee, direction, state, reason, time.time())
-
-    @_serialized
-    def live_event(self, live_call_id: int, role: str, *, final: bool, text: str,
-                   start: float | None = None, end: float | None = None) -> int:
-        return live.add_event(self._db, live_call_id, role, final, text, start, end, time.time())
-
-    @_serialized
-    def live_touch(self, live_call_ids: list[int]) -> None:
-        live.touch(self._db, live_call_ids, time.time())
-
-    @_serialized
-    def live_end(self, live_call_id: int) -> None:
-        live.end(self._db, live_call_id, time.time())
-
-    @_serialized
-    def live_call(self, live_call_id: int) -> "live.LiveCall | None":
-        return live.call(self._db, live_call_id, self.scope)
-
-    @_serialized
-    def live_in_progress(self, seen_within: float) -> "list[live.LiveCall]":
-        return live.in_progress(self._db, time.time() - seen_within, self.scope)
-
-    @_serialized
-    def live_events_since(self, live_call_id: int, after_id: int) -> "list[live.LiveEvent]":
-        if live.call(self._db, live_call_id, self.scope) is None:
-            return []
-        return live.events_since(self._db, live_call_id, after_id)
-
-    @_serialized
-    def live_prune(self, replaced_seconds: float, keep_seconds: float) -> int:
-        return live.prune(self._db, time.time() - replaced_seconds, time.time() - keep_seconds)
-
-    @_serialized
-    def backup_to(self, target: Path | str) -> None:
-        ops.backup_to(self._db, str(target))
-
-    @_serialized
-    def restore_from(self, source: Path | str) -> None:
-        ops.restore_from(self._db, str(source))
-
-    @_serialized
-    def recording_paths(self) -> list[str]:
-        return ops.recording_paths(self._db)
-
-    @_serialized
-    def held_leases(self, now: float | None = None) -> int:
-        return ops.held_leases(self._db, _now(now))
-
-    @_serialized
-    def call_total(self) -> int:
-        return ops.call_count(self._db)
-
-    # Conversation metrics (appliance.analytics) and the dashboard over them
-
-    @_serialized
-    def dashboard_days(self, *, date_from: str | None = None, date_to: str | None = None, number: str | None = None,
-                       kind: str | None = None, zone: tzinfo | None = None) -> list[dashboard.DayFigures]:
-        """Figures per day of `zone` of the calls the call list would show for these filters."""
-        return dashboard.days(self._db, CallFilter(date_from, date_to, number, None, kind, self.scope, zone=zone))
-
-    @_serialized
-    def dashboard_extensions(self, *, date_from: str | None = None, date_to: str | None = None,
-                             number: str | None = None, kind: str | None = None,
-                             zone: tzinfo | None = None) -> list[dashboard.ExtensionFigures]:
-        """Figures per extension (the appliance's side of each call) of those same calls."""
-        return dashboard.extensions(self._db, CallFilter(date_from, date_to, number, None, kind, self.scope,
-                                                         zone=zone))
-
-    @_serialized
-    def calls_needing_metrics(self, limit: int = 20) -> list[tuple[int, int]]:
-        return metrics.calls_needing_metrics(self._db, limit)
-
-    @_serialized
-    def save_metrics(self, call_id: int, transcript_id: int, data: dict, error: str | None = None,
-                     now: float | None = None) -> None:
-        """Store a call's metrics (CallMetrics.to_dict()) for that transcript."""
-        metrics.save_metrics(self._db, call_id, transcript_id, data, error, _now(now))
-
-    @_serialized
-    def metrics(self, call_ids: Iterable[int]) -> dict[int, dict]:
-        return metrics.metrics(self._db, scopes.visible_ids(self._db, self.scope, list(call_ids)))
-
-    # Call insights (appliance.nlp) and CRM webhooks
-
-    @_serialized
-    def calls_needing_insights(self, limit: int = 20) -> list[tuple[int, int]]:
-        return nlp.calls_needing_insights(self._db, limit)
-
-    @_serialized
-    def save_insights(self, call_id: int, transcript_id: int, data: dict, error: str | None = None,
-                      now: float | None = None) -> int:
-        """Store insights (Insights.to_dict()) and queue the call for enabled webhooks."""
-        return nlp.save_insights(self._db, call_id, transcript_id, data, error, _now(now))
-
-    @_serialized
-    def insights(self, call_ids: Iterable[int]) -> dict[int, dict]:
-        return nlp.insights(self._db, scopes.visible_ids(self._db, self.scope, list(call_ids)))
-
-    @_serialized
-    def search_insights(self, query: str, limit: int = 20) -> list[int]:
-        return nlp.search_insights(self._db, query, limit, self.scope)
-
-    @_serialized
-    def webhooks(self) -> list[webhooks.Webhook]:
-        return webhooks.webhooks(self._db)
-
-    @_serialized
-    def webhook(self, webhook_id: int) -> webhooks.Webhook:
-        return webhooks.webhook(self._db, webhook_id)
-
-    @_serialized
-    def save_webhook(self, webhook_id: int | None, name: str, url: str, secret: str,
-                     fields: Sequence[str], enabled: bool) -> int:
-        return webhooks.save_webhook(self._db, webhook_id, name, url, secret, tuple(fields), enabled, time.time())
-
-    @_serialized
-    def delete_webhook(self, webhook_id: int) -> None:
-        webhooks.delete_webhook(self._db, webhook_id)
-
-    @_serialized
-    def add_test_delivery(self, webhook_id: int, now: float | None = None) -> int:
-        return webhooks.add_test_delivery(self._db, webhook_id, _now(now))
-
-    @_serialized
-    def due_deliveries(self, now: float | None = None, limit: int = 20) -> list[webhooks.Delivery]:
-        return webhooks.due_deliveries(self._db, _now(now), limit)
-
-    @_serialized
-    def delivery(self, delivery_id: int) -> webhooks.Delivery:
-        return webhooks.delivery(self._db, delivery_id)
-
-    @_serialized
-    def deliveries(self, limit: int = 100, webhook_id: int | None = None,
-                   call_id: int | None = None) -> list[webhooks.Delivery]:
-        return webhooks.deliveries(self._db, limit, webhook_id, call_id)
-
-    @_serialized
-    def record_delivery_attempt(self, delivery_id: int, state: str, status: int | None = None,
-                                error: str | None = None, next_attempt_at: float = 0.0,
-                                now: float | None = None) -> None:
-        webhooks.record_attempt(self._db, delivery_id, state, status, error, next_attempt_at, _now(now))

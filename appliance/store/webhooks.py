@@ -8,11 +8,14 @@ that row is the delivery log the admin sees.
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
 from appliance.errors import NotFound
+from appliance.store.concern import Concern, clock
 from appliance.store.db import write
 from appliance.store.names import visible
 
@@ -52,39 +55,84 @@ def _webhook(row) -> Webhook:
 
 _WEBHOOK = "SELECT id, name, url, secret, fields, enabled, created_at FROM webhooks"
 
-
-def webhooks(db: Database) -> list[Webhook]:
-    return [_webhook(row) for row in db.execute(_WEBHOOK + " ORDER BY id")]
-
-
-def webhook(db: Database, webhook_id: int) -> Webhook:
-    row = db.execute(_WEBHOOK + " WHERE id = ?", [webhook_id]).fetchone()
-    if row is None:
-        raise NotFound(f"there is no webhook {webhook_id}")
-    return _webhook(row)
+_DELIVERY = """SELECT d.id, d.webhook_id, w.name, d.call_id, d.event, d.state, d.attempts, d.last_status,
+  d.last_error, d.next_attempt_at, d.created_at, d.updated_at
+FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"""
 
 
-def save_webhook(db: Database, webhook_id: int | None, name: str, url: str, secret: str,
-                 fields: tuple[str, ...], enabled: bool, now: float) -> int:
-    name = visible(name) or url
-    with write(db):
-        if webhook_id is None:
-            return db.execute(
-                "INSERT INTO webhooks (name, url, secret, fields, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [name, url, secret, json.dumps(list(fields)), int(enabled), now],
-            ).lastrowid
-        changed = db.execute(
-            "UPDATE webhooks SET name = ?, url = ?, secret = ?, fields = ?, enabled = ? WHERE id = ?",
-            [name, url, secret, json.dumps(list(fields)), int(enabled), webhook_id],
-        ).rowcount
-        if not changed:
+class Webhooks(Concern):
+    def all(self) -> list[Webhook]:
+        return [_webhook(row) for row in self._db.execute(_WEBHOOK + " ORDER BY id")]
+
+    def get(self, webhook_id: int) -> Webhook:
+        row = self._db.execute(_WEBHOOK + " WHERE id = ?", [webhook_id]).fetchone()
+        if row is None:
             raise NotFound(f"there is no webhook {webhook_id}")
-        return webhook_id
+        return _webhook(row)
 
+    def save(self, webhook_id: int | None, name: str, url: str, secret: str, fields: Sequence[str],
+             enabled: bool) -> int:
+        now = time.time()
+        name = visible(name) or url
+        with write(self._db):
+            if webhook_id is None:
+                return self._db.execute(
+                    "INSERT INTO webhooks (name, url, secret, fields, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    [name, url, secret, json.dumps(list(fields)), int(enabled), now],
+                ).lastrowid
+            changed = self._db.execute(
+                "UPDATE webhooks SET name = ?, url = ?, secret = ?, fields = ?, enabled = ? WHERE id = ?",
+                [name, url, secret, json.dumps(list(fields)), int(enabled), webhook_id],
+            ).rowcount
+            if not changed:
+                raise NotFound(f"there is no webhook {webhook_id}")
+            return webhook_id
 
-def delete_webhook(db: Database, webhook_id: int) -> None:
-    with write(db):
-        db.execute("DELETE FROM webhooks WHERE id = ?", [webhook_id])
+    def delete(self, webhook_id: int) -> None:
+        with write(self._db):
+            self._db.execute("DELETE FROM webhooks WHERE id = ?", [webhook_id])
+
+    def add_test_delivery(self, webhook_id: int, now: float | None = None) -> int:
+        now = clock(now)
+        with write(self._db):
+            return self._db.execute(
+                """INSERT INTO webhook_deliveries
+                (webhook_id, call_id, event, state, attempts, next_attempt_at, created_at, updated_at)
+                VALUES (?, NULL, 'test', 'pending', 0, ?, ?, ?)""",
+                [webhook_id, now, now, now],
+            ).lastrowid
+
+    def due_deliveries(self, now: float | None = None, limit: int = 20) -> list[Delivery]:
+        rows = self._db.execute(
+            _DELIVERY + " WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND d.event != 'test'"
+            " ORDER BY d.next_attempt_at, d.id LIMIT ?",
+            [clock(now), limit],
+        )
+        return [Delivery(*row) for row in rows]
+
+    def delivery(self, delivery_id: int) -> Delivery:
+        row = self._db.execute(_DELIVERY + " WHERE d.id = ?", [delivery_id]).fetchone()
+        if row is None:
+            raise NotFound(f"there is no webhook delivery {delivery_id}")
+        return Delivery(*row)
+
+    def deliveries(self, limit: int = 100, webhook_id: int | None = None, call_id: int | None = None) -> list[Delivery]:
+        """The delivery log, newest change first."""
+        rows = self._db.execute(
+            _DELIVERY + " WHERE (:webhook IS NULL OR d.webhook_id = :webhook)"
+            " AND (:call IS NULL OR d.call_id = :call) ORDER BY d.updated_at DESC, d.id DESC LIMIT :limit",
+            {"webhook": webhook_id, "call": call_id, "limit": limit},
+        )
+        return [Delivery(*row) for row in rows]
+
+    def record_attempt(self, delivery_id: int, state: str, status: int | None = None, error: str | None = None,
+                       next_attempt_at: float = 0.0, now: float | None = None) -> None:
+        with write(self._db):
+            self._db.execute(
+                """UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, last_status = ?,
+                  last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?""",
+                [state, status, error, next_attempt_at, clock(now), delivery_id],
+            )
 
 
 def queue_call(db: Database, call_id: int, now: float) -> int:
@@ -97,52 +145,4 @@ def queue_call(db: Database, call_id: int, now: float) -> int:
     ).rowcount
 
 
-def add_test_delivery(db: Database, webhook_id: int, now: float) -> int:
-    with write(db):
-        return db.execute(
-            """INSERT INTO webhook_deliveries
-            (webhook_id, call_id, event, state, attempts, next_attempt_at, created_at, updated_at)
-            VALUES (?, NULL, 'test', 'pending', 0, ?, ?, ?)""",
-            [webhook_id, now, now, now],
-        ).lastrowid
 
-
-_DELIVERY = """SELECT d.id, d.webhook_id, w.name, d.call_id, d.event, d.state, d.attempts, d.last_status,
-  d.last_error, d.next_attempt_at, d.created_at, d.updated_at
-FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"""
-
-
-def due_deliveries(db: Database, now: float, limit: int) -> list[Delivery]:
-    rows = db.execute(
-        _DELIVERY + " WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND d.event != 'test'"
-        " ORDER BY d.next_attempt_at, d.id LIMIT ?",
-        [now, limit],
-    )
-    return [Delivery(*row) for row in rows]
-
-
-def delivery(db: Database, delivery_id: int) -> Delivery:
-    row = db.execute(_DELIVERY + " WHERE d.id = ?", [delivery_id]).fetchone()
-    if row is None:
-        raise NotFound(f"there is no webhook delivery {delivery_id}")
-    return Delivery(*row)
-
-
-def deliveries(db: Database, limit: int, webhook_id: int | None = None, call_id: int | None = None) -> list[Delivery]:
-    """The delivery log, newest change first."""
-    rows = db.execute(
-        _DELIVERY + " WHERE (:webhook IS NULL OR d.webhook_id = :webhook)"
-        " AND (:call IS NULL OR d.call_id = :call) ORDER BY d.updated_at DESC, d.id DESC LIMIT :limit",
-        {"webhook": webhook_id, "call": call_id, "limit": limit},
-    )
-    return [Delivery(*row) for row in rows]
-
-
-def record_attempt(db: Database, delivery_id: int, state: str, status: int | None, error: str | None,
-                   next_attempt_at: float, now: float) -> None:
-    with write(db):
-        db.execute(
-            """UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, last_status = ?,
-              last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?""",
-            [state, status, error, next_attempt_at, now, delivery_id],
-        )

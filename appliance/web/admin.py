@@ -50,15 +50,15 @@ def users():
     except BadScope as error:
         flash(_("This scope cannot be used: %(reason)s", reason=error_text(error)), "error")
         return _users_page()
-    if not username or store.user_by_name(username):
+    if not username or store.users.by_name(username):
         flash(_("Choose a user name that is not taken."), "error")
         return _users_page()
     password = new_password()
     hashed = hash_password(password)  # before the transaction: slow, no lock needed
     with audited("user-add", f"user {username}", f"{role}; sees {scopes.describe(entries) or 'nothing'}"):
-        user = store.add_user(username, hashed, role, locale, temporary=True)
-        store.set_scope_entries(user.id, entries)
-        store.set_may_edit(user.id, may_edit)
+        user = store.users.add(username, hashed, role, locale, temporary=True)
+        store.users.set_scope_entries(user.id, entries)
+        store.users.set_may_edit(user.id, may_edit)
     return _users_page(new=(_("User %(name)s created. Their password, to be changed at the first login:",
                               name=username), password))
 
@@ -67,13 +67,13 @@ def _users_page(new: tuple[str, str] | None = None):
     """The users page; `new`: a message and the password it introduces, shown on this page
     only (never stored in clear, nor carried in a flash message through the session cookie)."""
     store = get_store()
-    rows = [(user, scopes.describe(store.scope_entries(user.id))) for user in store.users()]
+    rows = [(user, scopes.describe(store.users.scope_entries(user.id))) for user in store.users.all()]
     return render_template("users.html", rows=rows, roles=ROLES, new=new)
 
 
 def _user_or_404(user_id: int):
     try:
-        return get_store().user(user_id)
+        return get_store().users.get(user_id)
     except NotFound:
         abort(404)
 
@@ -99,13 +99,13 @@ def update_user(user_id: int):
     try:
         with audited(f"user-{action}", f"user {user.username}", detail):
             if action == "access":
-                store.set_role(user_id, role)
-                store.set_scope_entries(user_id, entries)
-                store.set_may_edit(user_id, may_edit)
+                store.users.set_role(user_id, role)
+                store.users.set_scope_entries(user_id, entries)
+                store.users.set_may_edit(user_id, may_edit)
             elif action == "reset-password":
-                store.set_password(user_id, hashed, temporary=True)
+                store.users.set_password(user_id, hashed, temporary=True)
             else:
-                store.set_disabled(user_id, action == "disable")
+                store.users.set_disabled(user_id, action == "disable")
     except LastAdmin:
         flash(_("The last administrator cannot be demoted, disabled or deleted."), "error")
         return redirect(url_for("admin.users"))
@@ -128,7 +128,7 @@ def delete_user(user_id: int):
         return render_template("user_delete.html", user=user)
     try:
         with audited("user-delete", f"user {user.username}"):
-            get_store().delete_user(user_id)
+            get_store().users.delete(user_id)
     except LastAdmin:
         flash(_("The last administrator cannot be demoted, disabled or deleted."), "error")
         return redirect(url_for("admin.users"))
@@ -235,12 +235,12 @@ def account():
     if request.method == "POST":
         action = request.form.get("action")
         if action == "locale" and request.form.get("locale") in LANGUAGES:
-            store.set_locale(user_id, request.form["locale"])
+            store.users.set_locale(user_id, request.form["locale"])
         elif action == "timezone":
             zone = request.form.get("timezone") or None  # empty: the site's
             if zone is not None and zone not in zone_names():
                 abort(400)
-            store.set_timezone(user_id, zone)
+            store.users.set_timezone(user_id, zone)
         elif action == "token":
             token = new_api_token()
             name = " ".join((request.form.get("name") or "").split())[:60] or "API"
@@ -248,16 +248,16 @@ def account():
             if days not in TOKEN_DAYS:
                 abort(400)
             with audited("token-add", f"user {current_user.username}", f"{name}; read-only; {days} days"):
-                store.add_api_token(user_id, name, hash_token(token), days)
+                store.users.add_api_token(user_id, name, hash_token(token), days)
         elif action == "revoke":
             try:
                 with audited("token-revoke", f"user {current_user.username}"):
-                    store.revoke_api_token(user_id, form_int("token_id"))
+                    store.users.revoke_api_token(user_id, form_int("token_id"))
             except NotFound:
                 abort(404)  # not one of this user's tokens
         else:
             abort(400)
         if token is None:
             return redirect(url_for("admin.account"))
-    return render_template("account.html", tokens=store.api_tokens(user_id), token=token, token_days=TOKEN_DAYS,
+    return render_template("account.html", tokens=store.users.api_tokens(user_id), token=token, token_days=TOKEN_DAYS,
                            zones=zone_names(), site_zone=settings().zone)

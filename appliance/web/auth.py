@@ -74,7 +74,7 @@ class WebUser(UserMixin):
     @functools.cached_property
     def scope(self) -> Scope:
         """The calls this user sees, and whether they may edit them (loaded once a request)."""
-        return open_store().scope_for(self.record)
+        return open_store().users.scope_for(self.record)
 
 
 def can_edit(user, call) -> bool:
@@ -118,7 +118,7 @@ def load_user(session_id: str):
     if not (user_id.isdigit() and version.isdigit()):
         return None
     try:
-        record = open_store().user(int(user_id))
+        record = open_store().users.get(int(user_id))
     except NotFound:
         return None
     if record.disabled or record.session_version != int(version):
@@ -134,7 +134,7 @@ def load_user_from_token(req):
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or not req.path.startswith("/api/") or req.method not in ("GET", "HEAD"):
         return None
-    record = open_store().user_by_token_hash(hash_token(header[7:].strip()))
+    record = open_store().users.by_token_hash(hash_token(header[7:].strip()))
     return WebUser(record, by_token=True) if record else None
 
 
@@ -239,7 +239,7 @@ def password_matches(record, password: str) -> bool:
 def begin_attempt(username: str) -> tuple[list[int], str] | None:
     """Count one password try at `username` from this address, before the password is checked
     (None: this address has had its tries), and wait the account's delay. Returns what
-    `get_store().forgive_login_attempt` takes when the password was right."""
+    `get_store().logins.forgive` takes when the password was right."""
     account = name_key(username)
     limit = settings().login_attempts_per_15_minutes
     pair = f"pair:{account}|{request.remote_addr}"
@@ -263,14 +263,14 @@ def login():
             store.audit.add(username, "login-throttled")
             flash(_("Too many failed logins. Wait a few minutes and try again."), "error")
             return render_template("login.html", form=form), 429
-        record = store.user_by_name(username)
+        record = store.users.by_name(username)
         if password_matches(record, form.password.data):
             store.logins.forgive(*attempt)
             session.clear()
             login_user(WebUser(record))
             session.permanent = True
             with store.audit.entry(record.username, "login"):
-                store.note_login(record.id)
+                store.users.note_login(record.id)
             if record.password_temporary:
                 return redirect(url_for("passwords.change"))
             return redirect(_safe_next(request.args.get("next")))
@@ -284,7 +284,7 @@ def login():
 def logout():
     audit("logout")
     if current_user.is_authenticated:
-        get_store().end_sessions(int(current_user.record.id))
+        get_store().users.end_sessions(int(current_user.record.id))
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

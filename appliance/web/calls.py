@@ -160,7 +160,7 @@ def call_metrics(call_id: int, transcript) -> dict | None:
     """The call's conversation metrics named by its speakers' current labels (None if not yet)."""
     if transcript is None:
         return None
-    return stored_public(get_store().metrics([call_id]).get(call_id), [s.label for s in transcript.speakers])
+    return stored_public(get_store().metrics.of_calls([call_id]).get(call_id), [s.label for s in transcript.speakers])
 
 
 def call_records_public(call_id: int) -> list[dict]:
@@ -250,7 +250,7 @@ def export_call(call_id: int, fmt: str):
     transcript = local_transcript(transcript)
     inline = fmt == "vcon" and request.args.get("inline") == "1"
     audit("export", f"call {call_id}", "vcon, audio inline" if inline else fmt)
-    insights = get_store().insights([call_id]).get(call_id)  # keywords and summary ride along
+    insights = get_store().insights.of_calls([call_id]).get(call_id)  # keywords and summary ride along
     if fmt == "vcon":
         body = io.BytesIO(vcon_json(call_id, inline).encode())
     elif fmt == "docx":

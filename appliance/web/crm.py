@@ -33,12 +33,12 @@ CSV_COLUMNS = ("id", "started_at", "caller", "caller_name", "callee", "callee_na
 @bp.app_context_processor
 def insight_helpers() -> dict:
     def call_insights(call_ids) -> dict:
-        return get_store().insights(list(call_ids))
+        return get_store().insights.of_calls(list(call_ids))
 
     def insight_matches(query: str, limit: int = 10) -> list:
         """Calls whose keywords or summary match a search (none for a query search rejects)."""
         try:
-            ids = get_store().search_insights(query, limit) if query else []
+            ids = get_store().insights.search(query, limit) if query else []
         except BadQuery:
             return []
         store = get_store()
@@ -66,14 +66,14 @@ def webhooks():
         name = (request.form.get("name") or url).strip()[:80]
         try:
             if not secret:
-                secret = store.webhook(webhook_id).secret if webhook_id else secrets.token_urlsafe(32)
+                secret = store.webhooks.get(webhook_id).secret if webhook_id else secrets.token_urlsafe(32)
             with audited("webhook-save", f"webhook {name}"):
-                store.save_webhook(webhook_id, name, url, secret, fields, request.form.get("enabled") == "on")
+                store.webhooks.save(webhook_id, name, url, secret, fields, request.form.get("enabled") == "on")
         except NotFound:
             abort(404)
         flash(_("Webhook saved."), "info")
         return redirect(url_for("crm.webhooks"))
-    return render_template("webhooks.html", webhooks=store.webhooks(), deliveries=store.deliveries(100),
+    return render_template("webhooks.html", webhooks=store.webhooks.all(), deliveries=store.webhooks.deliveries(100),
                            fields=FIELDS, default_fields=DEFAULT_FIELDS)
 
 
@@ -98,7 +98,7 @@ def test(webhook_id: int):
 @admin_required
 def delete(webhook_id: int):
     with audited("webhook-delete", f"webhook {webhook_id}"):
-        get_store().delete_webhook(webhook_id)
+        get_store().webhooks.delete(webhook_id)
     return redirect(url_for("crm.webhooks"))
 
 
@@ -110,7 +110,7 @@ def _range_rows():
     offset = 0
     while True:
         calls = store.calls(limit=EXPORT_BATCH, offset=offset, **filters, **order)
-        insights = store.insights([c.id for c in calls])
+        insights = store.insights.of_calls([c.id for c in calls])
         records = store.cdr.of_calls([c.id for c in calls])
         names = store.contact_names({number for c in calls for number in (c.caller, c.callee) if number})
         for call in calls:

@@ -40,8 +40,8 @@ def index():
     first, last = _range(filters)
     selected = {"date_from": first.isoformat(), "date_to": last.isoformat(), "number": filters["number"], "kind": "call",
                 "zone": filters["zone"]}
-    days = every_day(get_store().dashboard_days(**selected), first, last)
+    days = every_day(get_store().dashboard.days(**selected), first, last)
     return render_template("dashboard.html", days=days, first=first.isoformat(), last=last.isoformat(),
-                           extensions=get_store().dashboard_extensions(**selected),
+                           extensions=get_store().dashboard.extensions(**selected),
                            number=filters["number"] or "", most=max((d.calls for d in days), default=0),
                            total=sum(d.calls for d in days), seconds=sum(d.seconds for d in days))

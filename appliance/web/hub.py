@@ -159,7 +159,7 @@ def _logged_out(store: Store, streams: list[_Stream]) -> list[_Stream]:
     for stream in streams:
         if stream.sub.user_id not in valid:
             try:
-                user = store.user(stream.sub.user_id)
+                user = store.users.get(stream.sub.user_id)
                 valid[user.id] = None if user.disabled else user.session_version
             except NotFound:
                 valid[stream.sub.user_id] = None

@@ -37,7 +37,7 @@ def live_state(call, call_url: Callable[[int], str]) -> dict:
 
 def calls_in_progress() -> list:
     """For the calls list (a Jinja global): calls the live service is at right now."""
-    return get_store().live_in_progress(STALE_SECONDS)
+    return get_store().live.in_progress(STALE_SECONDS)
 
 
 def init_app(app) -> None:
@@ -47,12 +47,12 @@ def init_app(app) -> None:
 
 @bp.route("/live/<int:live_id>")
 def show(live_id: int):
-    call = get_store().live_call(live_id)
+    call = get_store().live.call(live_id)
     if call is None:
         abort(404)
     if call.call_id:  # the batch transcript exists (only after hangup): it replaces the draft
         return redirect(url_for("calls.show", call_id=call.call_id))
-    events = get_store().live_events_since(live_id, 0)
+    events = get_store().live.events_since(live_id, 0)
     # Partials are whole provisional texts: only each party's latest one is shown.
     latest = {e.role: e.id for e in events if not e.final}
     events = [e for e in events if e.final or latest[e.role] == e.id]
@@ -72,11 +72,11 @@ class LiveFeed(streams.Feed):
 
     def poll(self, store: Store, sub: streams.Subscription) -> list[str]:
         chunks = []
-        for event in store.live_events_since(sub.live_id, int(sub.mark)):
+        for event in store.live.events_since(sub.live_id, int(sub.mark)):
             sub.mark = event.id
             data = {"role": event.role, "final": event.final, "text": event.text, "start": event.start}
             chunks.append(streams.sse("text", data, event.id))
-        call = store.live_call(sub.live_id)
+        call = store.live.call(sub.live_id)
         state = live_state(call, sub.call_url) if call else {"state": "gone", "reason": None, "call_url": None}
         if state != sub.last_state:
             chunks.append(streams.sse("state", state))
@@ -91,6 +91,6 @@ FEED = LiveFeed()
 @bp.route("/live/<int:live_id>/events")
 def stream(live_id: int):
     after = bounded_int(request.headers.get("Last-Event-ID") or request.args.get("after"), 0)
-    if get_store().live_call(live_id) is None:
+    if get_store().live.call(live_id) is None:
         abort(404)
     return streams.subscribe(FEED, after, live_id=live_id, call_url=call_urls())

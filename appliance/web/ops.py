@@ -34,8 +34,8 @@ def ops_context() -> dict:
     store = get_store()
     return {
         "disk_warning": disk(settings()) if current_user.is_admin else None,
-        "legal_hold": store.legal_hold,
-        "audio_deleted": store.audio_deleted,
+        "legal_hold": store.retention.legal_hold,
+        "audio_deleted": store.retention.audio_deleted,
     }
 
 
@@ -47,9 +47,9 @@ def status():
         "ops_status.html",
         report=health.health(settings(), store),
         stats=store.queue_stats(),
-        retention_run=store.ops_state(retention.LAST_RUN),
-        last_backup=store.ops_state("last-backup"),
-        held=store.held_calls(),
+        retention_run=store.ops.state(retention.LAST_RUN),
+        last_backup=store.ops.state("last-backup"),
+        held=store.retention.held_calls(),
     )
 
 
@@ -72,7 +72,7 @@ def retention_policies():
             policy_id = form_int("policy_id") or 0
             try:
                 with audited("retention-policy-delete", f"policy {policy_id}"):
-                    store.delete_retention_policy(policy_id)
+                    store.retention.delete_policy(policy_id)
             except NotFound:
                 abort(404)
             return redirect(url_for("ops.retention_policies"))
@@ -91,15 +91,15 @@ def retention_policies():
             return redirect(url_for("ops.retention_policies"))
         with audited("retention-policy-add", f"policy {policy.name}",
                      f"audio {policy.audio_days} days, transcript {policy.transcript_days} days"):
-            store.add_retention_policy(policy)
+            store.retention.add_policy(policy)
         return redirect(url_for("ops.retention_policies"))
     try:
         from_file = [retention.policy_from_settings(n, t) for n, t in settings().retention.items()]
     except ConfigError as exc:  # shown here rather than only in the worker's log
         from_file = []
         flash(str(exc), "error")
-    return render_template("ops_retention.html", from_file=from_file, policies=store.retention_policies(),
-                           directions=retention.DIRECTIONS, last_run=store.ops_state(retention.LAST_RUN))
+    return render_template("ops_retention.html", from_file=from_file, policies=store.retention.policies(),
+                           directions=retention.DIRECTIONS, last_run=store.ops.state(retention.LAST_RUN))
 
 
 @bp.route("/calls/<int:call_id>/hold", methods=["POST"])
@@ -108,7 +108,7 @@ def hold(call_id: int):
     on = request.form.get("hold") == "1"
     try:
         with audited("hold" if on else "hold-off", f"call {call_id}"):
-            get_store().set_legal_hold(call_id, on)
+            get_store().retention.set_legal_hold(call_id, on)
     except NotFound:
         abort(404)
     flash(_("The call is under legal hold: nothing deletes it.") if on else _("The legal hold is lifted."), "info")

@@ -37,14 +37,14 @@ def change():
     if attempt is None:
         audit("password-change-throttled", target)
         return _refused(_("Too many failed tries. Wait a few minutes and try again."), 429)
-    if not password_matches(store.user(user.id), current):
+    if not password_matches(store.users.get(user.id), current):
         audit("password-change-failed", target)
         return _refused(_("The current password is wrong."), 403)
     store.logins.forgive(*attempt)
     hashed = hash_password(new)  # before the transaction: the slow hash holds no write lock
     with audited("password-change", target):
-        store.set_password(user.id, hashed)
-    login_user(WebUser(store.user(user.id)))  # this session goes on under the new version
+        store.users.set_password(user.id, hashed)
+    login_user(WebUser(store.users.get(user.id)))  # this session goes on under the new version
     flash(_("Password changed. Your other sessions and your API tokens have ended."), "info")
     return redirect(url_for("calls.index") if user.password_temporary else url_for("admin.account"))
 

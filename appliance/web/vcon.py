@@ -34,8 +34,8 @@ def call_vcon(store, settings: Settings, call_id: int, inline: bool = False) -> 
     return to_vcon(
         call, transcript,
         host=urlsplit(settings.site_url()).hostname or "localhost",
-        insights=store.insights([call_id]).get(call_id),
-        metrics=stored_public(store.metrics([call_id]).get(call_id), labels),
+        insights=store.insights.of_calls([call_id]).get(call_id),
+        metrics=stored_public(store.metrics.of_calls([call_id]).get(call_id), labels),
         recording=_recording(store, settings, call_id),
         inline=inline,
     )

@@ -151,12 +151,12 @@ def _attempt(store, settings: Settings, delivery, webhook, body: dict, now: floa
     except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, timed out, unreachable, garbled
         error = f"{type(exc).__name__}: {getattr(exc, 'reason', None) or exc}"
     if error is None:
-        store.record_delivery_attempt(delivery.id, "sent", status, None, now=now)
+        store.webhooks.record_attempt(delivery.id, "sent", status, None, now=now)
         log.info("webhook %d: %s for call %s delivered (HTTP %s)", webhook.id, delivery.event, delivery.call_id, status)
         return True
     attempts = delivery.attempts + 1
     final = attempts >= settings.webhook_max_attempts or delivery.event == "test"
-    store.record_delivery_attempt(delivery.id, "failed" if final else "pending", status, error,
+    store.webhooks.record_attempt(delivery.id, "failed" if final else "pending", status, error,
                                   retry_at(now, settings.webhook_retry_seconds, attempts), now=now)
     log.warning("webhook %d: %s for call %s failed (attempt %d)", webhook.id, delivery.event, delivery.call_id, attempts)
     return False
@@ -166,13 +166,13 @@ def deliver_due(store, settings: Settings, now: float | None = None) -> int:
     """Attempt every due delivery once; returns how many went through."""
     now = time.time() if now is None else now
     sent = 0
-    for delivery in store.due_deliveries(now=now):
-        webhook = store.webhook(delivery.webhook_id)
+    for delivery in store.webhooks.due_deliveries(now=now):
+        webhook = store.webhooks.get(delivery.webhook_id)
         try:
             call = store.call(delivery.call_id)
         except NotFound:
             continue  # deleted: its delivery rows went with it
-        body = payload.build(call, store.transcript(call.id), store.insights([call.id]).get(call.id),
+        body = payload.build(call, store.transcript(call.id), store.insights.of_calls([call.id]).get(call.id),
                              webhook.fields, f"{settings.site_url()}/calls/{call.id}", settings.zone)
         sent += _attempt(store, settings, delivery, webhook, body, now)
     return sent
@@ -181,7 +181,7 @@ def deliver_due(store, settings: Settings, now: float | None = None) -> int:
 def send_test(store, settings: Settings, webhook_id: int):
     """The admin's test button: one signed request now, its result in the delivery log."""
     now = time.time()
-    webhook = store.webhook(webhook_id)
-    delivery = store.delivery(store.add_test_delivery(webhook_id, now=now))
+    webhook = store.webhooks.get(webhook_id)
+    delivery = store.webhooks.delivery(store.webhooks.add_test_delivery(webhook_id, now=now))
     _attempt(store, settings, delivery, webhook, payload.test_body(webhook.fields), now)
-    return store.delivery(delivery.id)
+    return store.webhooks.delivery(delivery.id)

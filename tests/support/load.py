@@ -54,9 +54,9 @@ def add_users(served: Served, count: int) -> list[str]:
     names = [f"load{n}" for n in range(count)]
     with served.store() as store:
         for name in names:
-            if store.user_by_name(name) is None:
-                user = store.add_user(name, hashed(PASSWORD), "viewer")
-                store.set_scope_entries(user.id, [entry("all")])
+            if store.users.by_name(name) is None:
+                user = store.users.add(name, hashed(PASSWORD), "viewer")
+                store.users.set_scope_entries(user.id, [entry("all")])
     return names
 
 

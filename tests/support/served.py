@@ -193,12 +193,12 @@ def start_served(folder: Path, settings: dict[str, str] | None = None) -> Served
     from appliance.store.scopes import entry
 
     with Store(data / "appliance.db") as store:
-        store.add_user("admin", hashed(PASSWORDS["admin"]), "admin")
-        vic = store.add_user("vic", hashed(PASSWORDS["vic"]), "viewer")
-        store.set_scope_entries(vic.id, [entry("all")])
-        store.set_may_edit(vic.id, True)
-        agent = store.add_user("agent", hashed(PASSWORDS["agent"]), "agent")
-        store.set_scope_entries(agent.id, [entry("extension", "201")])
+        store.users.add("admin", hashed(PASSWORDS["admin"]), "admin")
+        vic = store.users.add("vic", hashed(PASSWORDS["vic"]), "viewer")
+        store.users.set_scope_entries(vic.id, [entry("all")])
+        store.users.set_may_edit(vic.id, True)
+        agent = store.users.add("agent", hashed(PASSWORDS["agent"]), "agent")
+        store.users.set_scope_entries(agent.id, [entry("extension", "201")])
         recordings = data / "recordings"
         recordings.mkdir()
         own = recorded_call(store, [write_wav(recordings / "served-own.wav", 4.0)],

@@ -54,7 +54,7 @@ def hashed(password: str) -> str:
 
 @pytest.fixture
 def admin_user(store):
-    return store.add_user("ada", hashed(ADMIN_PASSWORD), "admin")
+    return store.users.add("ada", hashed(ADMIN_PASSWORD), "admin")
 
 
 @pytest.fixture
@@ -63,10 +63,10 @@ def viewer_user(store):
     tests/test_scopes.py has the scoped ones."""
     from appliance.store.scopes import entry
 
-    user = store.add_user("vic", hashed(VIEWER_PASSWORD), "viewer")
-    store.set_scope_entries(user.id, [entry("all")])
-    store.set_may_edit(user.id, True)
-    return store.user(user.id)
+    user = store.users.add("vic", hashed(VIEWER_PASSWORD), "viewer")
+    store.users.set_scope_entries(user.id, [entry("all")])
+    store.users.set_may_edit(user.id, True)
+    return store.users.get(user.id)
 
 
 @pytest.fixture
