@@ -104,3 +104,8 @@ def test_restore_refuses_a_damaged_backup_and_asks_before_replacing_calls(tmp_pa
     assert damaged.returncode == 1 and "damaged" in damaged.stderr
     missing = appliance(worker_env, "restore", str(tmp_path), check=False)
     assert missing.returncode == 1 and "not a complete appliance backup" in missing.stderr
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["database_sha256"]  # a manifest cut short, or from another tool
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    cut = appliance(worker_env, "restore", str(folder), "--force", check=False)
+    assert cut.returncode == 1 and "not a complete appliance backup" in cut.stderr and "Traceback" not in cut.stderr

@@ -15,11 +15,13 @@ and asks for --force before it replaces a database that already has calls.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -36,6 +38,47 @@ DATA = "data"
 # Small files in data_dir that make the box itself (not derived, not recordings).
 BOX_FILES = ("secret_key", "asterisk-secrets.json")
 _CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Recording:
+    path: str  # where it lives on the box, and (under files/) in the backup
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class BoxFile:
+    name: str  # in data_dir, and under data/ in the backup
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """manifest.json: what the backup holds, each file with its checksum."""
+
+    created_at: float
+    schema_version: int
+    calls: int
+    database_sha256: str
+    files: tuple[Recording, ...]
+    missing: tuple[str, ...]  # recordings the snapshot names that were deleted before their copy
+    box_files: tuple[BoxFile, ...]
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        """ValueError for a manifest that is not one (bad JSON, a key missing or unknown)."""
+        data = json.loads(text)
+        try:
+            return cls(**{**data, "files": tuple(Recording(**f) for f in data["files"]),
+                          "missing": tuple(data["missing"]),
+                          "box_files": tuple(BoxFile(**f) for f in data["box_files"])})
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a manifest: {exc}") from None
 
 
 def _copy_hashing(source: Path, target: Path) -> tuple[str, int]:
@@ -96,23 +139,17 @@ def backup(settings: Settings, dest: Path, now: float | None = None) -> Path:
         except FileNotFoundError:
             missing.append(path)
             continue
-        files.append({"path": path, "sha256": digest, "size": size})
+        files.append(Recording(path, digest, size))
     box = []
     for name_ in BOX_FILES:
         source = settings.data_dir / name_
         if source.is_file():
             digest, size = _copy_hashing(source, partial / DATA / name_)
-            box.append({"name": name_, "sha256": digest, "size": size})
-    manifest = {
-        "created_at": now,
-        "schema_version": len(MIGRATIONS),
-        "calls": calls,
-        "database_sha256": sha256(partial / DATABASE),
-        "files": files,
-        "missing": missing,
-        "box_files": box,
-    }
-    (partial / MANIFEST).write_text(json.dumps(manifest, indent=1))
+            box.append(BoxFile(name_, digest, size))
+    manifest = Manifest(created_at=now, schema_version=len(MIGRATIONS), calls=calls,
+                        database_sha256=sha256(partial / DATABASE), files=tuple(files), missing=tuple(missing),
+                        box_files=tuple(box))
+    (partial / MANIFEST).write_text(manifest.to_json())
     _private(partial)
     os.replace(partial, final)
     with Store.open(settings) as live:
@@ -120,29 +157,29 @@ def backup(settings: Settings, dest: Path, now: float | None = None) -> Path:
     return final
 
 
-def read_manifest(source: Path) -> dict:
+def read_manifest(source: Path) -> Manifest:
     try:
-        return json.loads((Path(source) / MANIFEST).read_text())
+        return Manifest.from_json((Path(source) / MANIFEST).read_text())
     except (OSError, ValueError) as exc:
         raise ApplianceError(f"{source} is not a complete appliance backup ({type(exc).__name__}: no readable {MANIFEST})") from None
 
 
-def verify(source: Path) -> dict:
+def verify(source: Path) -> Manifest:
     """The manifest, after checking every file against it."""
     source = Path(source)
     manifest = read_manifest(source)
-    checks = [(source / DATABASE, manifest["database_sha256"])]
-    checks += [(_in_backup(source, f["path"]), f["sha256"]) for f in manifest["files"]]
-    checks += [(source / DATA / f["name"], f["sha256"]) for f in manifest["box_files"]]
+    checks = [(source / DATABASE, manifest.database_sha256)]
+    checks += [(_in_backup(source, f.path), f.sha256) for f in manifest.files]
+    checks += [(source / DATA / f.name, f.sha256) for f in manifest.box_files]
     bad = [str(path) for path, digest in checks if not path.is_file() or sha256(path) != digest]
     if bad:
         raise ApplianceError(f"the backup is damaged: {len(bad)} file(s) missing or changed, first {bad[0]}")
-    if manifest["schema_version"] > len(MIGRATIONS):
+    if manifest.schema_version > len(MIGRATIONS):
         raise ApplianceError("the backup comes from a newer appliance; upgrade this one first")
     return manifest
 
 
-def restore(settings: Settings, source: Path, force: bool = False) -> dict:
+def restore(settings: Settings, source: Path, force: bool = False) -> Manifest:
     source = Path(source)
     manifest = verify(source)
     settings.db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -154,13 +191,13 @@ def restore(settings: Settings, source: Path, force: bool = False) -> dict:
             raise ApplianceError(
                 f"the database {settings.db_path} holds {existing} call(s); restoring replaces them "
                 "(pass --force to do so)")
-        for entry in manifest["files"]:
-            target = Path(entry["path"])
-            if not (target.is_file() and sha256(target) == entry["sha256"]):
-                _copy_hashing(_in_backup(source, entry["path"]), target)
-        for entry in manifest["box_files"]:
-            _copy_hashing(source / DATA / entry["name"], settings.data_dir / entry["name"])
+        for entry in manifest.files:
+            target = Path(entry.path)
+            if not (target.is_file() and sha256(target) == entry.sha256):
+                _copy_hashing(_in_backup(source, entry.path), target)
+        for entry in manifest.box_files:
+            _copy_hashing(source / DATA / entry.name, settings.data_dir / entry.name)
         # Files first: once the rows are back, every recording they name is on disk.
         live.ops.restore_from(source / DATABASE)
-        live.audit.add(None, "restore", None, f"{manifest['calls']} call(s), {len(manifest['files'])} file(s)")
+        live.audit.add(None, "restore", None, f"{manifest.calls} call(s), {len(manifest.files)} file(s)")
     return manifest

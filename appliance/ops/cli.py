@@ -20,9 +20,9 @@ def backup(ctx: click.Context, dest: Path) -> None:
 
     folder = make_backup(settings_of(ctx), dest)
     manifest = read_manifest(folder)
-    click.echo(f"backup {folder}: {manifest['calls']} call(s), {len(manifest['files'])} recording file(s)")
-    if manifest["missing"]:
-        click.echo(f"{len(manifest['missing'])} recording file(s) were already gone and are not in it", err=True)
+    click.echo(f"backup {folder}: {manifest.calls} call(s), {len(manifest.files)} recording file(s)")
+    if manifest.missing:
+        click.echo(f"{len(manifest.missing)} recording file(s) were already gone and are not in it", err=True)
 
 
 @click.command()
@@ -34,7 +34,7 @@ def restore(ctx: click.Context, src: Path, force: bool) -> None:
     from appliance.ops.backup import restore as run_restore
 
     manifest = run_restore(settings_of(ctx), src, force=force)
-    click.echo(f"restored {manifest['calls']} call(s) and {len(manifest['files'])} recording file(s)")
+    click.echo(f"restored {manifest.calls} call(s) and {len(manifest.files)} recording file(s)")
 
 
 @click.group()
