@@ -30,7 +30,7 @@ def cli(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
     """Offline call transcription for Asterisk."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    ctx.obj = {"settings": load_settings(config_file)}
+    ctx.obj = load_settings(config_file)
 
 
 @cli.command()

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import click
 
+from appliance.config import Settings
 
-def settings_of(ctx: click.Context):
-    return ctx.obj["settings"]
+
+def settings_of(ctx: click.Context) -> Settings:
+    return ctx.obj  # the group's callback puts the settings there
 
 
 def store_of(ctx: click.Context):
