@@ -69,7 +69,8 @@ def load_recording(paths: Sequence[Path | str], options: DecodeOptions = DecodeO
         channels, rate = _decode_file(paths[0], options)
         if len(channels) > 2:
             raise BadAudio(
-                f"{paths[0].name}: {len(channels)} channels; expected 1 (mono) or 2 (one party per channel)"
+                f"{paths[0].name}: {len(channels)} channels; expected 1 (mono) or 2 (one party per channel)",
+                "audio-channels", file=paths[0].name, channels=len(channels),
             )
     elif len(paths) == 2:
         decoded = [_decode_file(p, options, expect_mono=True) for p in paths]
@@ -77,7 +78,8 @@ def load_recording(paths: Sequence[Path | str], options: DecodeOptions = DecodeO
         channels = _pad_to_same_length([_resample(ch[0], rate) for ch, rate in decoded])
         return _finish(channels, decoded[0][1], " + ".join(p.name for p in paths), options, resampled=True)
     else:
-        raise BadAudio(f"expected one recording file or an r()/t() pair, got {len(paths)} files")
+        raise BadAudio(f"expected one recording file or an r()/t() pair, got {len(paths)} files", "audio-files",
+                       files=len(paths))
     return _finish(channels, rate, paths[0].name, options)
 
 
@@ -85,13 +87,15 @@ def _finish(channels, rate, source, options, resampled=False) -> Audio:
     if not resampled:
         channels = [_resample(ch, rate) for ch in channels]
     if not channels or len(channels[0]) == 0:
-        raise BadAudio(f"{source}: contains no audio samples")
+        raise BadAudio(f"{source}: contains no audio samples", "audio-no-samples", file=source)
     for ch in channels:
         if not np.all(np.isfinite(ch)):
-            raise BadAudio(f"{source}: contains invalid samples (NaN or infinity); the file is damaged")
+            raise BadAudio(f"{source}: contains invalid samples (NaN or infinity); the file is damaged",
+                           "audio-invalid-samples", file=source)
     if max(float(np.max(np.abs(ch))) for ch in channels) < DIGITAL_SILENCE_PEAK:
         raise BadAudio(
-            f"{source}: no sound at all (every sample is zero); the call's audio was not captured"
+            f"{source}: no sound at all (every sample is zero); the call's audio was not captured",
+            "audio-silent", file=source,
         )
     return Audio(channels=tuple(np.ascontiguousarray(ch, dtype=np.float32) for ch in channels),
                  source_rate=rate, source=source)
@@ -99,12 +103,12 @@ def _finish(channels, rate, source, options, resampled=False) -> Audio:
 
 def _decode_file(path: Path, options: DecodeOptions, expect_mono: bool = False):
     if path.is_dir():
-        raise BadAudio(f"{path}: is a folder, not a recording file")
+        raise BadAudio(f"{path}: is a folder, not a recording file", "audio-folder", file=str(path))
     if not path.is_file():
-        raise BadAudio(f"{path}: file not found")
+        raise BadAudio(f"{path}: file not found", "audio-missing", file=str(path))
     size = path.stat().st_size
     if size == 0:
-        raise BadAudio(f"{path.name}: file is empty (0 bytes)")
+        raise BadAudio(f"{path.name}: file is empty (0 bytes)", "audio-empty-file", file=path.name)
     suffix = path.suffix.lower()
     sln = _SLN_EXTENSION.match(suffix)
     if sln:
@@ -115,14 +119,16 @@ def _decode_file(path: Path, options: DecodeOptions, expect_mono: bool = False):
     else:
         channels, rate = _decode_with_libsndfile(path, options)
     if expect_mono and len(channels) != 1:
-        raise BadAudio(f"{path.name}: an r()/t() file must be mono, it has {len(channels)} channels")
+        raise BadAudio(f"{path.name}: an r()/t() file must be mono, it has {len(channels)} channels",
+                       "audio-pair-not-mono", file=path.name, channels=len(channels))
     return channels, rate
 
 
 def _check_rate(name: str, rate: int) -> None:
     if not MIN_RATE <= rate <= MAX_RATE:
         raise BadAudio(
-            f"{name}: sample rate {rate} Hz is not supported (expected {MIN_RATE}–{MAX_RATE} Hz)"
+            f"{name}: sample rate {rate} Hz is not supported (expected {MIN_RATE}–{MAX_RATE} Hz)",
+            "audio-rate", file=name, rate=rate, low=MIN_RATE, high=MAX_RATE,
         )
 
 
@@ -130,7 +136,8 @@ def _check_duration(name: str, seconds: float, options: DecodeOptions) -> None:
     if seconds > options.max_duration_seconds:
         raise BadAudio(
             f"{name}: recording is {_hms(seconds)} long; the limit is "
-            f"{_hms(options.max_duration_seconds)} (setting max_duration_seconds)"
+            f"{_hms(options.max_duration_seconds)} (setting max_duration_seconds)",
+            "audio-too-long", file=name, length=_hms(seconds), limit=_hms(options.max_duration_seconds),
         )
 
 
@@ -140,7 +147,8 @@ def _decode_signed_linear(path, size, match, channels_in_file, options):
         # Asterisk names 44.1 kHz ".sln44"; it is not 44000.
         rate = {44000: 44100}.get(rate, rate)
         if match.group(1) == "raw":
-            raise BadAudio(f"{path.name}: unknown raw format {path.suffix!r}; use .sln16, .sln48, ...")
+            raise BadAudio(f"{path.name}: unknown raw format {path.suffix!r}; use .sln16, .sln48, ...",
+                           "audio-raw-format", file=path.name, suffix=path.suffix)
     else:
         rate = options.raw_sample_rate
     _check_rate(path.name, rate)
@@ -149,7 +157,8 @@ def _decode_signed_linear(path, size, match, channels_in_file, options):
         layout = "2-channel (MixMonitor D)" if channels_in_file == 2 else "mono"
         raise BadAudio(
             f"{path.name}: {size} bytes is not a whole number of 16-bit {layout} frames; "
-            "the file is truncated or is not signed-linear audio"
+            "the file is truncated or is not signed-linear audio",
+            "audio-truncated", file=path.name, size=size,
         )
     _check_duration(path.name, size / frame_bytes / rate, options)
     samples = np.fromfile(path, dtype="<i2").astype(np.float32) / 32768.0
@@ -164,16 +173,18 @@ def _decode_with_libsndfile(path: Path, options: DecodeOptions):
         with path.open("rb") as fh:
             head = fh.read(12)
         if head[:4] in (b"RIFF", b"RIFX", b"RF64") and head[8:12] == b"WAVE":
-            raise BadAudio(f"{path.name}: the WAV header is truncated or damaged") from None
+            raise BadAudio(f"{path.name}: the WAV header is truncated or damaged", "audio-wav-header",
+                           file=path.name) from None
         return _decode_with_ffmpeg(path, options)
     _check_rate(path.name, info.samplerate)
     if info.frames <= 0:
-        raise BadAudio(f"{path.name}: contains no audio samples")
+        raise BadAudio(f"{path.name}: contains no audio samples", "audio-no-samples", file=path.name)
     _check_duration(path.name, info.frames / info.samplerate, options)
     try:
         data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, ValueError) as exc:
-        raise BadAudio(f"{path.name}: the audio data is damaged ({exc})") from None
+        raise BadAudio(f"{path.name}: the audio data is damaged ({exc})", "audio-damaged", file=path.name,
+                       detail=str(exc)) from None
     return [data[:, i] for i in range(data.shape[1])], rate
 
 
@@ -184,11 +195,11 @@ def _decode_with_ffmpeg(path: Path, options: DecodeOptions, demuxer: str | None 
     try:
         with av.open(str(path), format=demuxer, options=open_options) as container:
             if not container.streams.audio:
-                raise BadAudio(f"{path.name}: has no audio stream")
+                raise BadAudio(f"{path.name}: has no audio stream", "audio-no-stream", file=path.name)
             stream = container.streams.audio[0]
             rate = stream.codec_context.sample_rate or stream.rate
             if not rate:
-                raise BadAudio(f"{path.name}: the sample rate is unknown")
+                raise BadAudio(f"{path.name}: the sample rate is unknown", "audio-rate-unknown", file=path.name)
             _check_rate(path.name, rate)
             if stream.duration and stream.time_base:
                 _check_duration(path.name, float(stream.duration * stream.time_base), options)
@@ -208,9 +219,10 @@ def _decode_with_ffmpeg(path: Path, options: DecodeOptions, demuxer: str | None 
     except BadAudio:
         raise
     except (av.error.FFmpegError, ValueError, OSError, IndexError) as exc:
-        raise BadAudio(f"{path.name}: not an audio file this appliance can decode ({_first_line(exc)})") from None
+        raise BadAudio(f"{path.name}: not an audio file this appliance can decode ({_first_line(exc)})",
+                       "audio-undecodable", file=path.name, detail=_first_line(exc)) from None
     if not chunks:
-        raise BadAudio(f"{path.name}: contains no audio samples")
+        raise BadAudio(f"{path.name}: contains no audio samples", "audio-no-samples", file=path.name)
     data = np.concatenate(chunks, axis=1)
     return [data[i] for i in range(data.shape[0])], rate
 

@@ -26,6 +26,7 @@ from appliance import democall
 from appliance.jobs.worker import Worker
 from appliance.transcript.model import Recognition
 from appliance.store import Store
+from appliance.web.labels import ERRORS
 from appliance.transcript.model import CallMeta
 from support.processes import APPLIANCE
 
@@ -337,6 +338,8 @@ def test_bad_input_is_quarantined_with_a_readable_reason_and_the_file_kept(
         assert any(Path(path).name in job.error for path in job.paths), job.error
     assert job.attempts == 1
     assert job.lease_owner is None
+    # Its case too, which the pages say in the reader's language (appliance/web/labels.py).
+    assert job.error_code in ERRORS and ERRORS[job.error_code] % job.error_values
     # Shown with the call too, where the UI and `appliance calls` read it.
     call = worker_store.call(result.call_id)
     assert (call.state, call.error) == ("quarantined", job.error)
@@ -414,7 +417,7 @@ def test_a_transient_error_is_retried_then_failed_with_the_reason(make_settings,
         assert worker.run_once() is True
         last = store.job(result.job_id)
         assert (last.state, last.attempts) == ("failed", 2)
-        assert "RuntimeError: boom" in last.error
+        assert "RuntimeError: boom" in last.error and last.error_code == "internal-error"
         assert store.call(result.call_id).error == last.error
 
         assert worker.run_once() is False

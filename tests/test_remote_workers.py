@@ -142,6 +142,15 @@ def test_a_failure_on_the_worker_goes_back_to_the_box_with_its_reason(store, set
     assert RemoteWorker(settings, box.url, Broken()).run(ticket) == "failed"
     job = store.job(ticket.job_id)
     assert job.state == "queued" and "RuntimeError" in job.error
+    # With its case, which the box's pages say in German; one the box could not use is dropped.
+    assert (job.error_code, job.error_values) == ("remote-internal-error",
+                                                 {"worker": RemoteWorker(settings, box.url, Broken()).name,
+                                                  "error": "RuntimeError"})
+    from appliance.web.worker import _error_case
+
+    for odd in ({"code": "x", "values": {"a": ["nested"]}}, {"code": ["x"]}, {"code": "x" * 41},
+                {"code": "x", "values": "text"}):
+        assert _error_case(odd) == (None, None)
 
 
 def test_audio_a_killed_run_left_behind_is_deleted_at_the_next_start(tmp_path):

@@ -391,6 +391,27 @@ def test_the_jobs_page_shows_why_a_job_failed_and_rerun_queues_it(admin_client, 
     assert post(admin_client, "/jobs/999/retry").status_code == 404
 
 
+def test_why_a_job_failed_is_said_in_the_readers_language(admin_client, store, settings, tmp_path):
+    from appliance.jobs.worker import Worker
+
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    failed = store.enqueue_recording(CallMeta(uniqueid="empty", caller="555 0123"), [empty], {})
+    assert Worker(settings, store, engine=object()).run_once() is True  # the file fails before any model
+    assert store.job(failed.job_id).error == "empty.wav: file is empty (0 bytes)"  # English for CLI and API
+    # A row from before errors had cases: its English text is all there is.
+    older = store.enqueue_recording(CallMeta(uniqueid="older"), [tmp_path / "older.raw"], {})
+    store.fail_job(store.claim_job("web-test", 60).id, "web-test", "the decoder gave up", permanent=True,
+                   max_attempts=1, backoff_seconds=1)
+    post(admin_client, "/account", {"action": "locale", "locale": "de"}, token_from="/account")
+    page = html(admin_client.get("/jobs"))
+    assert '<td class="reason">empty.wav: Datei ist leer (0 Byte)</td>' in page
+    assert '<td class="reason">the decoder gave up</td>' in page
+    assert "empty.wav: Datei ist leer (0 Byte)" in html(admin_client.get(f"/calls/{failed.call_id}"))
+    assert 'title="empty.wav: Datei ist leer (0 Byte)"' in html(admin_client.get("/"))
+    assert "the decoder gave up" in html(admin_client.get(f"/calls/{older.call_id}"))
+
+
 # --- users and the account page --------------------------------------------------------------
 
 

@@ -172,14 +172,17 @@ class RemoteWorker:
                 hotwords=ticket.hotwords, on_progress=lambda fraction: setattr(progress, "fraction", fraction),
             )
         except ApplianceError as exc:
-            reason, permanent = str(exc), exc.permanent
+            error = exc
         except Exception as exc:  # noqa: BLE001 - a bug goes to the box with the job, not into a crash loop
             log.exception("job %d: internal error", ticket.job_id)
-            reason, permanent = f"internal error on worker {self.name} ({type(exc).__name__}); the job will be retried", False
+            error = ApplianceError(f"internal error on worker {self.name} ({type(exc).__name__}); the job will be"
+                                   " retried", "remote-internal-error", worker=self.name, error=type(exc).__name__)
         finally:
             progress.stop()
         log.warning("job %d: failed on this worker", ticket.job_id)
-        box.post("/failure", {"reason": reason, "permanent": permanent})
+        # The case travels with the English text, so the box's pages can say it in German.
+        box.post("/failure", {"reason": str(error), "permanent": error.permanent, "code": error.code,
+                              "values": error.values})
         return "failed"
 
     def _deliver(self, box: Box, result: JobResult) -> str:

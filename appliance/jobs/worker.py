@@ -101,9 +101,9 @@ class Worker:
         if job.attempts > self.settings.max_attempts:
             # Earlier attempts died without a word (killed, out of memory): set it aside
             # rather than let one recording take workers down forever.
-            self._fail(job, f"the worker stopped {job.attempts - 1} times while transcribing this "
-                            "recording (killed or out of memory); retry it once the cause is fixed",
-                       permanent=False)
+            self._fail(job, ApplianceError(
+                f"the worker stopped {job.attempts - 1} times while transcribing this recording (killed or out "
+                "of memory); retry it once the cause is fixed", "worker-stopped", times=job.attempts - 1))
             return
         heartbeat = _Heartbeat(self.settings, job, self.worker_id)
         heartbeat.start()
@@ -121,12 +121,14 @@ class Worker:
             transcript = redact_for_site(transcript, self.settings)
         except ApplianceError as exc:
             heartbeat.stop()
-            self._fail(job, str(exc), permanent=exc.permanent)
+            self._fail(job, exc)
             return
         except Exception as exc:  # noqa: BLE001 - any bug must be stored with the job, not kill the service
             heartbeat.stop()
             log.exception("job %d: internal error", job.id)
-            self._fail(job, f"internal error ({type(exc).__name__}: {exc}); the job will be retried", permanent=False)
+            error = f"{type(exc).__name__}: {exc}"
+            self._fail(job, ApplianceError(f"internal error ({error}); the job will be retried", "internal-error",
+                                           error=error))
             return
         heartbeat.stop()
         if self.store.finish_job(job.id, self.worker_id, transcript):
@@ -138,12 +140,15 @@ class Worker:
         else:
             log.warning("job %d: lease lost before commit; another worker owns it", job.id)
 
-    def _fail(self, job: Job, reason: str, permanent: bool) -> None:
+    def _fail(self, job: Job, error: ApplianceError) -> None:
+        """Store the failure: its English text, and its case for pages in other languages."""
+        permanent = error.permanent
         state = self.store.fail_job(
-            job.id, self.worker_id, reason,
+            job.id, self.worker_id, str(error),
             permanent=permanent,
             max_attempts=self.settings.max_attempts,
             backoff_seconds=self.settings.retry_backoff_seconds,
+            code=error.code, values=error.values,
         )
         # The reason may quote a file name but never transcript text or numbers: safe to log.
         log.warning("job %d: %s -> %s", job.id, "bad input" if permanent else "error", state)

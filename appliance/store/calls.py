@@ -33,7 +33,7 @@ LEFT JOIN transcripts t ON t.id = (SELECT max(t2.id) FROM transcripts t2
 # One statement, so each row is one consistent snapshot. Labels travel as [idx, label] pairs
 # and are sorted in Python: SQLite 3.40 has no ORDER BY inside aggregates.
 _COLUMNS = """
-SELECT c.*, j.state, j.error, j.id AS job_id, j.recording_id, j.progress, j.attempts,
+SELECT c.*, j.state, j.error, j.error_code, j.error_values, j.id AS job_id, j.recording_id, j.progress, j.attempts,
   t.language,
   (SELECT json_group_array(json_array(s.idx, s.label)) FROM speakers s
     WHERE s.transcript_id = t.id) AS speakers
@@ -60,6 +60,8 @@ def summary_from_row(row: dict) -> CallSummary:
         recording_id=row["recording_id"],
         progress=row["progress"] or 0.0,
         attempts=row["attempts"] or 0,
+        error_code=row["error_code"],
+        error_values=json.loads(row["error_values"] or "{}"),
     )
 
 

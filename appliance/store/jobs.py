@@ -48,6 +48,8 @@ def _job(row: dict) -> Job:
         paths=tuple(path for _, path in sorted(json.loads(row["paths"]))),
         meta=call_meta(row),
         options=json.loads(row["options"]),
+        error_code=row["error_code"],
+        error_values=json.loads(row["error_values"] or "{}"),
     )
 
 
@@ -97,7 +99,8 @@ def claim(db: Database, worker_id: str, lease_seconds: float, now: float) -> Job
         # The previous run's error stays visible while the job waits; a new run clears it.
         db.execute(
             "UPDATE jobs SET state = 'running', lease_owner = ?, lease_expires = ?,"
-            " attempts = attempts + 1, error = NULL, updated_at = ? WHERE id = ?",
+            " attempts = attempts + 1, error = NULL, error_code = NULL, error_values = NULL, updated_at = ?"
+            " WHERE id = ?",
             [worker_id, now + lease_seconds, now, row["id"]],
         )
         return job(db, row["id"])
@@ -141,7 +144,8 @@ def _complete(db: Database, job_id: int, recording_id: int, transcript: Transcri
         return False
     insert_transcript(db, recording_id, transcript, now)
     db.execute(
-        "UPDATE jobs SET state = 'done', progress = 1.0, error = NULL, lease_owner = NULL,"
+        "UPDATE jobs SET state = 'done', progress = 1.0, error = NULL, error_code = NULL, error_values = NULL,"
+        " lease_owner = NULL,"
         " lease_expires = NULL, updated_at = ? WHERE id = ?",
         [now, job_id],
     )
@@ -183,7 +187,11 @@ def fail(
     max_attempts: int,
     backoff_seconds: float,
     now: float,
+    code: str | None = None,
+    values: dict | None = None,
 ) -> str:
+    """Record a failed run: `reason` in English, and its case (`code`, `values`: ApplianceError's)
+    for pages in other languages. Queued again, failed for good, or quarantined if `permanent`."""
     with write(db):
         owned = _owned(db, job_id, worker_id)
         if owned is None:
@@ -200,9 +208,11 @@ def fail(
             state = "queued"
             not_before = retry_at(now, backoff_seconds, attempts)
         db.execute(
-            "UPDATE jobs SET state = ?, error = ?, not_before = COALESCE(?, not_before),"
-            " lease_owner = NULL, lease_expires = NULL, updated_at = ? WHERE id = ?",
-            [state, reason, not_before, now, job_id],
+            "UPDATE jobs SET state = ?, error = ?, error_code = ?, error_values = ?,"
+            " not_before = COALESCE(?, not_before), lease_owner = NULL, lease_expires = NULL, updated_at = ?"
+            " WHERE id = ?",
+            [state, reason, code, json.dumps(values, default=str) if code and values else None, not_before, now,
+             job_id],
         )
         return state
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from appliance.transcript.model import CallMeta
 
@@ -23,7 +23,7 @@ class Job:
     state: str  # one of schema.JOB_STATES
     attempts: int  # counted at claim, so a worker killed mid-job still uses up an attempt
     progress: float  # 0..1
-    error: str | None
+    error: str | None  # in English
     lease_owner: str | None
     lease_expires: float | None
     not_before: float
@@ -32,6 +32,8 @@ class Job:
     paths: tuple[str, ...]  # one file, or a MixMonitor r()/t() pair: party A, party B
     meta: CallMeta
     options: dict  # decode hints, e.g. {"sample_rate": 8000, "channels": 2, "language": "de"}
+    error_code: str | None = None  # the error's case (ApplianceError.code), None for older rows
+    error_values: dict = field(default_factory=dict)  # the case's values
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class CallSummary:
     recording_id: int | None
     progress: float  # of the latest job, 0..1
     attempts: int
+    error_code: str | None = None  # as Job's
+    error_values: dict = field(default_factory=dict)
 
 
 MATCH_START = "\ue000"

@@ -653,4 +653,10 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
         )""",
         "CREATE INDEX call_comments_call ON call_comments(call_id, at_seconds)",
     ),
+    # Step 27: a job's error as its case (ApplianceError.code) and that case's values (JSON), so
+    # pages say it in the reader's language; `error` keeps the English text (CLI, API, logs).
+    (
+        "ALTER TABLE jobs ADD COLUMN error_code TEXT",
+        "ALTER TABLE jobs ADD COLUMN error_values TEXT",
+    ),
 ]

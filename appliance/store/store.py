@@ -210,6 +210,8 @@ class Store:
         max_attempts: int,
         backoff_seconds: float,
         now: float | None = None,
+        code: str | None = None,
+        values: dict | None = None,
     ) -> str:
         return jobs.fail(
             self._db,
@@ -220,6 +222,8 @@ class Store:
             max_attempts=max_attempts,
             backoff_seconds=backoff_seconds,
             now=_now(now),
+            code=code,
+            values=values,
         )
 
     @_serialized

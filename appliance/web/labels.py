@@ -86,14 +86,52 @@ ERRORS = {
     "criterion": N_("A criterion needs a text, a kind (yes/no or 1-5) and a weight from 0 to 100."),
     "review-answer": N_("An answer is yes/no or 1 to 5, for a criterion of the scorecard."),
     "comment": N_("A comment needs a text and a moment of the call (m:ss)."),
+    # Why a job failed (stored with the job: appliance/jobs/worker.py, appliance/audio.py).
+    "worker-stopped": N_("the worker stopped %(times)s times while transcribing this recording (killed or out of "
+                         "memory); retry it once the cause is fixed"),
+    "internal-error": N_("internal error (%(error)s); the job will be retried"),
+    "remote-internal-error": N_("internal error on worker %(worker)s (%(error)s); the job will be retried"),
+    "audio-channels": N_("%(file)s: %(channels)s channels; expected 1 (mono) or 2 (one party per channel)"),
+    "audio-files": N_("expected one recording file or an r()/t() pair, got %(files)s files"),
+    "audio-no-samples": N_("%(file)s: contains no audio samples"),
+    "audio-invalid-samples": N_("%(file)s: contains invalid samples (NaN or infinity); the file is damaged"),
+    "audio-silent": N_("%(file)s: no sound at all (every sample is zero); the call's audio was not captured"),
+    "audio-folder": N_("%(file)s: is a folder, not a recording file"),
+    "audio-missing": N_("%(file)s: file not found"),
+    "audio-empty-file": N_("%(file)s: file is empty (0 bytes)"),
+    "audio-pair-not-mono": N_("%(file)s: an r()/t() file must be mono, it has %(channels)s channels"),
+    "audio-rate": N_("%(file)s: sample rate %(rate)s Hz is not supported (expected %(low)s–%(high)s Hz)"),
+    "audio-too-long": N_("%(file)s: recording is %(length)s long; the limit is %(limit)s (setting "
+                         "max_duration_seconds)"),
+    "audio-raw-format": N_("%(file)s: unknown raw format %(suffix)s; use .sln16, .sln48, ..."),
+    "audio-truncated": N_("%(file)s: %(size)s bytes is not a whole number of 16-bit frames; the file is truncated "
+                          "or is not signed-linear audio"),
+    "audio-wav-header": N_("%(file)s: the WAV header is truncated or damaged"),
+    "audio-damaged": N_("%(file)s: the audio data is damaged (%(detail)s)"),
+    "audio-no-stream": N_("%(file)s: has no audio stream"),
+    "audio-rate-unknown": N_("%(file)s: the sample rate is unknown"),
+    "audio-undecodable": N_("%(file)s: not an audio file this appliance can decode (%(detail)s)"),
 }
 
 
 def error_text(error) -> str:
     """What a person reads for an ApplianceError, in their language (the English message when
     its case has no text here)."""
-    text = ERRORS.get(getattr(error, "code", None))
-    return gettext(text, **error.values) if text else str(error)
+    return _said(getattr(error, "code", None), getattr(error, "values", {}), str(error))
+
+
+def job_error(item) -> str:
+    """Why a job (or a call's latest job) failed, in the reader's language: from its stored case,
+    else (older rows, cases without a text here) the English text stored with it."""
+    return _said(item.error_code, item.error_values, item.error or "")
+
+
+def _said(code: str | None, values: dict, english: str) -> str:
+    text = ERRORS.get(code)
+    try:
+        return gettext(text, **values) if text else english
+    except (KeyError, ValueError, TypeError):  # values that do not fit the text (another version's)
+        return english
 
 
 def label(code, group: str) -> str:
@@ -112,4 +150,4 @@ def audit_target(target: str | None) -> str:
 
 
 def init_app(app) -> None:
-    app.jinja_env.filters.update(label=label, audit_target=audit_target)
+    app.jinja_env.filters.update(label=label, audit_target=audit_target, job_error=job_error)

@@ -91,12 +91,25 @@ def failure(job_id: int):
     holder = _holder(job_id)
     body = _body()
     reason = str(body.get("reason") or "the remote worker gave no reason")[:MAX_REASON_CHARS]
+    code, values = _error_case(body)
     config = settings()
     state = open_store().fail_job(
         job_id, holder, reason, permanent=body.get("permanent") is True,
-        max_attempts=config.max_attempts, backoff_seconds=config.retry_backoff_seconds,
+        max_attempts=config.max_attempts, backoff_seconds=config.retry_backoff_seconds, code=code, values=values,
     )
     return jsonify(state=state)
+
+
+def _error_case(body: dict) -> tuple[str | None, dict | None]:
+    """The failure's case and values as the worker sent them, if they are short names and plain
+    values; else none (the page shows the English reason then)."""
+    code, values = body.get("code"), body.get("values") or {}
+    plain = isinstance(values, dict) and len(values) <= 8 and all(
+        isinstance(key, str) and len(key) <= 40 and isinstance(value, (str, int, float))
+        and len(str(value)) <= MAX_REASON_CHARS for key, value in values.items())
+    if isinstance(code, str) and len(code) <= 40 and plain:
+        return code, values
+    return None, None
 
 
 @bp.errorhandler(400)
