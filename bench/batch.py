@@ -2,14 +2,18 @@
 
     .venv/bin/python bench/batch.py [--minutes N] [--repeat K] [--keep DIR]
 
-Builds one long real two-party 8 kHz call (bench/calls.py), then runs three systems on it, each
-in its own child process (so peak RSS is per system):
+Builds one long real two-party 8 kHz call (bench/calls.py), stereo and as the mono file a PBX
+that records mono writes (both directions summed), then runs five systems, each in its own child
+process (so peak RSS is per system):
 
-  (a) plain      faster-whisper WhisperModel.transcribe on the mono mixdown
-  (b) batched    faster-whisper BatchedInferencePipeline (batch 8) on the mono mixdown: the bar
-  (c) appliance  Store.enqueue_recording + Worker.run_once on the stereo file, end to end
+  (a) plain        faster-whisper WhisperModel.transcribe on the mono mixdown
+  (b) batched      faster-whisper BatchedInferencePipeline (batch 8) on the mono mixdown: the bar
+  (c) appliance    Store.enqueue_recording + Worker.run_once on the stereo file, end to end
+  (d) batched mono (b) on the mono file: the bar for (e)
+  (e) mono         (c) on the mono file: one recognition, speakers from the embedded source
 
-and prints wall time, real-time factor, WER and peak RSS. It prints figures; it asserts nothing.
+and prints wall time, real-time factor, WER and peak RSS, and the embedded source's DER on
+pyannote's sample. It prints figures; it asserts nothing.
 See bench/README.md.
 """
 
@@ -28,7 +32,7 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
-sys.path[:0] = [str(BENCH_DIR), str(PROJECT_ROOT)]
+sys.path[:0] = [str(BENCH_DIR), str(PROJECT_ROOT), str(PROJECT_ROOT / "tests")]
 
 from machine import machine  # noqa: E402
 
@@ -40,7 +44,13 @@ SYSTEMS = {
     "plain": "(a) faster-whisper plain",
     "batched": "(b) faster-whisper batched",
     "appliance": "(c) appliance end to end",
+    "batched_mono": "(d) batched, mono file",
+    "mono": "(e) appliance, mono file",
 }
+# Which file each system reads: the stereo call unless named here.
+MONO_SYSTEMS = ("batched_mono", "mono")
+# The embedded source's DER on pyannote's sample (no collar) when the mono case was added.
+DER_BEFORE = 0.181
 # The options the brief fixes for (a) and (b); (c) uses the appliance's own settings.
 WHISPER_OPTIONS = dict(language="en", beam_size=5, vad_filter=True, word_timestamps=True,
                        condition_on_previous_text=False)
@@ -66,7 +76,7 @@ def child_faster_whisper(system: str, wav: Path, models_dir: Path, repeat: int) 
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
     model = WhisperModel(str(models_dir / MODEL), local_files_only=True, **COMPUTE)
-    pipeline = BatchedInferencePipeline(model=model) if system == "batched" else None
+    pipeline = BatchedInferencePipeline(model=model) if system.startswith("batched") else None
     load_s = time.perf_counter() - started
 
     walls, cpus, text, segments = [], [], "", 0
@@ -111,8 +121,9 @@ class _TimedEngine:
             self.inner.recognise(np.zeros(16000, dtype=np.float32), language="en")
 
 
-def child_appliance(wav: Path, models_dir: Path, repeat: int) -> dict:
+def child_appliance(wav: Path, models_dir: Path, repeat: int, mono: bool) -> dict:
     from appliance.config import load_settings
+    from appliance.diarize.source import choose_source, speaker_source
     from appliance.jobs.worker import Worker
     from appliance.store import Store
     from appliance.stt import engine_for
@@ -125,6 +136,8 @@ def child_appliance(wav: Path, models_dir: Path, repeat: int) -> dict:
         started = time.perf_counter()
         engine = _TimedEngine(engine_for(settings))
         engine.load()
+        if mono:  # a worker loads its speaker source once, like its engine
+            speaker_source(choose_source(settings, 1, "call").name, settings)
         load_s = time.perf_counter() - started
 
         # One job per repeat: the store knows a file once, so each repeat gets its own copy.
@@ -168,8 +181,8 @@ def child_appliance(wav: Path, models_dir: Path, repeat: int) -> dict:
 
 def run_child(args) -> None:
     wav, models_dir = Path(args.wav), Path(args.models_dir)
-    if args.child == "appliance":
-        result = child_appliance(wav, models_dir, args.repeat)
+    if args.child in ("appliance", "mono"):
+        result = child_appliance(wav, models_dir, args.repeat, mono=args.child == "mono")
     else:
         result = child_faster_whisper(args.child, wav, models_dir, args.repeat)
     result["peak_rss_mb"] = peak_rss_mb()
@@ -204,7 +217,9 @@ def versions() -> str:
 
 def build_call(minutes: float, folder: Path):
     import calls
-    from appliance.democall import CALL_RATE, mix_call, write_stereo_wav
+    import numpy as np
+    import soundfile
+    from appliance.democall import CALL_RATE, mix_call, to_int16, write_stereo_wav
 
     missing = calls.missing_files()
     if missing:
@@ -212,11 +227,30 @@ def build_call(minutes: float, folder: Path):
     script = calls.build_script(minutes * 60)
     call = mix_call(script, bleed_db=-24.0)
     wav = write_stereo_wav(call, folder / "call.wav")
+    # Both directions summed without bleed: each voice once, as a mono PBX recording has it.
+    clean = mix_call(script, bleed_db=None)
+    soundfile.write(str(folder / "mono.wav"), to_int16(np.clip(clean.sum(axis=1), -1.0, 1.0)), CALL_RATE)
     return script, wav, len(call) / CALL_RATE
+
+
+def pyannote_sample_der(models_dir: Path) -> float:
+    """The embedded source's diarization error on pyannote's bundled sample, no collar."""
+    from appliance.audio import DecodeOptions, load_recording
+    from appliance.config import load_settings
+    from appliance.diarize.source import SourceChoice, speaker_source
+    from support import diarization
+
+    path, reference = diarization.pyannote_sample()
+    samples = load_recording([path], DecodeOptions()).channels[0]
+    settings = load_settings(NO_CONFIG, environ={}, data_dir=models_dir.parent, models_dir=models_dir)
+    turns = speaker_source("embedded", settings).turns(samples, SourceChoice("embedded"))
+    return diarization.der(reference, turns, len(samples) / 16000)
 
 
 def run_system(system: str, wav: Path, models_dir: Path, repeat: int, folder: Path) -> dict:
     result_file = folder / f"{system}.json"
+    if system in MONO_SYSTEMS:
+        wav = wav.with_name("mono.wav")
     command = [sys.executable, str(Path(__file__).resolve()), "--child", system, "--wav", str(wav),
                "--models-dir", str(models_dir), "--repeat", str(repeat), "--result", str(result_file)]
     print(f"running {SYSTEMS[system]} ...", flush=True)
@@ -233,7 +267,7 @@ def _fmt(value, spec: str, missing: str = "-") -> str:
     return missing if value is None else format(value, spec)
 
 
-def report(results: dict, script, audio_s: float, repeat: int, models_dir: Path, load_before) -> None:
+def report(results: dict, script, audio_s: float, repeat: int, models_dir: Path, load_before, der) -> None:
     import calls
     from wer import word_errors
 
@@ -269,15 +303,19 @@ def report(results: dict, script, audio_s: float, repeat: int, models_dir: Path,
               f"{result['peak_rss_mb']:12.0f}")
     print()
 
-    appliance = results.get("appliance")
-    if appliance and "error" not in appliance:
+    for system, rest in (("appliance", "decode, bleed, turns"), ("mono", "decode, speakers, turns")):
+        appliance = results.get(system)
+        if not appliance or "error" in appliance:
+            continue
         best = min(range(len(appliance["walls"])), key=lambda i: appliance["walls"][i])
         stt, wall = appliance["stt_walls"][best], appliance["walls"][best]
         channels = ", ".join(f"ch{i}: {c['seconds']:.2f} s, {c['segments']} segments"
                              for i, c in enumerate(appliance["channels"][best]))
-        print(f"appliance breakdown{' (fastest run)' if repeat > 1 else ''}: speech recognition {stt:.2f} s ({channels}); "
-              f"everything else (decode, bleed, turns, SQLite+FTS commit) {wall - stt:.2f} s; "
+        print(f"{system} breakdown{' (fastest run)' if repeat > 1 else ''}: speech recognition {stt:.2f} s ({channels}); "
+              f"everything else ({rest}, SQLite+FTS commit) {wall - stt:.2f} s; "
               f"{appliance['turns']} turns; FTS finds 'available' in {appliance['fts_hits']} turn(s)")
+    appliance = results.get("appliance")
+    if appliance and "error" not in appliance:
         parts = []
         for party, name in ((0, "caller"), (1, "callee")):
             errors = word_errors(calls.reference_text(script, party), appliance["party_text"][str(party)])
@@ -303,6 +341,15 @@ def report(results: dict, script, audio_s: float, repeat: int, models_dir: Path,
         if "appliance" in rows and other in rows:
             diff = 100 * (rows["appliance"]["wer"] - rows[other]["wer"])
             print(f"WER appliance - {other:8}  = {diff:+.2f} points")
+    if "mono" in rows and "batched_mono" in rows:
+        mono, bar = rows["mono"], rows["batched_mono"]
+        print(f"mono wall / batched mono wall = {mono['wall'] / bar['wall']:.2f}  (target <= 1.20: "
+              f"{'met' if mono['wall'] <= 1.2 * bar['wall'] else 'NOT met'})")
+        print(f"mono CPU / batched mono CPU   = {mono['cpu'] / bar['cpu']:.2f}")
+        print(f"WER mono - batched mono       = {100 * (mono['wer'] - bar['wer']):+.2f} points")
+    if der is not None:
+        print(f"embedded source DER on pyannote's sample (no collar) = {100 * der:.1f} %  (before: "
+              f"{100 * DER_BEFORE:.1f} %: {'no worse' if der <= DER_BEFORE + 5e-4 else 'WORSE'})")
 
 
 def main() -> None:
@@ -335,7 +382,8 @@ def main() -> None:
         script, wav, audio_s = build_call(args.minutes, folder)
         print(f"call: {audio_s:.1f} s, {len(script)} turns -> {wav}", flush=True)
         results = {system: run_system(system, wav, models_dir, args.repeat, folder) for system in systems}
-        report(results, script, audio_s, args.repeat, models_dir, load_before)
+        der = pyannote_sample_der(models_dir) if "mono" in systems else None
+        report(results, script, audio_s, args.repeat, models_dir, load_before, der)
         if args.keep:
             import calls
 

@@ -9,6 +9,7 @@ from appliance import democall
 from appliance.audio import DecodeOptions, load_recording
 from appliance.config import load_settings
 from support import diarization
+from appliance.diarize import embedded as embedded_module
 from appliance.diarize.source import SourceChoice, speaker_source
 from appliance.pipeline import transcribe_recording
 from appliance.transcript.model import CallMeta
@@ -93,3 +94,24 @@ def test_one_voice_voicemail_is_one_speaker_named_for_the_caller(tmp_path, setti
     assert [s.label for s in transcript.speakers] == ["+49301234567"]
     assert {t.speaker for t in transcript.turns} == {0}
     assert "weasels" in _normal(transcript.text)
+
+
+def test_windows_between_two_of_one_speaker_are_not_embedded_and_change_no_label(embedded, tmp_path, monkeypatch):
+    # A long recording clusters an even spread of its windows; the others are embedded only
+    # where the speaker changes. Shrinking the spread makes the demo call such a recording.
+    reference = diarization.mono_mixture(tmp_path / "mix.wav")
+    samples = _samples(tmp_path / "mix.wav")
+    duration = len(samples) / 16000
+    counted = []
+    embed = embedded.encoder.embed
+    monkeypatch.setattr(embedded.encoder, "embed", lambda mel, starts: counted.append(len(starts)) or embed(mel, starts))
+    every = embedded.turns(samples, SourceChoice("embedded"))
+    all_windows, counted[:] = sum(counted), []
+    monkeypatch.setattr(embedded_module, "MAX_CLUSTERED_WINDOWS", all_windows // 4)
+    spread = embedded.turns(samples, SourceChoice("embedded"))
+
+    assert sum(counted) < all_windows / 2
+    assert {t.speaker for t in spread} == {t.speaker for t in every} == {0, 1}
+    # Frame by frame, the same speaker as with every window embedded (and as the reference).
+    assert diarization.der(every, spread, duration) < 0.01
+    assert diarization.der(reference, spread, duration, 0.25) < 0.01

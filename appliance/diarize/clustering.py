@@ -31,9 +31,8 @@ class Clusters:
     count: int
 
 
-def _laplacian_eigen(affinity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    laplacian = np.diag(affinity.sum(axis=1)) - affinity
-    return np.linalg.eigh(laplacian)
+def _laplacian(affinity: np.ndarray) -> np.ndarray:
+    return np.diag(affinity.sum(axis=1)) - affinity
 
 
 def _neighbour_graph(similarity: np.ndarray, p: int) -> np.ndarray:
@@ -74,18 +73,20 @@ def cluster(
     min_speakers = max(1, min(min_speakers, max_speakers))
     similarity = np.where(overlapping, -1.0, embeddings @ embeddings.T)
     best = None
+    # The search needs eigenvalues only (a third of a full decomposition's cost); the
+    # eigenvectors are computed once, for the p chosen.
     for p in np.unique(np.linspace(2, max(3, int(n * MAX_NEIGHBOUR_SHARE)), MAX_P_TRIED).astype(int)):
-        values, vectors = _laplacian_eigen(_neighbour_graph(similarity, p))
+        values = np.linalg.eigvalsh(_laplacian(_neighbour_graph(similarity, p)))
         gaps = np.diff(values[: max_speakers + 1])
         count = int(np.argmax(gaps[min_speakers - 1:]) + min_speakers)
         # The gap relative to the largest eigenvalue, against the share of neighbours kept.
         ratio = (p / n) / (gaps[count - 1] / (values[-1] + 1e-10) + 1e-10)
         if best is None or ratio < best[0]:
-            best = (ratio, count, vectors)
-    _, count, vectors = best
+            best = (ratio, count, p)
+    _, count, p = best
     if count == 1:
         return Clusters(np.zeros(n, dtype=int), 1)
-    spectral = vectors[:, :count]
+    spectral = np.linalg.eigh(_laplacian(_neighbour_graph(similarity, p)))[1][:, :count]
     spectral = spectral / (np.linalg.norm(spectral, axis=1, keepdims=True) + 1e-10)
     # A cluster k-means left empty is no speaker: number the others 0..n-1.
     _, labels = np.unique(kmeans(spectral, count), return_inverse=True)

@@ -2,8 +2,9 @@
 
 speech regions (Silero VAD, bundled with faster-whisper)
  -> 1.6 s windows every 0.25 s inside them (the encoder's training length)
- -> one Resemblyzer embedding per window (`voice_encoder.py`)
- -> speaker count and labels by spectral clustering (`clustering.py`)
+ -> Resemblyzer embeddings (`voice_encoder.py`) of an even spread of the windows
+ -> speaker count and labels by spectral clustering (`clustering.py`) of the spread
+ -> embeddings of the other windows only where the spread's speaker changes
  -> per 10 ms frame, the speaker whose centroid the windows covering that frame resemble most.
 
 The last step places a change of speaker where the evidence of all overlapping windows
@@ -26,9 +27,9 @@ ONE_VOICE_STEP_FRAMES = 50
 # Silero VAD: split regions on pauses of 0.3 s, pad speech a little (onsets, plosives).
 VAD_OPTIONS = {"threshold": 0.5, "min_silence_duration_ms": 300, "speech_pad_ms": 100}
 # Clustering holds an n x n affinity and decomposes it many times: a long recording clusters
-# an even spread of this many windows (2.5 min of speech at the full rate); every window
-# then goes to the nearest speaker centroid.
-MAX_CLUSTERED_WINDOWS = 600
+# an even spread of this many windows (75 s of speech at the full rate, one window a second
+# in a 5-minute call); every window then goes to the nearest speaker centroid.
+MAX_CLUSTERED_WINDOWS = 300
 # Less speech than this is one speaker: too few windows that do not share audio to compare.
 MIN_SPEECH_FOR_SPEAKERS_SECONDS = 8.0
 # A "speaker" heard for less than this is folded into the most similar one (splits of one
@@ -101,19 +102,19 @@ class EmbeddedSource:
         mel = mel_frames(samples)
         if len(mel) < WINDOW_FRAMES:
             mel = np.pad(mel, ((0, WINDOW_FRAMES - len(mel)), (0, 0)))
-        step = ONE_VOICE_STEP_FRAMES if choice.one_unless_clear else STEP_FRAMES
-        starts = np.array(window_starts(regions, len(mel), step))
-        embeddings = self.encoder.embed(mel, starts)
-        chosen = np.unique(np.linspace(0, len(starts) - 1, min(len(starts), MAX_CLUSTERED_WINDOWS)).astype(int))
-        sample, sample_starts = embeddings[chosen], starts[chosen]
-        overlapping = np.abs(sample_starts[:, None] - sample_starts[None, :]) < WINDOW_FRAMES
-
         speech = np.zeros(len(mel), dtype=bool)
         for a, b in regions:
             speech[a // HOP: -(-b // HOP)] = True
-        seconds_per_window = len(starts) / len(chosen) * step * HOP / RATE
         if speech.sum() * HOP / RATE < MIN_SPEECH_FOR_SPEAKERS_SECONDS and choice.min_speakers <= 1:
-            return runs_to_turns(np.where(speech, 0, -1))
+            return runs_to_turns(np.where(speech, 0, -1))  # no embedding could change that
+
+        step = ONE_VOICE_STEP_FRAMES if choice.one_unless_clear else STEP_FRAMES
+        starts = np.array(window_starts(regions, len(mel), step))
+        # Speakers are found on an even spread of the windows; only those are embedded first.
+        chosen = np.unique(np.linspace(0, len(starts) - 1, min(len(starts), MAX_CLUSTERED_WINDOWS)).astype(int))
+        sample, sample_starts = self.encoder.embed(mel, starts[chosen]), starts[chosen]
+        overlapping = np.abs(sample_starts[:, None] - sample_starts[None, :]) < WINDOW_FRAMES
+        seconds_per_window = len(starts) / len(chosen) * step * HOP / RATE
         if choice.one_unless_clear:
             found = clustering.cluster(sample, overlapping, 2, 2)
             if not self._clearly_two(sample, found, seconds_per_window):
@@ -122,7 +123,15 @@ class EmbeddedSource:
             found = clustering.cluster(sample, overlapping, choice.min_speakers, choice.max_speakers)
             found = clustering.fold_small(sample, found, round(MIN_SPEAKER_SECONDS / seconds_per_window),
                                           choice.min_speakers)
-        scores = embeddings @ clustering.centroids(sample, found.labels, found.count).T
+        means = clustering.centroids(sample, found.labels, found.count)
+        # The other windows are embedded only where the speaker changes between two of the
+        # spread: between two windows of one speaker they would only confirm it.
+        best = (sample @ means.T).argmax(axis=1)
+        rest = np.setdiff1d(np.arange(len(starts)), chosen)
+        after = np.searchsorted(chosen, rest)  # chosen holds the first and last window
+        added = starts[rest[best[after - 1] != best[after]]]
+        starts = np.concatenate([sample_starts, added])
+        scores = np.concatenate([sample, self.encoder.embed(mel, added)]) @ means.T
         return numbered_by_first_turn(runs_to_turns(frame_speakers(starts, scores, speech)))
 
     @staticmethod

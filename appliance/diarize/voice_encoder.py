@@ -114,6 +114,14 @@ class VoiceEncoder:
 
     def embed(self, mel: np.ndarray, starts: np.ndarray, batch: int = 256) -> np.ndarray:
         """The WINDOW_FRAMES-long windows of `mel` that begin at `starts` -> (n, 256) unit vectors."""
+        from threadpoolctl import threadpool_limits
+
+        # One BLAS thread: the LSTM makes 480 small products per batch, and OpenBLAS's threads
+        # spin between them (5x the CPU time, and slower, on 2 shared cores).
+        with threadpool_limits(1, user_api="blas"):
+            return self._embed(mel, starts, batch)
+
+    def _embed(self, mel: np.ndarray, starts: np.ndarray, batch: int) -> np.ndarray:
         out = []
         for first in range(0, len(starts), batch):
             windows = np.stack([mel[s: s + WINDOW_FRAMES] for s in starts[first: first + batch]])
