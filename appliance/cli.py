@@ -210,6 +210,10 @@ def worker(ctx: click.Context, once: bool, remote: bool, broker: str | None, box
         # Remote results arrive through the web; the scheduler's mail job sends theirs.
         work.on_finished = lambda job: nudges.mail_now()
     nudges.start()
+    if broker:
+        from appliance.jobs.presence import listen
+
+        listen(app, store)  # the remote workers' announcements, for the jobs page
     target = f"broker {broker.rpartition('@')[2]}" if broker else f"database {settings.db_path}"
     click.echo(f"worker watching {settings.spool_dir} ({target})")
     try:

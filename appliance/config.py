@@ -175,6 +175,10 @@ class Settings:
     broker_wait_seconds: float = 1800.0
     # On a remote worker: the box's web address, where its /worker endpoint is.
     box_url: str = ""
+    # On a remote worker: how often it tells the box (through the broker) that it is there,
+    # busy or idle. On the box: a worker not heard from for worker_offline_seconds is offline.
+    worker_heartbeat_seconds: float = 15.0
+    worker_offline_seconds: float = 60.0
 
     # Retention (appliance/ops/retention.py): [retention.NAME] tables with optional direction,
     # number (glob), mailbox (glob), audio_days, transcript_days; the first that matches a call

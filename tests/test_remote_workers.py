@@ -2,8 +2,10 @@
 tickets against a real HTTP box (the e2e test with RabbitMQ is tests/test_scale_out.py)."""
 
 import os
+import re
 import subprocess
 import threading
+import time
 
 import pytest
 from werkzeug.serving import make_server
@@ -179,3 +181,21 @@ def test_the_broker_queue_is_durable_prioritised_and_acked_after_the_result():
     assert queue.durable and queue.queue_arguments == {"x-max-priority": 9}
     assert conf.task_acks_late and conf.task_reject_on_worker_lost and conf.worker_prefetch_multiplier == 1
     assert conf.task_default_delivery_mode == "persistent" and conf.broker_transport_options["confirm_publish"]
+
+
+def test_the_jobs_page_shows_each_announced_worker_working_idle_or_offline(store, admin_client, monkeypatch):
+    from appliance.jobs.presence import record
+
+    record(store, {"worker": "gpu-box:7", "model": "whisper-base", "device": "cuda", "job": None})
+    record(store, {"worker": "cpu-box:8", "model": "whisper-base", "device": "cpu", "job": 3})
+    with monkeypatch.context() as clock:  # last heard from two minutes ago (offline after 60 s)
+        clock.setattr(time, "time", lambda now=time.time(): now - 120)
+        record(store, {"worker": "unplugged:9", "model": "whisper-base", "device": "cpu", "job": 4})
+    # What is not an announcement is dropped.
+    for junk in ({"worker": 5}, {"worker": "", "job": None}, {"worker": "x:1", "job": "4"}, {"job": 1}):
+        record(store, junk)
+
+    page = admin_client.get("/jobs").get_data(as_text=True)
+    states = dict(re.findall(r'data-worker="([^"]+)" data-state="(\w+)"', page))
+    assert states == {"gpu-box:7": "idle", "cpu-box:8": "busy", "unplugged:9": "offline"}
+    assert "whisper-base (cuda)" in page

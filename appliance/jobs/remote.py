@@ -140,10 +140,22 @@ class RemoteWorker:
         self.identity = {"worker": self.name, "model": self.engine.model,
                          "device": getattr(self.engine, "device", "cpu")}
         self.scratch = scratch_root()
+        # The job in hand, for the announcements (appliance/jobs/presence.py).
+        self.job_id: int | None = None
+
+    def presence(self) -> dict:
+        return {**self.identity, "job": self.job_id}
 
     def run(self, ticket: JobTicket) -> str:
         """Work one ticket: "stored", "duplicate", "deleted", "failed" (reported to the box) or
         "superseded" (not this ticket's job any more). Raises BoxAway."""
+        self.job_id = ticket.job_id
+        try:
+            return self._run(ticket)
+        finally:
+            self.job_id = None
+
+    def _run(self, ticket: JobTicket) -> str:
         box = Box(self.box_url, ticket)
         try:
             box.post("/progress", {"progress": 0.0, **self.identity})
@@ -208,6 +220,7 @@ def serve(settings: Settings, broker_url: str, box_url: str) -> None:
     from celery.exceptions import Reject
 
     from appliance.jobs.broker import TASK, celery_app
+    from appliance.jobs.presence import announce
 
     removed = remove_leftovers(scratch_root())
     if removed:
@@ -231,7 +244,9 @@ def serve(settings: Settings, broker_url: str, box_url: str) -> None:
             raise Reject(str(exc), requeue=True) from None
 
     log.info("worker %s: %s on %s, box %s", worker.name, worker.identity["model"], worker.identity["device"], box_url)
+    hostname = f"appliance@{worker.name}"
+    announce(app, hostname, worker.presence, settings.worker_heartbeat_seconds)
     app.Worker(
-        hostname=f"appliance@{worker.name}", pool_cls="threads", concurrency=1, loglevel="INFO", quiet=True,
+        hostname=hostname, pool_cls="threads", concurrency=1, loglevel="INFO", quiet=True,
         without_gossip=True, without_mingle=True, without_heartbeat=True,
     ).start()

@@ -41,11 +41,17 @@ class RemoteWorker:
     name: str  # host:pid as the worker names itself
     model: str
     device: str  # "cpu" or "cuda"
-    job_id: int | None  # the job it last reported progress on, until its result arrives
+    job_id: int | None  # the job it reported last (progress or announcement), until its result arrives
     jobs_done: int  # results it delivered that were stored
     audio_seconds: float  # of those results' recordings
     busy_seconds: float  # it spent transcribing them
     last_seen: float
+
+    def state(self, now: float, offline_after: float) -> str:
+        """"offline" when not heard from for offline_after seconds, else "busy" or "idle"."""
+        if now - self.last_seen > offline_after:
+            return "offline"
+        return "busy" if self.job_id else "idle"
 
     @property
     def speed(self) -> float | None:

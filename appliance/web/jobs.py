@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from appliance.errors import NotFound
-from appliance.web import get_store
+from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audited
 
 bp = Blueprint("jobs", __name__)
@@ -23,6 +25,8 @@ def index():
         failed=store.jobs(["failed"], limit=200),
         quarantined=store.jobs(["quarantined"], limit=200),
         workers=store.workers.all(),
+        now=time.time(),
+        offline_after=settings().worker_offline_seconds,
     )
 
 

@@ -28,6 +28,8 @@ LABELS: dict[str, dict[str, str]] = {
     "role": {"admin": N_("administrator"), "supervisor": N_("supervisor"), "agent": N_("agent"),
              "receptionist": N_("receptionist"), "viewer": N_("viewer")},
     "language": {"en": N_("English"), "de": N_("German")},
+    # A remote worker on the jobs page (RemoteWorker.state).
+    "worker": {"busy": N_("working"), "idle": N_("idle"), "offline": N_("offline")},
     "service": {"database": N_("database"), "worker": N_("worker"), "asterisk": N_("Asterisk")},
     "delivery": {"pending": N_("pending"), "sent": N_("sent"), "failed": N_("failed")},
     "event": {"call.done": N_("call transcribed"), "test": N_("test")},

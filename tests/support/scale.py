@@ -157,8 +157,10 @@ class Site:
     def broker_url(self, host: str = "127.0.0.1") -> str:
         return f"amqp://appliance:{self.password}@{host}:{BROKER_PORT}//"
 
-    def start_broker(self) -> None:
-        """RabbitMQ in the box's namespace, its state under root/rabbitmq (kept across restarts)."""
+    def start_broker(self, wait: bool = True) -> None:
+        """RabbitMQ in the box's namespace, its state under root/rabbitmq (kept across restarts).
+        wait=False: return once it is started, so that the box and the workers start while it
+        boots (they connect when it listens, as after a power cut)."""
         base = self.root / "rabbitmq"
         base.mkdir(exist_ok=True)
         # A user of its own with a password made for this site; guest stays on loopback.
@@ -182,7 +184,8 @@ class Site:
             # Erlang's port mapper, started here so that it ends with the site.
             self.start("epmd", self.box, [str(EPMD)])
         self.start("rabbitmq", self.box, [str(RABBITMQ_SERVER)], env)
-        wait_until(lambda: self.reachable("127.0.0.1", BROKER_PORT), "RabbitMQ to listen", 120)
+        if wait:
+            wait_until(lambda: self.reachable("127.0.0.1", BROKER_PORT), "RabbitMQ to listen", 120)
 
     def stop_broker(self) -> None:
         """A clean stop (SIGTERM), as a service restart does."""
