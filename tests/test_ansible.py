@@ -86,6 +86,35 @@ def test_playbook_syntax_check_passes():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_the_broker_role_listens_where_it_should_and_the_firewall_opens_only_its_port(tmp_path):
+    """The broker role (off in the playbook run below) as Ansible renders it, without a box:
+    plain AMQP, or with a certificate AMQP over TLS and plain AMQP on loopback only; the
+    firewall opens that one port to the workers' networks."""
+    template = ANSIBLE_DIR / "roles" / "broker" / "templates" / "rabbitmq.conf.j2"
+    ports = "{{ firewall_broker_networks | join(',') }} {{ firewall_broker_port }}"
+    tls = {"broker_tls_certfile": "callbox.crt", "broker_tls_keyfile": "callbox.key"}
+    tasks = [{"name": f"Render {name}", "vars": extra, "ansible.builtin.copy": {
+        "content": "{{ lookup('ansible.builtin.template', '%s') }}\n%s\n" % (template, ports),
+        "dest": str(tmp_path / f"{name}.conf"), "mode": "0600"}}
+        for name, extra in (("plain", {}), ("tls", tls))]
+    (tmp_path / "broker.yml").write_text(json.dumps([{
+        "name": "Render the broker's settings", "hosts": "localhost", "connection": "local", "gather_facts": False,
+        "vars": {"appliance_broker": True, "broker_worker_networks": ["192.0.2.0/24"],
+                 "ansible_python_interpreter": sys.executable},
+        "roles": [{"role": "broker", "when": False}, {"role": "firewall", "when": False}],
+        "tasks": tasks}]))
+    run(tool("ansible-playbook"), "-i", "localhost,", "broker.yml", cwd=tmp_path,
+        env={**ansible_env(), "ANSIBLE_ROLES_PATH": str(ANSIBLE_DIR / "roles")})
+
+    plain = (tmp_path / "plain.conf").read_text().splitlines()
+    assert "listeners.tcp.default = 5672" in plain and not [line for line in plain if "ssl" in line]
+    assert plain[-1] == "192.0.2.0/24 5672"
+    secure = (tmp_path / "tls.conf").read_text().splitlines()
+    assert "listeners.tcp.local = 127.0.0.1:5672" in secure and "listeners.ssl.default = 5671" in secure
+    assert not [line for line in secure if line.startswith("listeners.tcp.default")]
+    assert secure[-1] == "192.0.2.0/24 5671"
+
+
 def recap(output: str) -> dict[str, int]:
     line = re.search(r"^\S+\s*: (ok=.*)$", output.split("PLAY RECAP", 1)[-1], re.M)
     assert line, output[-3000:]
