@@ -3,7 +3,8 @@
 The PBX side is a shell hook (asterisk-config/appliance-upload: curl, no Python) that FreePBX's
 post-call-recording script setting or a `MixMonitor(...,,cmd)` runs. It sends the file with its
 length and SHA-256. The server writes the body to a file of its own as it arrives
-(appliance/web/server.py: never whole in memory, never holding a page thread); it is renamed
+(appliance/web/server.py: never whole in memory, never holding a page thread), hashing it as it
+writes, so a recording of hundreds of megabytes is not read a second time; it is renamed
 into `data_dir/imports/pbx/<pbx>/` only when every announced byte arrived and the checksum
 matches: a connection cut mid-upload or a file changed in flight leaves nothing behind. A file the PBX
 sends again (the hook retried after a timeout) is known by its checksum and not queued twice.
@@ -32,7 +33,6 @@ from appliance.transcript.model import CallMeta, valid_uniqueid
 
 log = logging.getLogger(__name__)
 
-_CHUNK = 1 << 20
 # FreePBX's names and Asterisk's ${UNIQUEID}.wav: letters, digits, + . _ - only (no path).
 _FILE_NAME = re.compile(r"[A-Za-z0-9+_-][A-Za-z0-9+._-]{0,199}")
 _NUMBER = re.compile(r"[0-9A-Za-z+*#._-]{1,40}")
@@ -99,6 +99,14 @@ def source_of(store: Store, token: str) -> PbxSource | None:
     return store.pbx.by_token_hash(_digest(token)) if token else None
 
 
+@dataclass(frozen=True)
+class Body:
+    """An upload's body as the server received it: the file it wrote and the SHA-256 of its bytes."""
+
+    path: Path
+    sha256: str
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -112,7 +120,7 @@ def incoming_folder(settings: Settings) -> Path:
     return settings.data_dir / "imports" / "pbx" / ".incoming"
 
 
-def receive(store: Store, settings: Settings, source: PbxSource, upload: Upload, body: Path) -> Received:
+def receive(store: Store, settings: Settings, source: PbxSource, upload: Upload, body: Body) -> Received:
     """Take the received body of an announced upload in (renamed into place) and queue it, or
     refuse it (the server removes what it received)."""
     upload = upload.checked(int(settings.pbx_upload_max_mb * (1 << 20)))
@@ -122,7 +130,7 @@ def receive(store: Store, settings: Settings, source: PbxSource, upload: Upload,
         return Received("duplicate", known)
     _check_body(body, upload)
     target = _target(settings.data_dir / "imports" / "pbx" / source.name, upload.file_name)
-    synced_rename(body, target)
+    synced_rename(body.path, target)
     try:
         with store.audit.entry(None, "pbx-upload", None, f"from PBX {source.name}"):
             # Checked again inside the write transaction: the same file may race in on two
@@ -157,21 +165,17 @@ def _target(folder: Path, file_name: str) -> Path:
     return target
 
 
-def _check_body(body: Path, upload: Upload) -> None:
-    size = body.stat().st_size
+def _check_body(body: Body, upload: Upload) -> None:
+    size = body.path.stat().st_size
     if size != upload.length:
         raise UploadRefused(400, f"the upload has {size} bytes, not the {upload.length} it announced")
-    digest = hashlib.sha256()
-    with open(body, "rb") as received:
-        for chunk in iter(lambda: received.read(_CHUNK), b""):
-            digest.update(chunk)
-    if digest.hexdigest() != upload.sha256:
+    if body.sha256 != upload.sha256:
         raise UploadRefused(400, "the recording does not match its SHA-256: it changed or broke on the way")
     if Path(upload.file_name).suffix.lower() in _READABLE_HEADERS:
         import soundfile
 
         try:
-            frames = soundfile.info(str(body)).frames
+            frames = soundfile.info(str(body.path)).frames
         except RuntimeError:  # soundfile.LibsndfileError
             frames = 0
         if frames <= 0:

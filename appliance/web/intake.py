@@ -7,8 +7,6 @@ No login and no cookies: each PBX has its own token (`appliance pbx add NAME`), 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Blueprint, jsonify, request
 
 from appliance.jobs.upload import Upload, UploadRefused, receive, source_of
@@ -16,7 +14,7 @@ from appliance.web import open_store, settings
 from appliance.web.auth import csrf
 
 INTAKE_PATH = "/intake/"
-BODY_FILE_KEY = "appliance.body_file"  # where the server puts the received body in the ASGI scope
+BODY_FILE_KEY = "appliance.body_file"  # where the server puts the received Body in the ASGI scope
 bp = Blueprint("intake", __name__, url_prefix=INTAKE_PATH.rstrip("/"))
 csrf.exempt(bp)  # no cookies: the token is the credential
 
@@ -34,7 +32,7 @@ def upload_recording(file_name: str):
                     uniqueid=request.args.get("uniqueid") or None, caller=request.args.get("caller") or None,
                     callee=request.args.get("callee") or None)
     try:
-        received = receive(open_store(), settings(), source, upload, Path(body))
+        received = receive(open_store(), settings(), source, upload, body)
     except UploadRefused as refused:
         return jsonify(error=str(refused)), refused.status
     return jsonify(state=received.state, call_id=received.call_id), 201 if received.state == "queued" else 200

@@ -14,13 +14,14 @@ stream goes through Flask like a page (login, scope, headers), then the view han
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import resource
 import tempfile
 from pathlib import Path
 
 from appliance.config import Settings
-from appliance.jobs.upload import incoming_folder
+from appliance.jobs.upload import Body, incoming_folder
 from appliance.web.hub import Hub
 from appliance.web.intake import BODY_FILE_KEY, INTAKE_PATH
 from appliance.web.streams import FILE_KEY, HUB_KEY, SUBSCRIPTION_KEY
@@ -122,11 +123,13 @@ class App:
             await _plain(send, 413, _UPLOAD_TOO_LARGE)
             return
         fd, body = tempfile.mkstemp(dir=self.incoming, suffix=".part")
+        digest = hashlib.sha256()
         try:
             try:
                 with os.fdopen(fd, "wb") as out:
                     async for chunk in _body_chunks(receive, self.max_upload, UPLOAD_IDLE_SECONDS):
                         out.write(chunk)
+                        digest.update(chunk)
             except asyncio.TimeoutError:
                 await _plain(send, 408, b"The upload stalled.\n")
                 return
@@ -135,7 +138,7 @@ class App:
                 return
             except _Gone:
                 return  # cut off mid-upload: nothing of it is kept
-            scope[BODY_FILE_KEY] = body
+            scope[BODY_FILE_KEY] = Body(Path(body), digest.hexdigest())
             await self.wsgi(scope, _replay([{"type": "http.request", "body": b"", "more_body": False}], then=receive),
                             send)
         finally:
