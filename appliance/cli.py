@@ -419,7 +419,8 @@ def cdr() -> None:
 @click.option("--days", type=float, help="How far back (default: setting cdr_scan_days).")
 @click.pass_context
 def cdr_sync(ctx: click.Context, days: float | None) -> None:
-    """Link the call records of the last days to the calls transcribed here, now."""
+    """Link the call records of the last days to the calls transcribed here, now (Master.csv:
+    its end read again, not only what was added since the last scan)."""
     from dataclasses import replace
 
     from appliance.asterisk.cdr import sync
@@ -429,7 +430,7 @@ def cdr_sync(ctx: click.Context, days: float | None) -> None:
         raise ApplianceError("set cdr_csv_path, cdr_sqlite_path or cdr_database_url to where the PBX keeps its CDR")
     if days is not None:
         settings = replace(settings, cdr_scan_days=days)
-    click.echo(f"{sync(store_of(ctx), settings)} call record(s) linked")
+    click.echo(f"{sync(store_of(ctx), settings, resume=False)} call record(s) linked")
 
 
 @cli.group()

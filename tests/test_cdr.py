@@ -12,6 +12,7 @@ import shutil
 import socket
 import sqlite3
 import subprocess
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from support.processes import unavailable, wait_for
 from support.store import finished_call
 from support.web import hashed, login, make_app, write_wav
 
+UTC = timezone.utc
 VOICE = Path("/usr/share/asterisk/sounds/en/conf-getchannel.wav")
 FREEPBX_CDR = """CREATE TABLE cdr (
   calldate datetime NOT NULL, clid varchar(80) NOT NULL DEFAULT '', src varchar(80) NOT NULL DEFAULT '',
@@ -98,7 +100,7 @@ def pbx_records(tmp_path_factory, models_dir):
         asterisk.add_sound("cdr-voice", VOICE)
         asterisk.add_sound("callee-555", VOICE)
         asterisk.rx("channel originate Local/cdr-voice@test-caller extension 555@test-pbx")
-        rows = wait_for(lambda: [r for r in (read_csv(master, settings.zone) if master.exists() else [])
+        rows = wait_for(lambda: [r for r in (read_csv(master, settings.zone)[0] if master.exists() else [])
                                  if r.dst == "555"], "Asterisk's CDR row of the call")
     finally:
         asterisk.stop()
@@ -130,7 +132,7 @@ def test_records_from_the_csv_reach_the_recorded_call_and_go_with_it(pbx_records
                                    [write_wav(tmp_path / "ours.wav")])
     other = store.enqueue_recording(CallMeta(uniqueid="1.2"), [write_wav(tmp_path / "other.wav")])
     assert sync(store, settings) >= 1
-    assert sync(store, settings) >= 1  # again: the same rows, no second copy
+    assert sync(store, settings) == 0  # again: nothing new in the file, nothing read again
     linked = store.cdr.of_call(ours.call_id)
     assert [r.uniqueid for r in linked].count(record.uniqueid) == 1
     assert {r.dst for r in linked} >= {"555"} and linked[0].disposition == "ANSWERED"
@@ -139,6 +141,47 @@ def test_records_from_the_csv_reach_the_recorded_call_and_go_with_it(pbx_records
     store.delete_call(ours.call_id)  # retention or erasure: the records go with the call
     with sqlite3.connect(settings.db_path) as db:
         assert db.execute("SELECT count(*) FROM call_records").fetchone()[0] == 0
+
+
+def test_each_scan_reads_what_asterisk_appended_and_the_last_hour_again_for_late_recordings(pbx_records, box,
+                                                                                             tmp_path):
+    """The real call's two Master.csv lines (its two legs), written as Asterisk appends them: a
+    scan links what came since the last, never a half-written line; a recording queued after its
+    row was read is linked on the next scan; an hour later the rows are not read again, and a
+    rotated or truncated file is read from its start."""
+    master, _ = pbx_records
+    # The longer line first: the truncated file below must be shorter than the mark.
+    first, second = sorted((line + "\n" for line in master.read_text().splitlines()[:2]), key=len, reverse=True)
+    leg_a, leg_b = (next(csv.reader([line]))[CSV_COLUMNS.index("uniqueid")] for line in (first, second))
+    csv_file = tmp_path / "Master.csv"
+    settings, store = box(cdr_csv_path=csv_file, cdr_timezone="UTC")
+    a = store.enqueue_recording(CallMeta(uniqueid=leg_a), [write_wav(tmp_path / "a.wav")]).call_id
+
+    csv_file.write_text(first)
+    assert sync(store, settings) == 1 and sync(store, settings) == 0
+    with csv_file.open("a") as out:
+        out.write(second[:40])  # Asterisk is still writing the line
+    assert sync(store, settings) == 0
+    with csv_file.open("a") as out:
+        out.write(second[40:])
+    assert sync(store, settings) == 0  # leg b's recording is not here yet
+    b = store.enqueue_recording(CallMeta(uniqueid=leg_b), [write_wav(tmp_path / "b.wav")]).call_id
+    assert sync(store, settings) == 1 and [r.uniqueid for r in store.cdr.of_call(b)] == [leg_b]
+    assert [r.uniqueid for r in store.cdr.of_call(a)] == [leg_a]  # seen again, never a second copy
+
+    later = datetime.fromisoformat(store.cdr.of_call(b)[0].ended_at) + timedelta(hours=2)
+    assert sync(store, settings, now=later) == 0
+    mark = store.cdr.mark("csv")
+    assert read_csv(csv_file, UTC, mark, later) == ([], mark)  # an hour on, read only what is new
+
+    csv_file.rename(tmp_path / "Master.csv.1")  # logrotate: a new file of another inode
+    csv_file.write_text(first)
+    assert [r.uniqueid for r in read_csv(csv_file, UTC, mark, later)[0]] == [leg_a]
+    mark = read_csv(csv_file, UTC, mark, later)[1]
+    with csv_file.open("r+") as out:  # copytruncate: the same file, shorter than the mark
+        out.truncate(0)
+        out.write(second)
+    assert [r.uniqueid for r in read_csv(csv_file, UTC, mark, later)[0]] == [leg_b]
 
 
 def _load_into_freepbx(admin, rows, **freepbx_columns):
@@ -241,6 +284,4 @@ def test_a_wrong_cdr_password_is_a_readable_error_not_a_silent_nothing(mariadb, 
 
 def _local(iso_utc: str) -> str:
     """A UTC ISO time as the box's local "YYYY-MM-DD HH:MM:SS", as cdr_mysql writes calldate."""
-    from datetime import datetime
-
     return datetime.fromisoformat(iso_utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")

@@ -6,14 +6,21 @@ appliance only ever sends SELECT). A CDR row belongs to a call of ours when its 
 call's (the recorded leg) or its linkedid is the call's linkedid (the other legs of a transfer or
 a queue call). Only rows of calls we hold are kept, with the call: retention and erasure of the
 call take its records along, and nothing is kept about calls that were never recorded.
+
+Master.csv only grows between rotations, so each scan reads only what was appended since the
+last one, and the last hour's rows again (CSV_LATE_SECONDS): the store keeps a mark (the file's
+device and inode, a byte offset) with the rows it linked. A file of another inode (rotated away)
+or shorter than the mark (truncated in place) is read from its start again, at most its last
+CSV_TAIL_BYTES, as is the file by `appliance cdr sync`. The databases are asked for the rows of
+the last cdr_scan_days (their start times are indexed).
 """
 
 from __future__ import annotations
 
 import csv
 import logging
+import os
 import sqlite3
-from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -31,8 +38,11 @@ log = logging.getLogger(__name__)
 CSV_COLUMNS = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata",
                "start", "answer", "end", "duration", "billsec", "disposition", "amaflags", "uniqueid", "userfield",
                "peeraccount", "linkedid", "sequence")
-# Calls of the last days are in the file's end; a whole year of CSV is not re-read every scan.
+# Calls of the last days are in the file's end: a year of CSV seen for the first time is not read whole.
 CSV_TAIL_BYTES = 8 << 20
+# Rows of calls that ended this recently are read again on the next scan: a recording may be
+# queued after its row was written (a PBX's upload retried from its pending queue, an import).
+CSV_LATE_SECONDS = 3600
 
 
 def _time(value, zone: ZoneInfo | timezone) -> str | None:
@@ -74,20 +84,38 @@ def _record(row: dict, zone: ZoneInfo | timezone) -> CallRecord | None:
     )
 
 
-def read_csv(path: Path, zone: ZoneInfo | timezone) -> list[CallRecord]:
+def read_csv(path: Path, zone: ZoneInfo | timezone, mark: str | None = None,
+             now: datetime | None = None) -> tuple[list[CallRecord], str]:
+    """The records of the whole lines written after `mark` (a mark this returned before), and the
+    mark to pass next: before the first line of a call that ended less than CSV_LATE_SECONDS
+    ago, so that its recording, if it arrives after the row, is still linked on the next scan.
+    A line Asterisk is still writing is left for the next scan."""
     with open(path, "rb") as raw:
-        size = raw.seek(0, 2)
-        raw.seek(max(0, size - CSV_TAIL_BYTES))
-        tail = raw.read().decode("utf-8", errors="replace")
-    lines = tail.splitlines()
-    if size > CSV_TAIL_BYTES:
-        lines = lines[1:]  # the first line of a tail is cut
-    records = []
-    for values in csv.reader(lines):
-        record = _record(dict(zip(CSV_COLUMNS, values)), zone)
+        info = os.fstat(raw.fileno())
+        file_id, size = f"{info.st_dev}:{info.st_ino}", info.st_size
+        marked_id, _, marked_offset = (mark or "").rpartition(":")
+        if marked_id == file_id and marked_offset.isdigit() and int(marked_offset) <= size:
+            start, cut = int(marked_offset), False
+        else:  # first read, rotated or truncated
+            start = max(0, size - CSV_TAIL_BYTES)
+            cut = start > 0  # the first line of a tail is cut
+        raw.seek(start)
+        new = raw.read(size - start)
+    young = ((now or datetime.now(timezone.utc)) - timedelta(seconds=CSV_LATE_SECONDS)).isoformat(timespec="seconds")
+    records, offset, next_mark = [], start, None
+    for line in new.splitlines(keepends=True):
+        if not line.endswith(b"\n"):
+            break
+        offset += len(line)
+        if cut:
+            cut = False
+            continue
+        record = _record(dict(zip(CSV_COLUMNS, next(csv.reader([line.decode("utf-8", errors="replace")]), []))), zone)
         if record:
             records.append(record)
-    return records
+            if next_mark is None and (record.ended_at or record.started_at or young) >= young:
+                next_mark = offset - len(line)
+    return records, f"{file_id}:{offset if next_mark is None else next_mark}"
 
 
 def read_sqlite(path: Path, zone: ZoneInfo | timezone, since: datetime) -> list[CallRecord]:
@@ -125,24 +153,21 @@ def _local(moment: datetime, zone: ZoneInfo | timezone) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def read_all(settings: Settings, since: datetime) -> Iterable[tuple[str, list[CallRecord]]]:
-    """(source name, its records since `since`) for each source the settings name."""
+def sync(store: Store, settings: Settings, now: datetime | None = None, resume: bool = True) -> int:
+    """Link the new call records (the databases': of the last cdr_scan_days) to our calls; how
+    many links are new. resume=False reads Master.csv's tail again, not from the mark."""
+    now = now or datetime.now(timezone.utc)
+    since = now - timedelta(days=settings.cdr_scan_days)
     # Asterisk writes the local time of the machine it runs on: this box's, unless set.
     zone = zone_named(settings.cdr_timezone) if settings.cdr_timezone else box_zone()
-    if settings.cdr_csv_path is not None:
-        yield "csv", read_csv(settings.cdr_csv_path, zone)
-    if settings.cdr_sqlite_path is not None:
-        yield "sqlite", read_sqlite(settings.cdr_sqlite_path, zone, since)
-    if settings.cdr_database_url:
-        yield "mysql", read_mysql(settings.cdr_database_url, zone, since)
-
-
-def sync(store: Store, settings: Settings, now: datetime | None = None) -> int:
-    """Link the call records of the last cdr_scan_days to our calls; how many rows were linked."""
-    since = (now or datetime.now(timezone.utc)) - timedelta(days=settings.cdr_scan_days)
     linked = 0
-    for source, records in read_all(settings, since):
-        linked += store.cdr.link(source, records)
+    if settings.cdr_csv_path is not None:
+        records, mark = read_csv(settings.cdr_csv_path, zone, store.cdr.mark("csv") if resume else None, now)
+        linked += store.cdr.link("csv", records, mark)
+    if settings.cdr_sqlite_path is not None:
+        linked += store.cdr.link("sqlite", read_sqlite(settings.cdr_sqlite_path, zone, since))
+    if settings.cdr_database_url:
+        linked += store.cdr.link("mysql", read_mysql(settings.cdr_database_url, zone, since))
     if linked:
         log.info("cdr: %d record(s) linked to calls", linked)
     return linked

@@ -1,14 +1,15 @@
 """The PBX's call records linked to our calls (appliance/asterisk/cdr.py reads them).
 
 A row is kept only for a call we hold, and goes with it (ON DELETE CASCADE): retention and
-erasure need no extra step. Linking again replaces a row (a CDR row is final once written, but
-a scan may see one twice).
+erasure need no extra step. Linking a row again changes nothing (a CDR row is final once
+written; a scan sees some rows twice).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from appliance.store import scopes
@@ -20,26 +21,40 @@ _FIELDS = [f.name for f in dataclasses.fields(CallRecord)]
 
 
 class CallRecords(Concern):
-    def link(self, source: str, records: Sequence[CallRecord], now: float | None = None) -> int:
+    def link(self, source: str, records: Sequence[CallRecord], mark: str | None = None,
+             now: float | None = None) -> int:
         """Attach each record to the calls whose uniqueid is its uniqueid or whose linkedid is its
-        linkedid; the number of (call, record) links made or renewed."""
-        db, now, linked = self._db, clock(now), 0
+        linkedid, and keep `mark` (how far the source was read) in the same transaction; the
+        number of new (call, record) links. One lookup for all the records: most rows of a
+        PBX's CDR are of calls never recorded here."""
+        db, now = self._db, clock(now)
+        keys = json.dumps(sorted({r.uniqueid for r in records} | {r.linkedid or r.uniqueid for r in records}))
+        by_uniqueid, by_linkedid = {}, defaultdict(set)
+        for call_id, uniqueid, linkedid in db.execute(
+                """SELECT id, uniqueid, linkedid FROM calls WHERE uniqueid IN (SELECT value FROM json_each(:keys))
+                OR (linkedid IS NOT NULL AND linkedid IN (SELECT value FROM json_each(:keys)))""", {"keys": keys}):
+            by_uniqueid[uniqueid] = call_id
+            by_linkedid[linkedid].add(call_id)
+        links = [(call_id, source, record.uniqueid, record.sequence, json.dumps(vars(record)), now)
+                 for record in records
+                 for call_id in {by_uniqueid.get(record.uniqueid), *by_linkedid.get(record.linkedid or record.uniqueid, ())}
+                 if call_id is not None]
         with write(db):
-            for record in records:
-                calls = db.execute(
-                    "SELECT id FROM calls WHERE uniqueid = ? OR (linkedid IS NOT NULL AND linkedid = ?)",
-                    [record.uniqueid, record.linkedid or record.uniqueid],
-                ).fetchall()
-                for (call_id,) in calls:
-                    db.execute(
-                        """INSERT INTO call_records (call_id, source, uniqueid, sequence, data, linked_at)
-                        VALUES (?, ?, ?, ?, ?, ?)
-                        ON CONFLICT (call_id, source, uniqueid, sequence) DO UPDATE SET data = excluded.data""",
-                        [call_id, source, record.uniqueid, record.sequence, json.dumps(dataclasses.asdict(record)),
-                         now],
-                    )
-                    linked += 1
+            before = db.conn.total_changes
+            db.conn.executemany(
+                """INSERT INTO call_records (call_id, source, uniqueid, sequence, data, linked_at)
+                VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (call_id, source, uniqueid, sequence) DO NOTHING""", links)
+            linked = db.conn.total_changes - before
+            if mark is not None:
+                db.execute("""INSERT INTO cdr_marks (source, mark, updated_at) VALUES (?, ?, ?)
+                           ON CONFLICT (source) DO UPDATE SET mark = excluded.mark, updated_at = excluded.updated_at""",
+                           [source, mark, now])
         return linked
+
+    def mark(self, source: str) -> str | None:
+        """The mark link() last kept for the source (None: never read)."""
+        row = self._db.execute("SELECT mark FROM cdr_marks WHERE source = ?", [source]).fetchone()
+        return row[0] if row else None
 
     def of_call(self, call_id: int) -> list[CallRecord]:
         """The call's records in the order the PBX wrote them (start, then sequence)."""

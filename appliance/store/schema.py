@@ -659,4 +659,13 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
         "ALTER TABLE jobs ADD COLUMN error_code TEXT",
         "ALTER TABLE jobs ADD COLUMN error_values TEXT",
     ),
+    # Step 28: how far each CDR source was read (appliance/asterisk/cdr.py says what a mark
+    # means: Master.csv's file and byte offset), saved with the rows it linked.
+    (
+        """CREATE TABLE cdr_marks (
+            source TEXT PRIMARY KEY,
+            mark TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        ) WITHOUT ROWID""",
+    ),
 ]
