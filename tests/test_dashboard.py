@@ -64,7 +64,7 @@ def test_each_day_shows_its_length_dead_air_and_interruptions(admin_client, call
     row = re.search(r'<tr data-day="2026-05-01">(.*?)</tr>', page, re.S)[1]
     cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
     # talk(): two turns, 3.5 s a call; dead air 1 s and 3 s: 2 s per call; one interruption.
-    assert cells == ["2026-05-01", "2", "0:07", "0:04", "2 s", "1"]
+    assert cells == ["2026-05-01", "2", "0:07", "0:04", "2 s", "1", ""]  # no phrase alerts
     assert "2026-05-02" not in re.findall(r'<tr data-day="([^"]+)"', page)
 
 

@@ -1,15 +1,27 @@
-"""Quality reviews from the real server: the scorecard an admin defines, a reviewer's card per
-call (weighted score, editable, audited), comments at a moment that play from it, who may review
-(admins and supervisors) and who reads the reviews (whoever sees the call), and the scores per
-extension on the dashboard."""
+"""Quality assurance from the real server (one server for the module).
+
+Reviews: the scorecard an admin defines, a reviewer's card per call (weighted score, editable,
+audited), comments at a moment that play from it, who may review (admins and supervisors) and
+who reads the reviews (whoever sees the call), and the scores per extension on the dashboard.
+
+Phrase alerts: the phrases an admin watches for flag the calls that contain them (call page,
+list filter, dashboard count, in the user's scope), reach the webhooks that opted in, and are
+checked again after a correction."""
 
 import html
+import http.server
+import ipaddress
+import json
 import re
+import threading
 
 import pytest
 
+from appliance.analytics.phrases import run_pending as check_phrases
 from appliance.store.scopes import entry
-from support.web import audit_actions, hashed
+from appliance.transcript.model import CallMeta
+from appliance.webhooks import delivery
+from support.web import audit_actions, hashed, recorded_call, talk, write_wav
 
 SUPERVISOR = ("sue", "supervisor-pass-served-1")  # a reviewer who sees extension 201 only
 
@@ -141,3 +153,112 @@ def test_the_review_panel_in_german(card):
     page = served.login("agent").get(f"/calls/{served.own_call}").text
     text = text_of(page, "reviews")
     assert "Bewertungen" in text and "Kommentare" in text and "Punktzahl: 17 %" in text
+
+
+# --- phrase alerts --------------------------------------------------------------------------
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):
+        self.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    Receiver.received = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", Receiver.received
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def loopback_is_lan(monkeypatch):
+    """The receiver listens on 127.0.0.1, which a real box refuses (tests/test_webhooks.py)."""
+    monkeypatch.setattr(delivery, "LAN_NETWORKS", (*delivery.LAN_NETWORKS, ipaddress.ip_network("127.0.0.1/32")))
+
+
+@pytest.fixture(scope="module")
+def alerted(served, receiver):
+    """Phrases "kündig" (notifying) and "Anwalt"; a webhook that opted in to alerts and one that
+    did not; a call of extension 202 (outside the agent's scope) that says both, checked."""
+    url, _ = receiver
+    admin = served.login("admin")
+    assert admin.post("/admin/phrases", {"phrase": "kündig", "notify": "on"}).status == 302
+    assert admin.post("/admin/phrases", {"phrase": "Anwalt"}).status == 302
+    with served.store() as store:
+        store.save_webhook(None, "crm", url, "s3cret", ("call", "alerts"), True)
+        store.save_webhook(None, "plain", url + "?plain", "s3cret", ("call",), True)
+        call = recorded_call(store, [write_wav(served.data_dir / "recordings" / "alert.wav", 4.0)],
+                             CallMeta(uniqueid="served-alert", caller="202", callee="+4930333"),
+                             talk([(0, "guten Tag hier ist die Praxis"),
+                                   (1, "ich will den Vertrag kündigen, sonst kommt mein Anwalt")])).call_id
+        check_phrases(store)
+    return served, admin, call
+
+
+def test_a_call_that_says_a_phrase_is_flagged_with_its_moment(alerted):
+    served, admin, call = alerted
+    page = admin.get(f"/calls/{call}").text
+    text = text_of(page, "alerts")
+    assert "Phrase alert:" in text and "„kündig\" 0:02" in text and "„Anwalt\" 0:03" in text
+    assert 'href="#t=2.' in page
+    listed = admin.get("/?alert=1").text
+    assert f'data-call="{call}"' in listed and f'data-call="{served.own_call}"' not in listed
+    assert f'data-call="{served.own_call}"' in admin.get("/").text
+    dashboard = admin.get("/dashboard").text
+    assert re.search(r'<a class="alerted" href="[^"]*alert=1[^"]*">1 call with a phrase alert</a>', dashboard)
+    assert f'<a href="/?kind=call&amp;from=' in dashboard and "&amp;alert=1\">1</a>" in dashboard
+    # The agent sees extension 201's calls: neither the call nor its count.
+    agent = served.login("agent")
+    assert f'data-call="{call}"' not in agent.get("/?alert=1").text
+    assert "0 calls with a phrase alert" in agent.get("/dashboard").text
+    assert agent.get(f"/calls/{call}").status == 404
+
+
+def test_the_alert_reaches_the_webhooks_that_opted_in(alerted, receiver, loopback_is_lan, settings):
+    served, admin, call = alerted
+    _, received = receiver
+    with served.store() as store:
+        delivery.deliver_due(store, settings)
+    alerts = [body for body in received if body["event"] == "phrase.alert"]
+    assert len(alerts) == 1 and alerts[0]["call_id"] == call  # the crm hook only, once
+    assert [(a["phrase"], a["speaker"]) for a in alerts[0]["alerts"]] == [("kündig", "Agent"), ("Anwalt", "Agent")]
+    assert "transcript" not in alerts[0]  # the fields the admin chose, no more
+    page = admin.get("/admin/webhooks").text
+    assert "phrase alert" in page and "phrase alerts" in page  # the log's event, the opt-in field
+
+
+def test_a_correction_checks_the_call_again(alerted):
+    served, admin, call = alerted
+    with served.store() as store:
+        store.edit_transcript(call, "admin", "word", 1, word=4, text="behalten,")
+        check_phrases(store)
+        assert [hit.phrase for hit in store.alerts.of_call(call)] == ["Anwalt"]
+        store.edit_transcript(served.own_call, "admin", "word", 1, word=1, text="Kündigung")
+        check_phrases(store)
+        assert [hit.phrase for hit in store.alerts.of_call(served.own_call)] == ["kündig"]
+    text = text_of(admin.get(f"/calls/{call}").text, "alerts")
+    assert "Anwalt" in text and "kündig" not in text
+
+
+def test_only_admins_set_phrases_and_bad_ones_are_refused(alerted):
+    served, admin, _ = alerted
+    for bad in ("", "   ", "x" * 81, "KÜNDIG"):
+        assert admin.post("/admin/phrases", {"phrase": bad}).status == 302
+    page = admin.get("/admin/phrases").text
+    assert "The phrase KÜNDIG is watched already." in page and "A phrase has 1 to 80" in page
+    with served.store() as store:
+        assert [rule.phrase for rule in store.alerts.rules()] == ["Anwalt", "kündig"]
+        assert {e.detail for e in audit_actions(store, "phrase-add")} >= {"kündig", "Anwalt"}
+    assert served.login("vic").get("/admin/phrases").status == 403
+    assert served.login("vic").post("/admin/phrases", {"phrase": "x"}).status == 403
+    assert admin.request("POST", "/admin/phrases", {"phrase": "forged"}).status == 400

@@ -43,6 +43,8 @@ ROUTES = {
     "/calls/<int:call_id>/comments/<int:comment_id>/delete": "call",
     "/admin/scorecard": "admin",
     "/admin/scorecard/<int:criterion_id>/delete": "admin",
+    "/admin/phrases": "admin",
+    "/admin/phrases/<int:rule_id>/delete": "admin",
     "/search": "list",
     "/jobs": "admin",
     "/jobs/<int:job_id>/retry": "admin",
@@ -116,7 +118,7 @@ def _paths(rule: str, ids: dict, which: str) -> list[str]:
     path = (rule.replace("<int:call_id>", str(ids[which])).replace("<int:live_id>", str(ids[f"{which}_live"]))
             .replace("<int:index>", "0").replace("<int:job_id>", "1").replace("<int:user_id>", str(ids["admin_id"]))
             .replace("<int:webhook_id>", "1")
-            .replace("<int:comment_id>", "1").replace("<int:criterion_id>", "1").replace("<file_name>", "in-201-202-20261202-091502-1.2.wav"))
+            .replace("<int:comment_id>", "1").replace("<int:criterion_id>", "1").replace("<int:rule_id>", "1").replace("<file_name>", "in-201-202-20261202-091502-1.2.wav"))
     if "<fmt>" in path:
         return [path.replace("<fmt>", fmt) for fmt in (EXPORTS if "/export/" in path else ("csv", "json"))]
     return [path]

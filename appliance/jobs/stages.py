@@ -1,4 +1,4 @@
-"""The stages after a transcript is stored: insights (nlp), then conversation metrics.
+"""The stages after a transcript is stored: insights (nlp), conversation metrics, phrase alerts.
 
 The worker and the dispatcher run them right after they commit a transcript; the scheduler
 runs them as a safety net (a worker killed in between, calls from before a stage existed).
@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from appliance.analytics.phrases import run_pending as alert_pending
 from appliance.analytics.stage import run_pending as measure_pending
 from appliance.config import Settings
 from appliance.nlp.stage import run_pending as analyse_pending
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 STAGES: tuple[tuple[str, Callable[[Store, Settings], object]], ...] = (
     ("nlp", analyse_pending),
     ("metrics", measure_pending),
+    ("alerts", alert_pending),
 )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 
 from appliance.store.concern import Concern
-from appliance.store.filters import CallFilter, where_clause
+from appliance.store.filters import ALERTED, CallFilter, where_clause
 from appliance.store.schema import call_day, call_start
 
 
@@ -28,6 +28,7 @@ class DayFigures:
     measured: int  # calls with conversation metrics
     silence_seconds: float  # dead air, over the measured calls
     interruptions: int  # over the measured calls
+    alerted: int  # calls with a phrase alert (store/alerts.py)
 
 
 @dataclass(frozen=True)
@@ -91,12 +92,13 @@ class Dashboard(Concern):
         params = {**params, **day_params}
         sql = (
             f"SELECT {day} AS day, count(*), total(c.duration), count(m.call_id),"
-            " total(m.silence_seconds), total(m.interruptions_total)"
+            f" total(m.silence_seconds), total(m.interruptions_total), total({ALERTED})"
             " FROM calls c LEFT JOIN call_metrics m ON m.call_id = c.id AND m.error IS NULL"
             + where_clause(conditions) + f" GROUP BY {day} ORDER BY day"
         )
         rows = self._db.execute(sql, params).fetchall()
-        return [DayFigures(d, n, round(s, 1), k, round(silence, 1), int(i)) for d, n, s, k, silence, i in rows]
+        return [DayFigures(d, n, round(s, 1), k, round(silence, 1), int(i), int(a))
+                for d, n, s, k, silence, i, a in rows]
 
 
 def _offsets(zone: tzinfo, since: datetime, until: datetime) -> list[tuple[float, int]]:

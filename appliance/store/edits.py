@@ -4,8 +4,8 @@ split in two or merged with the next.
 The call's newest transcript is changed in place, full-text rows included, so the page, search
 and exports read the corrected text. The turns as transcribed are kept once, at the first edit
 (transcript_originals), and every edit is a revision: who, when, what (before and after). The
-call's insights and metrics are dropped in the same transaction: the nlp and analytics stages
-compute them again from the corrected text. Splits add turns and merges remove them, so calls.turn_count and the call's
+call's insights, metrics and phrase check are dropped in the same transaction: the nlp and
+analytics stages compute them again from the corrected text. Splits add turns and merges remove them, so calls.turn_count and the call's
 turn-id range (search's day filter) are kept true here.
 """
 
@@ -92,9 +92,11 @@ def edit(db: Database, call_id: int, actor: str, action: str, turn: int, now: fl
             [transcript_id, actor, now, action, turn, _short(before), _short(after)]).lastrowid
         # Keywords and summary were made from the old text: the nlp stage makes them again; so
         # does the analytics stage with the conversation metrics (a fixed word changes the word
-        # count and the questions; a moved turn who spoke when).
+        # count and the questions; a moved turn who spoke when); the phrase alerts are checked
+        # again (store/alerts.py: a phrase corrected away goes, a corrected-in one comes).
         db.execute("DELETE FROM call_insights WHERE call_id = ?", [call_id])
         db.execute("DELETE FROM call_metrics WHERE call_id = ?", [call_id])
+        db.execute("DELETE FROM phrase_checks WHERE call_id = ?", [call_id])
     return Revision(revision_id, transcript_id, actor, now, action, turn, _short(before), _short(after))
 
 

@@ -83,6 +83,10 @@ def number_digits(number: str | None) -> str:
     return "".join(ch for ch in number or "" if ch not in NUMBER_PUNCTUATION)
 
 
+# A call with a phrase alert (store/alerts.py): the list's filter and the dashboard's count.
+ALERTED = "EXISTS (SELECT 1 FROM phrase_hits h WHERE h.call_id = c.id)"
+
+
 @dataclass(frozen=True)
 class CallFilter:
     date_from: str | None = None  # YYYY-MM-DD, inclusive, a day of `zone`
@@ -97,6 +101,7 @@ class CallFilter:
     min_duration: float | None = None  # seconds, inclusive
     max_duration: float | None = None
     words: str | None = None  # said in the call: an FTS5 query (query.parse_query makes one)
+    alerted: bool | None = None  # True: only calls in which a watched phrase was said (store/alerts.py)
     zone: tzinfo | None = None  # whose days date_from and date_to are; None: UTC days
 
     def bounds(self) -> tuple[datetime | None, datetime | None]:
@@ -165,6 +170,8 @@ class CallFilter:
         if self.words:
             conditions.append(f"c.id IN ({WORD_CALLS})")
             params["words"] = self.words
+        if self.alerted:
+            conditions.append(ALERTED)
         if self.scope is not None:
             scoped, scope_params = self.scope.where("c")
             conditions += scoped

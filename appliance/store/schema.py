@@ -668,4 +668,28 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
             updated_at REAL NOT NULL
         ) WITHOUT ROWID""",
     ),
+    # Step 29: phrase alerts (appliance/store/alerts.py): the phrases an admin watches for, which
+    # transcript of each call was last checked, and the calls' hits (gone with the call or the
+    # phrase).
+    (
+        """CREATE TABLE phrase_rules (
+            id INTEGER PRIMARY KEY,
+            phrase TEXT NOT NULL UNIQUE,
+            notify INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL
+        )""",
+        """CREATE TABLE phrase_checks (
+            call_id INTEGER PRIMARY KEY REFERENCES calls(id) ON DELETE CASCADE,
+            transcript_id INTEGER NOT NULL,
+            checked_at REAL NOT NULL
+        )""",
+        """CREATE TABLE phrase_hits (
+            call_id INTEGER NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+            rule_id INTEGER NOT NULL REFERENCES phrase_rules(id) ON DELETE CASCADE,
+            speaker INTEGER NOT NULL,
+            at_seconds REAL NOT NULL,
+            PRIMARY KEY (call_id, rule_id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX phrase_hits_rule ON phrase_hits(rule_id)",
+    ),
 ]

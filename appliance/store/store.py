@@ -33,6 +33,7 @@ from appliance.store import (
 )
 from appliance import filemodes
 from appliance.errors import LegalHold, NotAllowed, NotFound
+from appliance.store.alerts import Alerts
 from appliance.store.audit import AuditLog
 from appliance.store.cdr import CallRecords
 from appliance.store.concern import concern
@@ -80,6 +81,7 @@ def _now(now: float | None) -> float:
 
 
 class Store:
+    alerts = concern(Alerts)
     audit = concern(AuditLog)
     cdr = concern(CallRecords)
     dashboard = concern(Dashboard)

@@ -39,7 +39,7 @@ class Delivery:
     webhook_id: int
     webhook_name: str
     call_id: int | None  # None for the admin's test
-    event: str  # "call.done" or "test"
+    event: str  # "call.done", "phrase.alert" or "test"
     state: str  # one of DELIVERY_STATES
     attempts: int
     last_status: int | None  # the endpoint's HTTP status
@@ -135,13 +135,16 @@ class Webhooks(Concern):
             )
 
 
-def queue_call(db: Database, call_id: int, now: float) -> int:
-    """Queue the call for every enabled webhook; the caller holds the write transaction."""
+def queue_call(db: Database, call_id: int, now: float, event: str = "call.done", wanting: str | None = None) -> int:
+    """Queue the call's `event` for every enabled webhook (only those whose fields include
+    `wanting`, if given: "alerts" is how a webhook opts in to phrase alerts); once per webhook,
+    call and event. The caller holds the write transaction."""
     return db.execute(
         """INSERT OR IGNORE INTO webhook_deliveries
         (webhook_id, call_id, event, state, attempts, next_attempt_at, created_at, updated_at)
-        SELECT id, ?, 'call.done', 'pending', 0, ?, ?, ? FROM webhooks WHERE enabled""",
-        [call_id, now, now, now],
+        SELECT id, :call_id, :event, 'pending', 0, :now, :now, :now FROM webhooks WHERE enabled
+        AND (:wanting IS NULL OR EXISTS (SELECT 1 FROM json_each(fields) WHERE value = :wanting))""",
+        {"call_id": call_id, "event": event, "now": now, "wanting": wanting},
     ).rowcount
 
 

@@ -103,7 +103,8 @@ def call_filters() -> dict:
     return {**list_filters(), "state": choice("state", CALL_STATES), "kind": choice("kind", CALL_KINDS),
             "direction": choice("direction", DIRECTIONS), "extension": text("extension"),
             "speaker": text("speaker"), "min_duration": parse_seconds(args.get("longer")),
-            "max_duration": parse_seconds(args.get("shorter")), "keyword": text("keyword")}
+            "max_duration": parse_seconds(args.get("shorter")), "keyword": text("keyword"),
+            "alerted": True if args.get("alert") == "1" else None}
 
 
 def list_order() -> dict:

@@ -31,7 +31,7 @@ def every_day(figures: list[DayFigures], first: date, last: date) -> list[DayFig
     """One entry per day of the range, days without calls included (the chart has no gaps)."""
     found = {f.day: f for f in figures}
     days = (first + timedelta(n) for n in range((last - first).days + 1))
-    return [found.get(d.isoformat(), DayFigures(d.isoformat(), 0, 0.0, 0, 0.0, 0)) for d in days]
+    return [found.get(d.isoformat(), DayFigures(d.isoformat(), 0, 0.0, 0, 0.0, 0, 0)) for d in days]
 
 
 @bp.route("/dashboard")
@@ -44,4 +44,5 @@ def index():
     return render_template("dashboard.html", days=days, first=first.isoformat(), last=last.isoformat(),
                            extensions=get_store().dashboard.extensions(**selected),
                            number=filters["number"] or "", most=max((d.calls for d in days), default=0),
-                           total=sum(d.calls for d in days), seconds=sum(d.seconds for d in days))
+                           total=sum(d.calls for d in days), seconds=sum(d.seconds for d in days),
+                           alerted=sum(d.alerted for d in days))

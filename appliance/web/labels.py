@@ -32,9 +32,10 @@ LABELS: dict[str, dict[str, str]] = {
     "worker": {"busy": N_("working"), "idle": N_("idle"), "offline": N_("offline")},
     "service": {"database": N_("database"), "worker": N_("worker"), "asterisk": N_("Asterisk")},
     "delivery": {"pending": N_("pending"), "sent": N_("sent"), "failed": N_("failed")},
-    "event": {"call.done": N_("call transcribed"), "test": N_("test")},
+    "event": {"call.done": N_("call transcribed"), "phrase.alert": N_("phrase alert"), "test": N_("test")},
     "webhook_field": {"call": N_("call data"), "keywords": N_("keywords"), "summary": N_("summary"),
-                      "entities": N_("entities"), "transcript": N_("transcript"), "link": N_("link")},
+                      "entities": N_("entities"), "transcript": N_("transcript"), "link": N_("link"),
+                      "alerts": N_("phrase alerts")},
     "entity": {"phone": N_("phone"), "email": N_("e-mail"), "date": N_("date"), "amount": N_("amount"),
                "order": N_("order"), "ticket": N_("ticket")},
     "criterion_kind": {"yes_no": N_("yes/no"), "scale": N_("1 to 5")},
@@ -57,13 +58,14 @@ LABELS: dict[str, dict[str, str]] = {
         "disk-low": N_("disk almost full"), "disk-ok": N_("disk space back"),
         "review-save": N_("saved a review"), "comment-add": N_("commented"), "comment-delete": N_("deleted a comment"),
         "criterion-add": N_("added a scorecard criterion"), "criterion-delete": N_("removed a scorecard criterion"),
+        "phrase-add": N_("added a phrase alert"), "phrase-delete": N_("removed a phrase alert"),
     },
 }
 
 # What an audit entry is about: "call 12", "user vic", "conversation of call 12".
 _TARGETS = {"call": N_("call %(id)s"), "job": N_("job %(id)s"), "user": N_("user %(id)s"),
             "webhook": N_("webhook %(id)s"), "policy": N_("policy %(id)s"),
-            "criterion": N_("criterion %(id)s"),
+            "criterion": N_("criterion %(id)s"), "phrase": N_("phrase %(id)s"),
             "conversation of call": N_("conversation of call %(id)s")}
 _TARGET = re.compile(r"^(" + "|".join(sorted(_TARGETS, key=len, reverse=True)) + r") (.+)$")
 
@@ -113,6 +115,8 @@ ERRORS = {
     "audio-no-stream": N_("%(file)s: has no audio stream"),
     "audio-rate-unknown": N_("%(file)s: the sample rate is unknown"),
     "audio-undecodable": N_("%(file)s: not an audio file this appliance can decode (%(detail)s)"),
+    "phrase": N_("A phrase has 1 to %(most)s printable characters."),
+    "phrase-known": N_("The phrase %(phrase)s is watched already."),
 }
 
 

@@ -173,7 +173,8 @@ def deliver_due(store, settings: Settings, now: float | None = None) -> int:
         except NotFound:
             continue  # deleted: its delivery rows went with it
         body = payload.build(call, store.transcript(call.id), store.insights.of_calls([call.id]).get(call.id),
-                             webhook.fields, f"{settings.site_url()}/calls/{call.id}", settings.zone)
+                             webhook.fields, f"{settings.site_url()}/calls/{call.id}", settings.zone,
+                             delivery.event, store.alerts.of_call(call.id))
         sent += _attempt(store, settings, delivery, webhook, body, now)
     return sent
 

@@ -8,7 +8,8 @@ from datetime import tzinfo
 
 from appliance.transcript.times import iso
 
-FIELDS = ("call", "keywords", "summary", "entities", "transcript", "link")
+# "alerts" also opts the webhook in to phrase alerts (event "phrase.alert", appliance/store/alerts.py).
+FIELDS = ("call", "keywords", "summary", "entities", "transcript", "link", "alerts")
 DEFAULT_FIELDS = ("call", "keywords", "summary", "entities", "link")
 
 
@@ -27,9 +28,10 @@ def _call(call, transcript, zone) -> dict:
     }
 
 
-def build(call, transcript, insights: dict | None, fields, link: str, zone: tzinfo, event: str = "call.done") -> dict:
+def build(call, transcript, insights: dict | None, fields, link: str, zone: tzinfo, event: str = "call.done",
+          alerts=()) -> dict:
     """`insights` is the stored Insights JSON; `link` the call's page in the UI; times are
-    ISO 8601 in `zone` (the site's), with the offset."""
+    ISO 8601 in `zone` (the site's), with the offset; `alerts` the call's phrase hits."""
     insights = insights or {}
     body: dict = {"event": event, "call_id": call.id, "sent_at": round(time.time(), 3)}
     if "call" in fields:
@@ -52,6 +54,10 @@ def build(call, transcript, insights: dict | None, fields, link: str, zone: tzin
             {"speaker": transcript.speaker(t.speaker).label, "start": t.start, "end": t.end, "text": t.text}
             for t in transcript.turns
         ]
+    if "alerts" in fields:
+        speakers = {s.index: s.label for s in transcript.speakers} if transcript else {}
+        body["alerts"] = [{"phrase": hit.phrase, "speaker": speakers.get(hit.speaker, hit.speaker),
+                           "start": hit.at_seconds} for hit in alerts]
     if "link" in fields:
         body["link"] = link
     return body
@@ -68,6 +74,7 @@ def test_body(fields) -> dict:
         "entities": [],
         "transcript": [],
         "link": None,
+        "alerts": [],
     }
     body.update({field: samples[field] for field in fields if field in samples})
     return body
