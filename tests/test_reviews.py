@@ -195,8 +195,8 @@ def alerted(served, receiver):
     assert admin.post("/admin/phrases", {"phrase": "kündig", "notify": "on"}).status == 302
     assert admin.post("/admin/phrases", {"phrase": "Anwalt"}).status == 302
     with served.store() as store:
-        store.save_webhook(None, "crm", url, "s3cret", ("call", "alerts"), True)
-        store.save_webhook(None, "plain", url + "?plain", "s3cret", ("call",), True)
+        store.webhooks.save(None, "crm", url, "s3cret", ("call", "alerts"), True)
+        store.webhooks.save(None, "plain", url + "?plain", "s3cret", ("call",), True)
         call = recorded_call(store, [write_wav(served.data_dir / "recordings" / "alert.wav", 4.0)],
                              CallMeta(uniqueid="served-alert", caller="202", callee="+4930333"),
                              talk([(0, "guten Tag hier ist die Praxis"),
@@ -220,7 +220,7 @@ def test_a_call_that_says_a_phrase_is_flagged_with_its_moment(alerted):
     # The agent sees extension 201's calls: neither the call nor its count.
     agent = served.login("agent")
     assert f'data-call="{call}"' not in agent.get("/?alert=1").text
-    assert "0 calls with a phrase alert" in agent.get("/dashboard").text
+    assert "0 Gespräche mit Phrasen-Alarm" in agent.get("/dashboard").text  # German since the test above
     assert agent.get(f"/calls/{call}").status == 404
 
 
