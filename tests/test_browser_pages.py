@@ -121,3 +121,17 @@ def test_the_nav_folds_away_on_a_phone_and_opens_with_its_button(phone, desktop)
     assert phone.locator("table.calls tbody tr").first.evaluate("row => getComputedStyle(row).display") == "block"
     desktop.goto("/")
     assert desktop.locator("header.top nav").is_visible() and not desktop.locator("label.nav-toggle").is_visible()
+
+
+def test_the_voicemail_list_is_a_pile_of_labelled_cards_on_a_phone(phone, desktop, pages):
+    phone.goto("/?kind=voicemail")
+    assert not phone.locator("table.messages thead").is_visible()
+    card = phone.locator("table.messages tbody tr").first
+    assert card.evaluate("row => getComputedStyle(row).display") == "block"
+    # The hidden column heads are said on the card instead.
+    assert card.locator(".card-label", has_text="Mailbox").is_visible()
+    assert "1000" in card.inner_text() and "Call back" in card.inner_text()
+    _photograph(phone, "voicemail-cards-390")
+    desktop.goto("/?kind=voicemail")
+    assert desktop.locator("table.messages thead").is_visible()
+    assert not desktop.locator("table.messages .card-label").first.is_visible()

@@ -16,6 +16,7 @@ from flask_login import current_user
 
 from appliance.config import get_settings, Settings, site_secret
 from appliance.store import Store
+from appliance.transcript.paragraphs import paragraphs
 
 
 def create_app(test_config: dict | None = None, settings: Settings | None = None) -> Flask:
@@ -39,8 +40,8 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
         app.config.update(test_config)
 
     from appliance.web import (
-        admin, alerts, api, auth, calls, contacts, conversations, crm, dashboard, edits, errorpages, events, i18n, intake, jobs,
-        labels, live, menu, ops, passwords, reviews, search, worker,
+        admin, alerts, api, auth, calls, contacts, conversations, crm, dashboard, edits, errorpages, events, i18n, intake,
+        jobs, labels, live, menu, ops, passwords, reviews, search, worker,
     )
     from appliance.web.inputs import AsciiIntConverter
 
@@ -50,7 +51,8 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     i18n.init_app(app)
     labels.init_app(app)
     errorpages.init_app(app)
-    app.jinja_env.filters.update(pagequery=_page_query, sortquery=_sort_query, basename=lambda path: Path(path).name)
+    app.jinja_env.filters.update(pagequery=_page_query, sortquery=_sort_query, basename=lambda path: Path(path).name,
+                                 paragraphs=paragraphs)
     # ops: health, retention, legal hold, erasure; crm: webhooks, date-range export, keywords and
     # summaries; menu: the voice menu's tries on the call page; conversations: linked legs;
     # worker: remote transcription workers; intake: recordings a PBX on another machine uploads;
