@@ -8,7 +8,7 @@ import io
 import pytest
 
 from appliance.transcript.model import CallMeta, Speaker
-from support.web import recorded_call, talk, write_wav
+from support.web import post, recorded_call, talk, write_wav
 
 
 @pytest.fixture
@@ -143,3 +143,31 @@ def test_the_exports_name_the_parties_as_the_list_does(viewer_client, store, cal
     exported = viewer_client.get("/calls/export.csv?direction=outbound").get_data(as_text=True).lstrip("\ufeff")
     assert [r["callee_name"] for r in csv.DictReader(io.StringIO(exported))] == [""]
     assert viewer_client.get("/calls/export.json?direction=outbound").get_json()[0]["callee_name"] is None
+
+
+def test_a_saved_filter_is_listed_applied_and_deleted_by_its_owner_only(viewer_client, admin_client, store, calls):
+    page = viewer_client.get("/?direction=inbound&page=2&secret=x").get_data(as_text=True)
+    assert "Save this filter as" in page
+    answer = post(viewer_client, "/filters", {"name": "  Inbound   calls ", "query": "direction=inbound&page=2&secret=x"},
+                  token_from="/?direction=inbound")
+    # Only the list's own keys are kept; the list opens with the filter applied.
+    assert answer.status_code == 302 and answer.headers["Location"] == "/?direction=inbound"
+    (saved,) = store.saved_filters.of(store.users.by_name("vic").id)
+    assert (saved.name, saved.query) == ("Inbound calls", "direction=inbound")
+    listed = viewer_client.get("/").get_data(as_text=True)
+    assert 'href="/?direction=inbound">Inbound calls</a>' in listed
+    # Another user neither sees it nor deletes it; nothing changes without the CSRF token.
+    assert "Inbound calls" not in admin_client.get("/").get_data(as_text=True)
+    assert post(admin_client, f"/filters/{saved.id}/delete").status_code == 404
+    assert viewer_client.post(f"/filters/{saved.id}/delete").status_code == 400
+    assert viewer_client.post("/filters", data={"name": "x", "query": "kind=note"}).status_code == 400
+    # A name that is none is a readable 400.
+    refused = post(viewer_client, "/filters", {"name": "   ", "query": "kind=note"})
+    assert refused.status_code == 400 and "printable characters" in refused.get_data(as_text=True)
+    assert post(viewer_client, f"/filters/{saved.id}/delete").status_code == 302
+    assert store.saved_filters.of(store.users.by_name("vic").id) == []
+    # They go with their user.
+    vic = store.users.by_name("vic").id
+    store.saved_filters.save(vic, "Notes", "kind=note")
+    store.users.delete(vic)
+    assert store.saved_filters.of(vic) == []

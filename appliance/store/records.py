@@ -82,6 +82,13 @@ class CallSummary:
     error_values: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SavedFilter:
+    id: int
+    name: str
+    query: str  # the calls list's query string ("direction=inbound&from=2026-12-01")
+
+
 MATCH_START = "\ue000"
 MATCH_END = "\ue001"
 

@@ -692,4 +692,15 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
         ) WITHOUT ROWID""",
         "CREATE INDEX phrase_hits_rule ON phrase_hits(rule_id)",
     ),
+    # Step 30: each user's saved filters of the calls list (appliance/store/saved.py).
+    (
+        """CREATE TABLE saved_filters (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            query TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            UNIQUE (user_id, name)
+        )""",
+    ),
 ]

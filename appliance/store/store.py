@@ -41,6 +41,7 @@ from appliance.store.dashboard import Dashboard
 from appliance.store.db import QueryPlan, connect, query_plans, write
 from appliance.store.heard import Heard
 from appliance.store.live import LiveCalls
+from appliance.store.saved import SavedFilters
 from appliance.store.logins import LoginAttempts
 from appliance.store.mail import MailDeliveries
 from appliance.store.menu import MenuLog
@@ -96,6 +97,7 @@ class Store:
     pbx = concern(PbxSources)
     reviews = concern(Reviews)
     retention = concern(Retention)
+    saved_filters = concern(SavedFilters)
     users = concern(Users)
     vocabulary = concern(Vocabulary)
     webhooks = concern(Webhooks)

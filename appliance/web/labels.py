@@ -90,6 +90,8 @@ ERRORS = {
     "criterion": N_("A criterion needs a text, a kind (yes/no or 1-5) and a weight from 0 to 100."),
     "review-answer": N_("An answer is yes/no or 1 to 5, for a criterion of the scorecard."),
     "comment": N_("A comment needs a text and a moment of the call (m:ss)."),
+    "filter-name": N_("A filter's name has 1 to %(most)s printable characters."),
+    "filter-count": N_("At most %(most)s saved filters per user: delete one first."),
     # Why a job failed (stored with the job: appliance/jobs/worker.py, appliance/audio.py).
     "worker-stopped": N_("the worker stopped %(times)s times while transcribing this recording (killed or out of "
                          "memory); retry it once the cause is fixed"),
