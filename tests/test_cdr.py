@@ -44,6 +44,16 @@ FREEPBX_CDR = """CREATE TABLE cdr (
   linkedid varchar(32) NOT NULL DEFAULT '', peeraccount varchar(80) NOT NULL DEFAULT '',
   sequence int(11) NOT NULL DEFAULT 0, KEY calldate (calldate), KEY uniqueid (uniqueid)
 )"""
+FREEPBX_CEL = """CREATE TABLE cel (
+  id int(11) NOT NULL AUTO_INCREMENT PRIMARY KEY, eventtype varchar(30) NOT NULL, eventtime datetime NOT NULL,
+  cid_name varchar(80) NOT NULL, cid_num varchar(80) NOT NULL, cid_ani varchar(80) NOT NULL,
+  cid_rdnis varchar(80) NOT NULL, cid_dnid varchar(80) NOT NULL, exten varchar(80) NOT NULL,
+  context varchar(80) NOT NULL, channame varchar(80) NOT NULL, appname varchar(80) NOT NULL,
+  appdata varchar(255) NOT NULL, amaflags int(11) NOT NULL, accountcode varchar(20) NOT NULL,
+  uniqueid varchar(32) NOT NULL, linkedid varchar(32) NOT NULL, peer varchar(80) NOT NULL,
+  userdeftype varchar(255) NOT NULL, extra varchar(512) NOT NULL,
+  KEY uniqueid_index (uniqueid), KEY linkedid_index (linkedid), KEY eventtime_index (eventtime)
+)"""
 
 
 def _free_port() -> int:
@@ -77,6 +87,7 @@ def mariadb(tmp_path_factory):
             cursor.execute("CREATE DATABASE asteriskcdrdb")
             cursor.execute("USE asteriskcdrdb")
             cursor.execute(FREEPBX_CDR)
+            cursor.execute(FREEPBX_CEL)
             cursor.execute("CREATE USER 'appliance'@'127.0.0.1' IDENTIFIED BY 'read-only-pass'")
             cursor.execute("GRANT SELECT ON asteriskcdrdb.* TO 'appliance'@'127.0.0.1'")
         yield admin, f"mysql://appliance:read-only-pass@127.0.0.1:{port}/asteriskcdrdb"
@@ -273,6 +284,55 @@ def test_the_record_rides_along_in_the_api_and_the_exports_within_the_users_scop
     assert other.get(f"/calls/{ours}/export/json").status_code == 404
     assert "+493012345600" not in other.get("/calls/export.csv").get_data().decode("utf-8-sig")
     assert [row["disposition"] for row in json.loads(other.get("/calls/export.json").get_data())] == [None]
+
+
+def test_an_attended_transfer_in_the_cel_makes_the_call_and_its_consultation_one_conversation(mariadb, box,
+                                                                                                tmp_path):
+    """CEL rows as Asterisk's cel.c writes them for an attended transfer: Alice calls Bob (201),
+    Bob calls Charlie (202) on a second channel, then transfers Alice to Charlie. The event sits
+    on Bob's first channel; its extra names his second (channel2_uniqueid), whose call has a
+    linkedid of its own. The two recordings become one conversation; an unrelated call stays out."""
+    admin, url = mariadb
+    at = datetime.now().replace(microsecond=0)  # cel writes the PBX's local time
+
+    def event(kind, seconds, uniqueid, linkedid, channel, extra=None):
+        return [kind, (at + timedelta(seconds=seconds)).strftime("%Y-%m-%d %H:%M:%S"), "", "", "", "", "", "", "",
+                channel, "", "", 3, "", uniqueid, linkedid, "", "", json.dumps(extra) if extra else ""]
+
+    alice, bob, bob2, charlie = "1796400000.1", "1796400000.2", "1796400000.3", "1796400000.4"
+    transfer = {"bridge1_id": "b1-3a5c", "channel2_name": "PJSIP/201-00000003", "channel2_uniqueid": bob2,
+                "bridge2_id": "b2-77d1", "transferee_channel_name": "PJSIP/trunk-00000001",
+                "transferee_channel_uniqueid": alice, "transfer_target_channel_name": "PJSIP/202-00000004",
+                "transfer_target_channel_uniqueid": charlie}
+    rows = [event("CHAN_START", 0, alice, alice, "PJSIP/trunk-00000001"),
+            event("CHAN_START", 1, bob, alice, "PJSIP/201-00000002"),
+            event("ANSWER", 3, bob, alice, "PJSIP/201-00000002"),
+            event("BRIDGE_ENTER", 3, alice, alice, "PJSIP/trunk-00000001", {"bridge_id": "b1-3a5c"}),
+            event("CHAN_START", 20, bob2, bob2, "PJSIP/201-00000003"),
+            event("CHAN_START", 21, charlie, bob2, "PJSIP/202-00000004"),
+            event("ANSWER", 24, charlie, bob2, "PJSIP/202-00000004"),
+            event("ATTENDEDTRANSFER", 40, bob, alice, "PJSIP/201-00000002", transfer),
+            event("HANGUP", 40, bob, alice, "PJSIP/201-00000002"),
+            event("CHAN_START", 50, "1796400000.9", "1796400000.9", "PJSIP/203-00000009")]
+    with admin.cursor() as cursor:
+        cursor.execute("DELETE FROM asteriskcdrdb.cdr")
+        cursor.execute("DELETE FROM asteriskcdrdb.cel")
+        cursor.executemany("INSERT INTO asteriskcdrdb.cel (eventtype, eventtime, cid_name, cid_num, cid_ani, cid_rdnis,"
+                           " cid_dnid, exten, context, channame, appname, appdata, amaflags, accountcode, uniqueid,"
+                           " linkedid, peer, userdeftype, extra) VALUES (" + ", ".join(["%s"] * 19) + ")", rows)
+    settings, store = box(cdr_database_url=url)
+    first = finished_call(store, tmp_path, CallMeta(uniqueid=alice, linkedid=alice, callee="201"),
+                          [(0, "hello")]).call_id
+    consultation = finished_call(store, tmp_path, CallMeta(uniqueid=bob2, linkedid=bob2, caller="201",
+                                                           callee="202"), [(0, "a caller for you")]).call_id
+    other = finished_call(store, tmp_path, CallMeta(uniqueid="1796400000.9", linkedid="1796400000.9"),
+                          [(0, "other")]).call_id
+    assert [c.id for c in store.conversation(first)] == [first]
+    sync(store, settings)
+    sync(store, settings)  # again: nothing doubles
+    assert [c.id for c in store.conversation(first)] == [first, consultation]
+    assert [c.id for c in store.conversation(consultation)] == [first, consultation]
+    assert [c.id for c in store.conversation(other)] == [other]
 
 
 def test_a_wrong_cdr_password_is_a_readable_error_not_a_silent_nothing(mariadb, box):

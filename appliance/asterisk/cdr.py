@@ -18,6 +18,7 @@ the last cdr_scan_days (their start times are indexed).
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import os
 import sqlite3
@@ -129,8 +130,10 @@ def read_sqlite(path: Path, zone: ZoneInfo | timezone, since: datetime) -> list[
     return [r for r in (_record(dict(row), zone) for row in rows) if r]
 
 
-def read_mysql(url: str, zone: ZoneInfo | timezone, since: datetime) -> list[CallRecord]:
-    """FreePBX's asteriskcdrdb: mysql://USER:PASSWORD@HOST[:PORT]/DATABASE (read-only user)."""
+def read_mysql(url: str, zone: ZoneInfo | timezone, since: datetime) -> tuple[list[CallRecord], list[tuple[str, str]]]:
+    """FreePBX's asteriskcdrdb: mysql://USER:PASSWORD@HOST[:PORT]/DATABASE (read-only user).
+    Its records since `since`, and the pairs of linkedids its `cel` table says an attended
+    transfer joined (none where the site keeps no CEL)."""
     import pymysql
 
     parts = urlsplit(url)
@@ -144,9 +147,36 @@ def read_mysql(url: str, zone: ZoneInfo | timezone, since: datetime) -> list[Cal
         with connection.cursor() as cursor:
             cursor.execute("SELECT * FROM cdr WHERE calldate >= %s", [_local(since, zone)])
             rows = cursor.fetchall()
+            try:
+                joins = _attended_transfers(cursor, _local(since, zone))
+            except pymysql.err.ProgrammingError:  # no cel table: the site logs no CEL
+                joins = []
     finally:
         connection.close()
-    return [r for r in (_record(row, zone) for row in rows) if r]
+    return [r for r in (_record(row, zone) for row in rows) if r], joins
+
+
+def _attended_transfers(cursor, since: str) -> list[tuple[str, str]]:
+    """(the transferer's first call's linkedid, its consultation call's linkedid) of each
+    ATTENDEDTRANSFER event: the event is logged on the transferer's channel in the first call,
+    its extra names the transferer's channel in the second (channel2_uniqueid), whose linkedid
+    the second call's other CEL rows carry. A blind transfer keeps its call's linkedid: nothing
+    to join."""
+    cursor.execute("SELECT linkedid, extra FROM cel WHERE eventtype = 'ATTENDEDTRANSFER' AND eventtime >= %s",
+                   [since])
+    seconds = {}
+    for row in cursor.fetchall():
+        try:
+            second = json.loads(row["extra"] or "{}").get("channel2_uniqueid")
+        except ValueError:
+            continue
+        if second and row["linkedid"]:
+            seconds[second] = row["linkedid"]
+    if not seconds:
+        return []
+    cursor.execute("SELECT DISTINCT uniqueid, linkedid FROM cel WHERE uniqueid IN %s", [list(seconds)])
+    return [(seconds[row["uniqueid"]], row["linkedid"]) for row in cursor.fetchall()
+            if row["linkedid"] and row["linkedid"] != seconds[row["uniqueid"]]]
 
 
 def _local(moment: datetime, zone: ZoneInfo | timezone) -> str:
@@ -167,7 +197,9 @@ def sync(store: Store, settings: Settings, now: datetime | None = None, resume: 
     if settings.cdr_sqlite_path is not None:
         linked += store.cdr.link("sqlite", read_sqlite(settings.cdr_sqlite_path, zone, since))
     if settings.cdr_database_url:
-        linked += store.cdr.link("mysql", read_mysql(settings.cdr_database_url, zone, since))
+        records, transfers = read_mysql(settings.cdr_database_url, zone, since)
+        linked += store.cdr.link("mysql", records)
+        store.cdr.join_conversations(transfers)
     if linked:
         log.info("cdr: %d record(s) linked to calls", linked)
     return linked

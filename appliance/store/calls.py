@@ -127,10 +127,15 @@ def call(db: Database, call_id: int, scope: Scope) -> CallSummary:
 
 def conversation(db: Database, call_id: int, scope: Scope) -> list[CallSummary]:
     """The legs of the call's conversation (the calls sharing its Asterisk linkedid: a transfer, a
-    queue, a menu then an agent) that the scope holds, the call among them; [] without a linkedid."""
+    queue, a menu then an agent; and those of a linkedid an attended transfer joined to it, from
+    the PBX's CEL: appliance/store/cdr.py) that the scope holds, the call among them; [] without
+    a linkedid."""
     conditions, params = scope.where("c")
+    root = """(SELECT coalesce(j.joined_to, o.linkedid) FROM calls o
+               LEFT JOIN conversation_links j ON j.linkedid = o.linkedid WHERE o.id = :call_id AND o.linkedid <> '')"""
     sql = SUMMARY_QUERY + where_clause([
-        "c.linkedid = (SELECT linkedid FROM calls WHERE id = :call_id AND linkedid <> '')", *conditions])
+        f"(c.linkedid = {root} OR c.linkedid IN (SELECT linkedid FROM conversation_links WHERE joined_to = {root}))",
+        *conditions])
     return [summary_from_row(row) for row in db.query(sql + " ORDER BY c.id", {**params, "call_id": call_id})]
 
 

@@ -51,6 +51,21 @@ class CallRecords(Concern):
                            [source, mark, now])
         return linked
 
+    def join_conversations(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Keep that each (linkedid, other linkedid) pair is one conversation (an attended
+        transfer: the call and its consultation), where a call of ours carries either. The other
+        joins the first one's conversation, so a chain of transfers stays one."""
+        db = self._db
+        with write(db):
+            for first, other in pairs:
+                if not db.execute("SELECT 1 FROM calls WHERE linkedid IN (?, ?) LIMIT 1", [first, other]).fetchone():
+                    continue  # no call of ours: nothing is kept about it
+                root = db.execute("SELECT coalesce((SELECT joined_to FROM conversation_links WHERE linkedid = ?), ?)",
+                                  [first, first]).fetchone()[0]
+                if other != root:
+                    db.execute("INSERT INTO conversation_links (linkedid, joined_to) VALUES (?, ?)"
+                               " ON CONFLICT (linkedid) DO NOTHING", [other, root])
+
     def mark(self, source: str) -> str | None:
         """The mark link() last kept for the source (None: never read)."""
         row = self._db.execute("SELECT mark FROM cdr_marks WHERE source = ?", [source]).fetchone()

@@ -703,4 +703,12 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
             UNIQUE (user_id, name)
         )""",
     ),
+    # Step 31: linkedids an attended transfer joined into one conversation (the PBX's CEL,
+    # appliance/store/cdr.py): the consultation call's linkedid and the first call's.
+    (
+        """CREATE TABLE conversation_links (
+            linkedid TEXT PRIMARY KEY,
+            joined_to TEXT NOT NULL
+        ) WITHOUT ROWID""",
+    ),
 ]

@@ -286,7 +286,8 @@ class Store:
 
     @_serialized
     def conversation(self, call_id: int) -> list[CallSummary]:
-        """The legs sharing the call's linkedid that this store's scope holds, oldest first by id."""
+        """The legs of the call's conversation (its linkedid, and those an attended transfer joined
+        to it) that this store's scope holds, oldest first by id."""
         self._require_visible(call_id)
         return calls.conversation(self._db, call_id, self.scope)
 
