@@ -118,3 +118,27 @@ def test_each_extension_shows_its_calls_talk_share_dead_air_and_interruptions(ad
     assert rows["201"] == ["201", "2", "0:07", "0:04", "44 %", "1 s", "0", ""]
     assert rows["202"] == ["202", "2", "0:07", "0:04", "59 %", "1.5 s", "1", ""]
     assert "+4930111" not in rows and "+4930555" not in rows
+
+
+def cells(page: str) -> dict[int, tuple[int, str]]:
+    """The heatmap's cells: hour of the week -> (calls, the link)."""
+    return {int(h): (int(n), link.replace("&amp;", "&")) for link, h, n in re.findall(
+        r'<a class="cell" href="([^"]+)" data-week-hour="(\d+)" data-calls="(\d+)"', page)}
+
+
+def test_the_hour_of_week_heatmap_counts_in_the_users_zone_and_leads_to_those_calls(admin_client, admin_user,
+                                                                                      store, calls):
+    # 10:00 UTC is 12:00 in Berlin (summer time); 1 May 2026 is a Friday, 3 May a Sunday.
+    store.users.set_timezone(admin_user.id, "Europe/Berlin")
+    page = admin_client.get(RANGE).get_data(as_text=True)
+    heat = cells(page)
+    friday_noon, sunday_noon = 4 * 24 + 12, 6 * 24 + 12
+    assert len(heat) == 7 * 24
+    assert {h: n for h, (n, _) in heat.items() if n} == {friday_noon: 2, sunday_noon: 1}
+    assert listed(admin_client, heat[friday_noon][1]) == {calls["may1_201"], calls["may1_202"]}
+    assert listed(admin_client, heat[sunday_noon][1]) == {calls["may3_201"]}
+    assert listed(admin_client, heat[friday_noon - 2][1]) == set()  # 10:00 is UTC's hour, not Berlin's
+    assert ">Fri</text>" in page and ">Mon</text>" in page
+    # A week hour that is none is no filter, never a 500.
+    for bad in ("168", "-1", "x", "99999999999999"):
+        assert admin_client.get(f"/?weekhour={bad}").status_code == 200

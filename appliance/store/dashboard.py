@@ -13,10 +13,10 @@ on the stereo recording that side is speaker 0 (caller) or 1 (callee).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import tzinfo
 
 from appliance.store.concern import Concern
-from appliance.store.filters import ALERTED, CallFilter, where_clause
+from appliance.store.filters import ALERTED, CallFilter, week_hour_sql, where_clause
 from appliance.store.schema import call_day, call_start
 
 
@@ -83,6 +83,17 @@ class Dashboard(Concern):
                                  int(scored), score)
                 for e, n, s, k, silence, talk, both, i, scored, score in rows]
 
+    def week_hours(self, *, date_from: str | None = None, date_to: str | None = None, number: str | None = None,
+                   kind: str | None = None, zone: tzinfo | None = None) -> dict[int, int]:
+        """Calls per hour of the week (filters.week_hour_sql: Monday 0:00 is 0) on `zone`'s clock,
+        of the calls the call list would show for these filters."""
+        where = CallFilter(date_from, date_to, number, None, kind, self.scope, zone=zone)
+        conditions, params = where.where()
+        local, local_params = where.local_start()
+        rows = self._db.execute(f"SELECT {week_hour_sql(local)} AS hour, count(*) FROM calls c"
+                                + where_clause(conditions) + " GROUP BY hour", {**params, **local_params}).fetchall()
+        return {int(hour): n for hour, n in rows if hour is not None}
+
     def days(self, *, date_from: str | None = None, date_to: str | None = None, number: str | None = None,
              kind: str | None = None, zone: tzinfo | None = None) -> list[DayFigures]:
         """Figures per day of `zone` of the calls the call list would show for these filters."""
@@ -101,36 +112,8 @@ class Dashboard(Concern):
                 for d, n, s, k, silence, i, a in rows]
 
 
-def _offsets(zone: tzinfo, since: datetime, until: datetime) -> list[tuple[float, int]]:
-    """The zone's UTC offsets (seconds) over [since, until), each with the instant it starts:
-    the first at `since`, then one per daylight-saving change, found to the second."""
-    def offset(at: float) -> int:
-        return int(datetime.fromtimestamp(at, timezone.utc).astimezone(zone).utcoffset().total_seconds())
-
-    found = [(since.timestamp(), offset(since.timestamp()))]
-    day, end = since.timestamp(), until.timestamp()
-    while day < end:
-        low, high = day, min(day + 86400, end)
-        if offset(high) != found[-1][1]:
-            while high - low > 1:  # the change lies in (low, high]
-                middle = (low + high) // 2
-                low, high = (middle, high) if offset(middle) == found[-1][1] else (low, middle)
-            found.append((high, offset(high)))
-        day = high
-    return found
-
-
 def _local_day(where: CallFilter) -> tuple[str, dict]:
-    """SQL for the call's start as a day of the filter's zone, and its parameters: the start
-    shifted by the offset in force then (one CASE branch per change in the range)."""
-    since, until = where.bounds()
-    if where.zone is None or since is None or until is None:
-        return call_day("c."), {}
-    offsets = _offsets(where.zone, since, until)
-    params = {f"offset_{n}": offset for n, (_, offset) in enumerate(offsets)}
-    params.update({f"change_{n}": at for n, (at, _) in enumerate(offsets) if n})
-    branches = "".join(f" WHEN {call_start('c.')} < :change_{n} THEN :offset_{n - 1}" for n in range(1, len(offsets)))
-    shift = f"(CASE{branches} ELSE :offset_{len(offsets) - 1} END)" if branches else ":offset_0"
-    return f"date({call_start('c.')} + {shift}, 'unixepoch')", params
-
-
+    """SQL for the call's start as a day of the filter's zone (CallFilter.local_start), and its
+    parameters; the indexed UTC day where the clock is UTC's."""
+    local, params = where.local_start()
+    return (call_day("c."), {}) if local == call_start("c.") else (f"date({local}, 'unixepoch')", params)

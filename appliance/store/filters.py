@@ -83,6 +83,31 @@ def number_digits(number: str | None) -> str:
     return "".join(ch for ch in number or "" if ch not in NUMBER_PUNCTUATION)
 
 
+def week_hour_sql(local: str) -> str:
+    """The hour of the week (Monday 0:00-0:59 is 0, Sunday 23:00 is 167) of a local start."""
+    return (f"(((CAST(strftime('%w', {local}, 'unixepoch') AS INTEGER) + 6) % 7) * 24"
+            f" + CAST(strftime('%H', {local}, 'unixepoch') AS INTEGER))")
+
+
+def _offsets(zone: tzinfo, since: datetime, until: datetime) -> list[tuple[float, int]]:
+    """The zone's UTC offsets (seconds) over [since, until), each with the instant it starts:
+    the first at `since`, then one per daylight-saving change, found to the second."""
+    def offset(at: float) -> int:
+        return int(datetime.fromtimestamp(at, timezone.utc).astimezone(zone).utcoffset().total_seconds())
+
+    found = [(since.timestamp(), offset(since.timestamp()))]
+    day, end = since.timestamp(), until.timestamp()
+    while day < end:
+        low, high = day, min(day + 86400, end)
+        if offset(high) != found[-1][1]:
+            while high - low > 1:  # the change lies in (low, high]
+                middle = (low + high) // 2
+                low, high = (middle, high) if offset(middle) == found[-1][1] else (low, middle)
+            found.append((high, offset(high)))
+        day = high
+    return found
+
+
 # A call with a phrase alert (store/alerts.py): the list's filter and the dashboard's count.
 ALERTED = "EXISTS (SELECT 1 FROM phrase_hits h WHERE h.call_id = c.id)"
 
@@ -102,6 +127,7 @@ class CallFilter:
     max_duration: float | None = None
     words: str | None = None  # said in the call: an FTS5 query (query.parse_query makes one)
     alerted: bool | None = None  # True: only calls in which a watched phrase was said (store/alerts.py)
+    week_hour: int | None = None  # 0-167: weekday (Monday 0) × 24 + hour of the start, in `zone`
     zone: tzinfo | None = None  # whose days date_from and date_to are; None: UTC days
 
     def bounds(self) -> tuple[datetime | None, datetime | None]:
@@ -113,6 +139,20 @@ class CallFilter:
             last = date.fromisoformat(_day(self.date_to, "date_to"))
             until = day_start((last + timedelta(days=1)).isoformat(), self.zone)
         return since, until
+
+    def local_start(self) -> tuple[str, dict]:
+        """SQL for the call's start as unix seconds on the clock of the filter's zone, and its
+        parameters: the start shifted by the offset in force then (one CASE branch per
+        daylight-saving change in the day range; UTC without a zone or a whole range)."""
+        since, until = self.bounds()
+        if self.zone is None or since is None or until is None:
+            return _START, {}
+        offsets = _offsets(self.zone, since, until)
+        params = {f"offset_{n}": offset for n, (_, offset) in enumerate(offsets)}
+        params.update({f"change_{n}": at for n, (at, _) in enumerate(offsets) if n})
+        branches = "".join(f" WHEN {_START} < :change_{n} THEN :offset_{n - 1}" for n in range(1, len(offsets)))
+        shift = f"(CASE{branches} ELSE :offset_{len(offsets) - 1} END)" if branches else ":offset_0"
+        return f"({_START} + {shift})", params
 
     def where(self, *, state_per_call: bool = False) -> tuple[list[str], dict]:
         """SQL conditions on `c` (calls) and their parameters.
@@ -172,6 +212,12 @@ class CallFilter:
             params["words"] = self.words
         if self.alerted:
             conditions.append(ALERTED)
+        if self.week_hour is not None:
+            if not 0 <= self.week_hour < 7 * 24:
+                raise BadInput(f"an hour of the week is 0 to 167, got {self.week_hour}")
+            local, local_params = self.local_start()
+            conditions.append(f"{week_hour_sql(local)} = :week_hour")
+            params.update(local_params, week_hour=self.week_hour)
         if self.scope is not None:
             scoped, scope_params = self.scope.where("c")
             conditions += scoped

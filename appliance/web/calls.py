@@ -24,7 +24,7 @@ from appliance.web import get_store, settings
 from appliance.web.auth import admin_required, audit, audited
 from appliance.web.contacts import name_all_calls, speaker_number
 from appliance.web.i18n import local_iso, local_transcript
-from appliance.web.inputs import page_number
+from appliance.web.inputs import bounded_int, page_number
 from appliance.web.labels import error_text
 from appliance.web.listens import Listens, seconds
 from appliance.web.playback import cache_path, playable_file
@@ -104,7 +104,13 @@ def call_filters() -> dict:
             "direction": choice("direction", DIRECTIONS), "extension": text("extension"),
             "speaker": text("speaker"), "min_duration": parse_seconds(args.get("longer")),
             "max_duration": parse_seconds(args.get("shorter")), "keyword": text("keyword"),
-            "alerted": True if args.get("alert") == "1" else None}
+            "alerted": True if args.get("alert") == "1" else None, "week_hour": _week_hour(args.get("weekhour"))}
+
+
+def _week_hour(value: str | None) -> int | None:
+    """An hour of the week, 0 (Monday 0:00) to 167; anything else means no filter."""
+    hour = bounded_int(value)
+    return hour if hour is not None and hour < 7 * 24 else None
 
 
 def list_order() -> dict:

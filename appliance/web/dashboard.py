@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from babel.dates import get_day_names
 from flask import Blueprint, render_template
+from flask_babel import get_locale
 
 from appliance.store.dashboard import DayFigures
 from appliance.web import get_store
@@ -41,7 +43,10 @@ def index():
     selected = {"date_from": first.isoformat(), "date_to": last.isoformat(), "number": filters["number"], "kind": "call",
                 "zone": filters["zone"]}
     days = every_day(get_store().dashboard.days(**selected), first, last)
+    hours = get_store().dashboard.week_hours(**selected)
     return render_template("dashboard.html", days=days, first=first.isoformat(), last=last.isoformat(),
+                           hours=hours, most_hour=max(hours.values(), default=0),
+                           weekdays=list(get_day_names("abbreviated", locale=get_locale()).values()),
                            extensions=get_store().dashboard.extensions(**selected),
                            number=filters["number"] or "", most=max((d.calls for d in days), default=0),
                            total=sum(d.calls for d in days), seconds=sum(d.seconds for d in days),
