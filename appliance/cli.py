@@ -228,7 +228,7 @@ def worker(ctx: click.Context, once: bool, remote: bool, broker: str | None, box
 @click.pass_context
 def calls(ctx: click.Context, limit: int) -> None:
     """List calls, newest first."""
-    rows = store_of(ctx).calls(limit=limit)
+    rows = store_of(ctx).calls.page(limit=limit)
     if not rows:
         click.echo("no calls yet")
     for c in rows:
@@ -250,8 +250,8 @@ def show(ctx: click.Context, call_id: int, fmt: str, inline: bool) -> None:
     from appliance.transcript.exports import export
 
     store = store_of(ctx)
-    summary = store.call(call_id)
-    transcript = store.transcript(call_id)
+    summary = store.calls.get(call_id)
+    transcript = store.transcripts.get(call_id)
     if transcript is None:
         reason = f": {summary.error}" if summary.error else ""
         raise ApplianceError(f"call {call_id} has no transcript yet (job {summary.state}{reason})")
@@ -274,7 +274,7 @@ def show(ctx: click.Context, call_id: int, fmt: str, inline: bool) -> None:
 @click.pass_context
 def search(ctx: click.Context, query: str, limit: int) -> None:
     """Full-text search over all transcripts ("a phrase", prefix*, AND/OR/NOT)."""
-    hits = store_of(ctx).search(query, limit=limit)
+    hits = store_of(ctx).search.hits(query, limit=limit)
     if not hits:
         click.echo("no matches")
     for hit in hits:
@@ -290,9 +290,9 @@ def jobs(ctx: click.Context, failed: bool) -> None:
     if ctx.invoked_subcommand:
         return
     store = store_of(ctx)
-    stats = store.queue_stats()
+    stats = store.jobs.queue_stats()
     click.echo("  ".join(f"{state}: {count}" for state, count in stats.items()))
-    for job in store.jobs(["failed", "quarantined"] if failed else None):
+    for job in store.jobs.all(["failed", "quarantined"] if failed else None):
         progress = f" {job.progress:4.0%}" if job.state == "running" else ""
         reason = f"  {job.error}" if job.error and job.state != "done" else ""
         click.echo(f"job {job.id:5d}  call {job.call_id:5d}  {job.state}{progress} (attempts {job.attempts}){reason}")
@@ -303,7 +303,7 @@ def jobs(ctx: click.Context, failed: bool) -> None:
 @click.pass_context
 def jobs_retry(ctx: click.Context, job_id: int) -> None:
     """Queue a failed or quarantined job again."""
-    store_of(ctx).retry_job(job_id)
+    store_of(ctx).jobs.retry(job_id)
     click.echo(f"job {job_id} queued again")
 
 

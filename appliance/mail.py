@@ -106,10 +106,10 @@ def deliver_pending(store: Store, settings: Settings, now: float | None = None) 
         if not recipient:
             store.mail.record(call.id, "", "skipped", "no e-mail address for this mailbox", now=now)
             continue
-        transcript = store.transcript(call.id)
+        transcript = store.transcripts.get(call.id)
         audio = None
         if box.attach_audio:
-            files = store.recording_files(call.id)
+            files = store.recordings.files(call.id)
             audio = Path(files[0]) if files else None
         try:
             send(settings, compose(settings, call, transcript, recipient, box.language, audio))

@@ -8,7 +8,7 @@ process (so peak RSS is per system):
 
   (a) plain        faster-whisper WhisperModel.transcribe on the mono mixdown
   (b) batched      faster-whisper BatchedInferencePipeline (batch 8) on the mono mixdown: the bar
-  (c) appliance    Store.enqueue_recording + Worker.run_once on the stereo file, end to end
+  (c) appliance    store.intake.enqueue + Worker.run_once on the stereo file, end to end
   (d) batched mono (b) on the mono file: the bar for (e)
   (e) mono         (c) on the mono file: one recognition, speakers from the embedded source
 
@@ -148,7 +148,7 @@ def child_appliance(wav: Path, models_dir: Path, repeat: int, mono: bool) -> dic
             copy = shutil.copyfile(wav, inbox / f"call-{k}.wav")
             meta = CallMeta(uniqueid=f"bench.{k}", caller="1001", callee="2002", direction="inbound",
                             kind="call")
-            enqueued.append(store.enqueue_recording(meta, [copy]))
+            enqueued.append(store.intake.enqueue(meta, [copy]))
 
         worker = Worker(settings, store, engine=engine)
         walls, cpus, stt_s, channels, result = [], [], [], [], {}
@@ -160,10 +160,10 @@ def child_appliance(wav: Path, models_dir: Path, repeat: int, mono: bool) -> dic
             cpus.append(time.process_time() - cpu_started)
             stt_s.append(sum(c["seconds"] for c in engine.calls))
             channels.append([dict(c) for c in engine.calls])
-            job = store.job(ticket.job_id)
+            job = store.jobs.get(ticket.job_id)
             if not took or job.state != "done":
                 raise RuntimeError(f"job {ticket.job_id} ended {job.state!r}: {job.error}")
-            transcript = store.transcript(ticket.call_id)
+            transcript = store.transcripts.get(ticket.call_id)
             turns = sorted(transcript.turns, key=lambda t: (t.start, t.end))
             result = {
                 "text": " ".join(t.text for t in turns),
@@ -171,7 +171,7 @@ def child_appliance(wav: Path, models_dir: Path, repeat: int, mono: bool) -> dic
                 "turns": len(turns),
             }
         # The full-text index was filled in the same commit: the first prompt's word finds the call.
-        hits = store.search("available")
+        hits = store.search.hits("available")
         store.close()
         return {"load_s": load_s, "walls": walls, "cpus": cpus, "stt_walls": stt_s, "channels": channels,
                 "fts_hits": len(hits), **result}

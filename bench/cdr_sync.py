@@ -56,7 +56,7 @@ def main() -> None:
                                  cdr_timezone="UTC")
         with Store.open(settings) as store:
             for n in range(0, args.rows + args.append, args.linked_every):
-                store.enqueue_recording(CallMeta(uniqueid=f"1796300000.{n}"), [Path(folder) / f"{n}.wav"])
+                store.intake.enqueue(CallMeta(uniqueid=f"1796300000.{n}"), [Path(folder) / f"{n}.wav"])
             print(f"Master.csv: {args.rows} rows, {master.stat().st_size / 1e6:.1f} MB")
             for name in ("first scan", "nothing new", f"{args.append} new rows"):
                 if name.endswith("new rows"):

@@ -5,7 +5,7 @@
 The store is bench/search.py's (the same generator: N two-party calls over 2024, office hours
 mostly; --db PATH builds it there or reuses it). Every call gets conversation metrics the size a
 real one has (bulk-inserted into call_metrics, as the metrics stage would store them). Then it
-times, warm, Store.dashboard_days and Store.dashboard_extensions for two weeks, a month, a
+times, warm, store.dashboard.days and store.dashboard.extensions for two weeks, a month, a
 quarter and the whole year, with and without a number filter, and GET /dashboard for a month
 and the year through Flask's test client (an admin, logged in). Issue 19's target: every
 chart's query p95 under 200 ms on 2 cores. Prints figures, asserts nothing.
@@ -37,13 +37,13 @@ def build(db_path: Path, calls: int) -> None:
     from appliance.store import Store
 
     with Store(db_path) as store:
-        if store.count_calls():
-            print(f"reusing {db_path}: {store.count_calls():,} calls")
+        if store.calls.count():
+            print(f"reusing {db_path}: {store.calls.count():,} calls")
             return
         maker = search.CallMaker(search.corpus(), calls)
         first = min(search.PUBLIC_CALLS, calls)
         print(f"building {calls:,} calls in {db_path} ...", flush=True)
-        search.public_ingest(store, [maker.call(n) for n in range(first)])
+        search.public_ingest(store, [maker.calls.get(n) for n in range(first)])
     if calls > first:
         search.bulk_ingest(db_path, maker, first, calls)
 
@@ -104,7 +104,7 @@ def main() -> None:
     build(db_path, args.calls)
     print(f"metrics added for {fill_metrics(db_path):,} calls", flush=True)
     with Store(db_path) as store:
-        total = store.count_calls()
+        total = store.calls.count()
         number = store._db.execute("SELECT callee_digits FROM calls GROUP BY callee_digits"
                                    " ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
         print(f"\n{machine(with_memory=True)}; {total:,} calls; number filter {number!r}")

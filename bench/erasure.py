@@ -62,7 +62,7 @@ def main() -> None:
             find_s = time.perf_counter() - t0
             t0 = time.perf_counter()
             for call in found.calls:
-                store.delete_call(call.id)
+                store.calls.delete(call.id)
             baseline_s = time.perf_counter() - t0
         with Store(copies["erasure"] / "appliance.db") as store:
             found = erasure.find(store, number=number)

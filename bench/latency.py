@@ -10,7 +10,7 @@ prompts:
 
 - a call: phone 100 calls phone 101, which answers; the caller says two prompts, the callee one
   between them, then the caller hangs up. Measured: hangup -> an FTS hit on the call
-  (`Store.search`, what the search page runs).
+  (`store.search.hits`, what the search page runs).
 - a voicemail: phone 100 calls 102, which nobody answers; after the greeting the caller leaves
   two prompts and hangs up. Measured: hangup -> searchable, and hangup -> the mail in the sink.
 
@@ -155,7 +155,7 @@ def measure(store: Store, sink: SmtpSink, hangups: Hangups, log: Path, dial, wor
         if result["hangup"] is None:
             result["hangup"] = hangups.first_after(since)
         if result["searchable"] is None:
-            hits = [h for word in words for h in store.search(word, limit=200) if h.call_id not in before]
+            hits = [h for word in words for h in store.search.hits(word, limit=200) if h.call_id not in before]
             if hits:
                 result["searchable"], call_id = now, hits[0].call_id
         if call_id is not None and mailed and result["mail"] is None:
@@ -165,7 +165,7 @@ def measure(store: Store, sink: SmtpSink, hangups: Hangups, log: Path, dial, wor
         time.sleep(0.05)
     dial.wait(timeout=120)
     if call_id is not None:
-        call = store.call(call_id)
+        call = store.calls.get(call_id)
         result["audio"] = call.duration
         result["transcription"] = wait_for(lambda: job_seconds(log, call.job_id), "the worker's log line", deadline=10)
     hung = result["hangup"]
@@ -254,7 +254,7 @@ def main() -> None:
                     voice = voice_track([(first_at, prompt(first)), (second_at, prompt(second))], length,
                                         data / f"{kind}-{i}.wav")
                     phone = baresip_phone(folder, "100", passwords["100"], voice, seconds_after=0, seconds_before=0)
-                    before = {c.id for c in store.calls(limit=1000)}
+                    before = {c.id for c in store.calls.page(limit=1000)}
                     since = time.time()
                     dial = subprocess.Popen(["baresip", "-f", str(phone), "-e", f"/dial sip:{extension}@{SIP}",
                                              "-t", str(int(length + 15))], stdin=subprocess.DEVNULL,

@@ -43,7 +43,7 @@ BOX_SETTINGS = dict(lease_seconds=30, poll_interval_seconds=0.2)
 
 def _enqueue(store: Store, paths: list[Path], tag: str) -> float:
     for i, path in enumerate(paths):
-        store.enqueue_recording(CallMeta(uniqueid=f"{tag}-{i}"), [path], {"language": "en"})
+        store.intake.enqueue(CallMeta(uniqueid=f"{tag}-{i}"), [path], {"language": "en"})
     return sum(_duration(p) for p in paths)
 
 
@@ -61,11 +61,11 @@ def _timed(store: Store, paths: list[Path], tag: str, workers: int, warm: list[P
     """(audio seconds, wall seconds, the remote workers' busy seconds) for `paths`, after one
     warm-up recording per worker."""
     _enqueue(store, warm[:workers], f"{tag}-warm")
-    wait_until(lambda: store.queue_stats()["done"] >= workers, f"{tag}: warm-up", 600)
-    done_before, busy_before = store.queue_stats()["done"], _busy(store)
+    wait_until(lambda: store.jobs.queue_stats()["done"] >= workers, f"{tag}: warm-up", 600)
+    done_before, busy_before = store.jobs.queue_stats()["done"], _busy(store)
     started = time.monotonic()
     audio = _enqueue(store, paths, tag)
-    wait_until(lambda: store.queue_stats()["done"] == done_before + len(paths), f"{tag}: {len(paths)} jobs", 3600,
+    wait_until(lambda: store.jobs.queue_stats()["done"] == done_before + len(paths), f"{tag}: {len(paths)} jobs", 3600,
                every=0.05)
     return audio, time.monotonic() - started, _busy(store) - busy_before
 

@@ -8,10 +8,10 @@ text: Asterisk's prompt list (core-sounds-en.txt) and the pocketsphinx LibriVox 
 cut into short runs of consecutive words and strung together, so words keep their natural
 frequencies and neighbours. Everything goes in through the store's public calls, so a schema
 change cannot leave the bench writing stale rows: the first 1000 calls one transaction each
-(Store.enqueue_recording + claim_job + finish_job), and that ingest rate is printed; the rest
-through enqueue_recording + store_result, 2000 calls per transaction (Store.batch).
+(store.intake.enqueue + store.jobs.claim + store.jobs.finish), and that ingest rate is printed; the rest
+through store.intake.enqueue + store.jobs.store_result, 2000 calls per transaction (Store.batch).
 
-Then it times Store.search(limit=20) and Store.count_search per query class, warm (p50/p95/max
+Then it times store.search.hits(limit=20) and store.search.count per query class, warm (p50/p95/max
 over --queries runs, or fewer when a class runs past --budget seconds) and cold (first query
 after the database file was dropped from the OS page cache, on a fresh connection); and the web
 pages GET / (page 1, page 2000, number and date filters) and GET /search through Flask's test
@@ -53,7 +53,7 @@ LIBRIVOX_LIST = Path("/usr/share/pocketsphinx/test/data/librivox/transcription")
 NO_CONFIG = Path("/dev/null")  # never read the machine's /etc/appliance/appliance.toml
 
 TARGET_MS = 50.0
-PUBLIC_CALLS = 1000  # calls put in through enqueue_recording + claim_job + finish_job
+PUBLIC_CALLS = 1000  # calls put in through store.intake.enqueue + store.jobs.claim + store.jobs.finish
 CHUNK = 2000  # calls per bulk transaction
 SEED = 20240101
 YEAR_START = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -228,11 +228,11 @@ def public_ingest(store, calls: list[dict]) -> dict:
     started = time.perf_counter()
     for call, meta, transcript in work:
         t0 = time.perf_counter()
-        call_ids.append(store.enqueue_recording(meta, [call["path"]]).call_id)
+        call_ids.append(store.intake.enqueue(meta, [call["path"]]).call_id)
         t1 = time.perf_counter()
-        job = store.claim_job("bench", 600)
+        job = store.jobs.claim("bench", 600)
         t2 = time.perf_counter()
-        if not store.finish_job(job.id, "bench", transcript):
+        if not store.jobs.finish(job.id, "bench", transcript):
             raise RuntimeError(f"job {job.id} was not finished")
         t3 = time.perf_counter()
         spent["enqueue"] += t1 - t0
@@ -252,13 +252,13 @@ def bulk_ingest(db_path: Path, maker: CallMaker, first: int, last: int) -> dict:
     with Store(db_path) as store:
         for chunk_start in range(first, last, CHUNK):
             t0 = time.perf_counter()
-            calls = [maker.call(n) for n in range(chunk_start, min(last, chunk_start + CHUNK))]
+            calls = [maker.calls.get(n) for n in range(chunk_start, min(last, chunk_start + CHUNK))]
             work = [(c, _meta(c), _transcript(c)) for c in calls]
             made += time.perf_counter() - t0
             with store.batch():
                 for call, meta, transcript in work:
-                    job_id = store.enqueue_recording(meta, [call["path"]]).job_id
-                    if store.store_result(job_id, transcript) != "stored":
+                    job_id = store.intake.enqueue(meta, [call["path"]]).job_id
+                    if store.jobs.store_result(job_id, transcript) != "stored":
                         raise RuntimeError(f"job {job_id} was not stored")
             turns_total += sum(len(c["turns"]) for c in calls)
             done = min(last, chunk_start + CHUNK)
@@ -275,7 +275,7 @@ def probe_write_path(db_path: Path, sentences, count: int = 20) -> dict:
     tag, maker = int(time.time()), CallMaker(sentences, count, seed=SEED + 1)
     calls = []
     for k in range(count):
-        c = maker.call(k)
+        c = maker.calls.get(k)
         c["uniqueid"] = f"probe-{tag}.{k}"
         c["path"] = f"/var/lib/appliance/spool/probe-{tag}-{k}.wav"
         calls.append(c)
@@ -283,7 +283,7 @@ def probe_write_path(db_path: Path, sentences, count: int = 20) -> dict:
         probe = public_ingest(store, calls)
         t0 = time.perf_counter()
         for call_id in probe["call_ids"]:  # leave the store as it was (deleted_files keeps the paths)
-            store.delete_call(call_id)
+            store.calls.delete(call_id)
         probe["delete"] = time.perf_counter() - t0
     return probe
 
@@ -359,10 +359,10 @@ def query_classes(sentences, store) -> list[dict]:
                "conference AND muted", "message NOT voicemail", "pound AND key AND please"]
     absent = [w for w in ("zebra", "kangaroo", "xylophone", "invoice") if w not in counts]
     # Numbers: the stored form, as the list shows it. Frequent and occasional outside callers.
-    inbound = store.calls(limit=NUMBER_SAMPLE, direction="inbound")
+    inbound = store.calls.page(limit=NUMBER_SAMPLE, direction="inbound")
     ranked = [number for number, _ in Counter(c.caller for c in inbound if c.caller).most_common()]
     numbers = ranked[:4] + ranked[len(ranked) // 2:len(ranked) // 2 + 4]
-    first_day, last_day = (datetime.fromisoformat(store.calls(limit=1, descending=descending)[0].started_at)
+    first_day, last_day = (datetime.fromisoformat(store.calls.page(limit=1, descending=descending)[0].started_at)
                            for descending in (False, True))
     mid = first_day + (last_day - first_day) / 2
     month = (mid.date().isoformat(), (mid + timedelta(days=30)).date().isoformat())
@@ -394,17 +394,17 @@ def bench_store(db_path: Path, classes: list[dict], n: int, budget: float) -> li
             with Store(db_path) as store:
                 t0 = time.perf_counter()
                 if what == "search":
-                    store.search(q0, limit=20, **filters)
+                    store.search.hits(q0, limit=20, **filters)
                 else:
-                    store.count_search(q0, **filters)
+                    store.search.count(q0, **filters)
                 cold[what] = (time.perf_counter() - t0) * 1000
         cold["evicted"] = evicted
         with Store(db_path) as store:
             for q in cls["queries"]:  # warm the cache: one untimed round
-                store.search(q, limit=20, **filters)
-            hits = [store.count_search(q, **filters) for q in cls["queries"]]
-            search_ms = runs(lambda q: store.search(q, limit=20, **filters), cls["queries"], n, budget)
-            count_ms = runs(lambda q: store.count_search(q, **filters), cls["queries"], n, budget)
+                store.search.hits(q, limit=20, **filters)
+            hits = [store.search.count(q, **filters) for q in cls["queries"]]
+            search_ms = runs(lambda q: store.search.hits(q, limit=20, **filters), cls["queries"], n, budget)
+            count_ms = runs(lambda q: store.search.count(q, **filters), cls["queries"], n, budget)
         results.append({**cls, "cold": cold, "hits": hits, "search": search_ms, "count": count_ms})
         print(f"  {cls['name']}: search p95 {fmt_ms(pct(search_ms, 0.95))} ms, count p95 "
               f"{fmt_ms(pct(count_ms, 0.95))} ms ({len(search_ms)}/{len(count_ms)} runs)", flush=True)
@@ -466,14 +466,14 @@ def plans(db_path: Path, extra: dict) -> list[tuple[str, list]]:
     out = []
     with Store(db_path) as store:
         for label, run in (
-            (f"search({word!r})", lambda: store.search(word, limit=20)),
-            (f"count_search({word!r})", lambda: store.count_search(word)),
-            (f"search({word!r}, role, dates, number)", lambda: store.search(word, limit=20, role="caller", **narrow)),
+            (f"search({word!r})", lambda: store.search.hits(word, limit=20)),
+            (f"count_search({word!r})", lambda: store.search.count(word)),
+            (f"search({word!r}, role, dates, number)", lambda: store.search.hits(word, limit=20, role="caller", **narrow)),
             (f"count_search({word!r}, role, dates, number)",
-             lambda: store.count_search(word, role="caller", **narrow)),
-            ("calls(page 1)", lambda: store.calls(limit=25)),
-            ("calls(number, dates)", lambda: store.calls(limit=25, **narrow)),
-            ("count_calls(number, dates)", lambda: store.count_calls(**narrow)),
+             lambda: store.search.count(word, role="caller", **narrow)),
+            ("calls(page 1)", lambda: store.calls.page(limit=25)),
+            ("calls(number, dates)", lambda: store.calls.page(limit=25, **narrow)),
+            ("count_calls(number, dates)", lambda: store.calls.count(**narrow)),
         ):
             with store.query_plans() as found:
                 run()
@@ -497,7 +497,7 @@ def software() -> str:
 
 
 def print_store_table(results: list[dict], n: int) -> None:
-    print(f"Store.search(limit=20) and Store.count_search, warm: p50/p95/max ms over up to {n} runs "
+    print(f"store.search.hits(limit=20) and store.search.count, warm: p50/p95/max ms over up to {n} runs "
           f"(runs = how many fitted the budget); cold = first query after dropping the file from the page cache")
     header = (f"{'class':32} {'hits (median)':>13} | {'search p50':>10} {'p95':>7} {'max':>7} {'runs':>5} | "
               f"{'count p50':>9} {'p95':>7} {'max':>7} {'runs':>5} | {'cold s/c':>13} | p95<50ms")
@@ -550,7 +550,7 @@ def main() -> None:
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         with Store(db_path) as store:
-            existing = store.count_calls()
+            existing = store.calls.count()
             if existing:
                 print(f"reusing {db_path}: {existing:,} calls (--calls ignored)")
                 ingest = None
@@ -558,7 +558,7 @@ def main() -> None:
                 maker = CallMaker(sentences, args.calls)
                 public_n = min(PUBLIC_CALLS, args.calls)
                 print(f"building {args.calls:,} calls in {db_path} ...", flush=True)
-                public = public_ingest(store, [maker.call(n) for n in range(public_n)])
+                public = public_ingest(store, [maker.calls.get(n) for n in range(public_n)])
                 print(f"  public path: {public_n:,} calls in {public['wall']:.1f} s", flush=True)
                 ingest = {"public": public}
         if ingest is not None and args.calls > public_n:
@@ -566,7 +566,7 @@ def main() -> None:
 
         probe = probe_write_path(db_path, sentences)
         with Store(db_path) as store:
-            total_calls = store.count_calls()
+            total_calls = store.calls.count()
             classes, extra = query_classes(sentences, store)
         size = db_size(db_path)
 

@@ -186,8 +186,8 @@ def test_renaming_a_speaker_relabels_the_figures_without_losing_them(store, sett
     wav = _stereo_file(tmp_path / "call.wav", [(1.0, 4.0)], [(5.0, 6.0)], 7.0)
     call = recorded_call(store, [wav], META, talk([(0, "hello"), (1, "hi")]))
     run_pending(store, settings)
-    store.rename_speaker(call.call_id, 1, "Dr. Weber")
-    labels = [s.label for s in store.transcript(call.call_id).speakers]
+    store.transcripts.rename_speaker(call.call_id, 1, "Dr. Weber")
+    labels = [s.label for s in store.transcripts.get(call.call_id).speakers]
     shown = stored_public(store.metrics.of_calls([call.call_id])[call.call_id], labels)
     assert set(shown["talk_seconds"]) == {"Caller", "Dr. Weber"}
     assert shown["talk_seconds"]["Dr. Weber"] == pytest.approx(1.0, abs=TOLERANCE)
@@ -215,10 +215,10 @@ def test_the_metrics_follow_every_correction_of_the_transcript(store, settings, 
     call = recorded_call(store, [mono], META, talk([(0, "hello"), (1, "hi there"), (0, "is it open")]))
     run_pending(store, settings)
     assert store.metrics.of_calls([call.call_id])[call.call_id]["talk_seconds"] == [3.0, 1.5]
-    store.edit_transcript(call.call_id, "vic", "word", 2, word=2, text="open?")
+    store.edits.edit(call.call_id, "vic", "word", 2, word=2, text="open?")
     assert run_pending(store, settings) == 1
     assert store.metrics.of_calls([call.call_id])[call.call_id]["questions"] == [1, 0]
-    store.edit_transcript(call.call_id, "vic", "speaker", 1, speaker=0)
+    store.edits.edit(call.call_id, "vic", "speaker", 1, speaker=0)
     assert run_pending(store, settings) == 1
     assert store.metrics.of_calls([call.call_id])[call.call_id]["talk_seconds"] == [4.5, 0.0]
 

@@ -82,7 +82,7 @@ def assert_matches_the_placement(metrics: dict, truth) -> None:
 def shown_metrics(store, call_id: int) -> dict:
     from appliance.analytics.metrics import stored_public
 
-    labels = [s.label for s in store.transcript(call_id).speakers]
+    labels = [s.label for s in store.transcripts.get(call_id).speakers]
     return stored_public(store.metrics.of_calls([call_id])[call_id], labels)
 
 
@@ -99,7 +99,7 @@ def worked(placed, tmp_path_factory, models_dir, engine):
     call, _ = placed
     wav = democall.write_stereo_wav(call, folder / "call.wav")
     with Store(settings.db_path) as store:
-        queued = store.enqueue_recording(META, [str(wav)], {})
+        queued = store.intake.enqueue(META, [str(wav)], {})
         assert Worker(settings, store, engine).run_once()
         yield settings, store, queued.call_id
 
@@ -126,9 +126,9 @@ def test_an_analogue_hybrids_filtered_echo_gives_the_same_figures(worked, tmp_pa
     settings, store, wav_call = worked
     call, truth = place_voices(SCRIPT, hybrid=True)
     meta = CallMeta(**{**META.__dict__, "uniqueid": "1700000002.1"})
-    queued = store.enqueue_recording(meta, [str(democall.write_stereo_wav(call, tmp_path / "hybrid.wav"))], {})
-    job = store.claim_job("test", 60)
-    assert store.finish_job(job.id, "test", store.transcript(wav_call))
+    queued = store.intake.enqueue(meta, [str(democall.write_stereo_wav(call, tmp_path / "hybrid.wav"))], {})
+    job = store.jobs.claim("test", 60)
+    assert store.jobs.finish(job.id, "test", store.transcripts.get(wav_call))
     assert run_pending(store, settings) == 1
     assert_matches_the_placement(shown_metrics(store, queued.call_id), truth)
 
@@ -146,10 +146,10 @@ def test_every_way_a_recording_arrives_gives_the_same_figures(arrives_as, worked
         paths, options = [base.with_suffix(".wav")], {}
         soundfile.write(str(paths[0]), democall.to_int16(call.mean(axis=1)), CALL_RATE, subtype="PCM_16")
     meta = CallMeta(**{**META.__dict__, "uniqueid": base.name})
-    queued = store.enqueue_recording(meta, [str(p) for p in paths], options)
-    job = store.claim_job("test", 60)
+    queued = store.intake.enqueue(meta, [str(p) for p in paths], options)
+    job = store.jobs.claim("test", 60)
     # The same words as the WAV's transcript; the figures come from this recording's audio.
-    assert store.finish_job(job.id, "test", store.transcript(wav_call))
+    assert store.jobs.finish(job.id, "test", store.transcripts.get(wav_call))
     assert run_pending(store, settings) == 1
     metrics = shown_metrics(store, queued.call_id)
     if arrives_as == "mono":

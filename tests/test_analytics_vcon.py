@@ -20,7 +20,7 @@ AUDIO = b"RIFF....WAVEfmt fake audio bytes"
 
 def a_call(store, tmp_path, meta=META, lines=((0, "good morning is this the clinic?"), (1, "yes how can I help"))):
     done = recorded_call(store, [write_wav(tmp_path / f"{meta.uniqueid}.wav", 2.0)], meta, talk(list(lines)))
-    return store.call(done.call_id), store.transcript(done.call_id)
+    return store.calls.get(done.call_id), store.transcripts.get(done.call_id)
 
 
 def test_a_call_becomes_a_vcon_with_every_required_member(store, tmp_path):
@@ -65,7 +65,7 @@ def test_the_uuid_is_stable_per_call_and_unique_between_calls(store, tmp_path):
     call, transcript = a_call(store, tmp_path)
     other, _ = a_call(store, tmp_path, CallMeta(uniqueid="vcon-2", caller="+4930222", callee="202"))
     first = to_vcon(call, transcript, host="box.example")["uuid"]
-    assert to_vcon(store.call(call.id), store.transcript(call.id), host="box.example")["uuid"] == first
+    assert to_vcon(store.calls.get(call.id), store.transcripts.get(call.id), host="box.example")["uuid"] == first
     assert to_vcon(other, transcript, host="box.example")["uuid"] != first
     parsed = uuid.UUID(first)
     assert parsed.version == 8 and parsed.variant == uuid.RFC_4122
@@ -79,7 +79,7 @@ def test_a_voicemail_without_its_audio_is_still_a_valid_vcon(store, tmp_path):
     meta = CallMeta(uniqueid="vm-1", caller="+4930333", callee="201", kind="voicemail")
     done = recorded_call(store, [tmp_path / "gone.wav"], meta, talk([(0, "please call me back")]),
                          speakers=(Speaker(0, "+4930333", "speaker"),))
-    vcon = to_vcon(store.call(done.call_id), store.transcript(done.call_id), host="box")
+    vcon = to_vcon(store.calls.get(done.call_id), store.transcripts.get(done.call_id), host="box")
     # The dialog says it happened (start, duration, who); the transcript still carries the words.
     assert vcon_problems(vcon) == []
     assert "url" not in vcon["dialog"][0] and "body" not in vcon["dialog"][0]

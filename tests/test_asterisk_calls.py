@@ -74,9 +74,9 @@ def test_a_real_call_is_transcribed_with_each_party_and_the_metadata_from_asteri
         caller_id=f'"Mallory" <{hostile}>', variables={"CALLER_SECONDS": "9"})
 
     with Store.open(settings) as store:
-        call = wait_for(lambda: next((c for c in store.calls() if c.callee == "201" and c.state == "done"), None),
+        call = wait_for(lambda: next((c for c in store.calls.page() if c.callee == "201" and c.state == "done"), None),
                         "the call to be transcribed")
-        transcript = store.transcript(call.id)
+        transcript = store.transcripts.get(call.id)
 
     assert call.caller == hostile
     assert call.direction == "inbound" and call.uniqueid and call.started_at
@@ -95,10 +95,10 @@ def test_a_voicemail_is_transcribed_and_mailed_to_the_owner_without_audio(box, s
                                           extension=MAILBOX, caller_id='"Anna" <+4930555>')
 
     with Store.open(settings) as store:
-        call = wait_for(lambda: next((c for c in store.calls(kind="voicemail") if c.state == "done"), None),
+        call = wait_for(lambda: next((c for c in store.calls.page(kind="voicemail") if c.state == "done"), None),
                         "the voicemail to be transcribed")
         assert (call.caller, call.callee) == ("+4930555", MAILBOX)
-        assert "dashwood" in words(store.transcript(call.id).text)
+        assert "dashwood" in words(store.transcripts.get(call.id).text)
         wait_for(lambda: (store.mail.of_call(call.id) or {}).get("state") == "sent", "the mail to be sent")
 
     (mail,) = [m for m in sink.messages if "+4930555" in m["Subject"]]
@@ -118,9 +118,9 @@ def test_a_voice_note_dictated_to_star_55_appears_as_a_note_of_that_extension(bo
                                           extension="*55", caller_id=f'"Reception" <{MAILBOX}>')
 
     with Store.open(settings) as store:
-        note = wait_for(lambda: next((c for c in store.calls(kind="note") if c.state == "done"), None),
+        note = wait_for(lambda: next((c for c in store.calls.page(kind="note") if c.state == "done"), None),
                         "the note to be transcribed")
-        transcript = store.transcript(note.id)
+        transcript = store.transcripts.get(note.id)
         wait_for(lambda: (store.mail.of_call(note.id) or {}).get("state") == "sent", "the note's mail")
 
     assert note.caller == MAILBOX

@@ -78,7 +78,7 @@ def spool_files(pbx) -> set[str]:
 
 
 def calls_since(store, before: set[int]) -> list:
-    return [c for c in store.calls(limit=200) if c.id not in before]
+    return [c for c in store.calls.page(limit=200) if c.id not in before]
 
 
 def test_a_menu_choice_put_through_to_a_phone_is_one_recording_with_both_parties_words(pbx, tmp_path):
@@ -90,7 +90,7 @@ def test_a_menu_choice_put_through_to_a_phone_is_one_recording_with_both_parties
     try:
         wait_for(lambda: "101/sip:" in pbx.asterisk.rx("pjsip show contacts"), "phone 101 to register")
         with Store.open(pbx.settings) as store:
-            before = {c.id for c in store.calls(limit=200)}
+            before = {c.id for c in store.calls.page(limit=200)}
         spooled = spool_files(pbx)
         channel = Ari.from_settings(pbx.settings).originate(
             "Local/through-austen@test-through-caller", context="test-menu-entry", extension="front",
@@ -101,8 +101,8 @@ def test_a_menu_choice_put_through_to_a_phone_is_one_recording_with_both_parties
                             "the call put through to be transcribed")
             time.sleep(3 * pbx.settings.sweep_interval_seconds)  # room for a second recording to show
             calls = calls_since(store, before)
-            transcript = store.transcript(call.id)
-            recordings = store.recording_files(call.id)
+            transcript = store.transcripts.get(call.id)
+            recordings = store.recordings.files(call.id)
     finally:
         office.terminate()
         output = office.communicate(timeout=30)[0]
@@ -126,7 +126,7 @@ def test_a_call_nobody_answers_is_stored_once_as_the_voicemail_it_left(pbx, tmp_
     phone = baresip_phone(tmp_path / "reception", "100", pbx.passwords["100"]["password"], AUSTEN,
                           seconds_before=12, seconds_after=2)
     with Store.open(pbx.settings) as store:
-        before = {c.id for c in store.calls(limit=200)}
+        before = {c.id for c in store.calls.page(limit=200)}
     spooled = spool_files(pbx)
     result = subprocess.run(["baresip", "-f", str(phone), "-e", f"/dial sip:102@{SIP}", "-t", "40"],
                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
@@ -138,7 +138,7 @@ def test_a_call_nobody_answers_is_stored_once_as_the_voicemail_it_left(pbx, tmp_
                            "the voicemail to be transcribed")
         time.sleep(3 * pbx.settings.sweep_interval_seconds)  # room for a call recording to show
         calls = calls_since(store, before)
-        text = " ".join(t.text for t in store.transcript(message.id).turns).lower()
+        text = " ".join(t.text for t in store.transcripts.get(message.id).turns).lower()
 
     assert [(c.kind, c.callee) for c in calls] == [("voicemail", "102")]
     assert "dashwood" in text
@@ -175,7 +175,7 @@ def test_a_blind_transfer_is_one_recording_holding_both_legs_and_every_partys_wo
         wait_for(lambda: all(f"{n}/sip:" in pbx.asterisk.rx("pjsip show contacts") for n in ("101", "102")),
                  "phones 101 and 102 to register")
         with Store.open(pbx.settings) as store:
-            before = {c.id for c in store.calls(limit=200)}
+            before = {c.id for c in store.calls.page(limit=200)}
         ari = Ari.from_settings(pbx.settings)
         phones.append(subprocess.Popen(["baresip", "-f", str(caller), "-e", f"/dial sip:101@{SIP}", "-t", "60"],
                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT))
@@ -196,9 +196,9 @@ def test_a_blind_transfer_is_one_recording_holding_both_legs_and_every_partys_wo
                             "the transferred call to be transcribed")
             time.sleep(3 * pbx.settings.sweep_interval_seconds)  # room for a second recording to show
             calls = calls_since(store, before)
-            roles = by_role(store.transcript(call.id))
-            recordings = store.recording_files(call.id)
-            conversation = store.conversation(call.id)
+            roles = by_role(store.transcripts.get(call.id))
+            recordings = store.recordings.files(call.id)
+            conversation = store.calls.conversation(call.id)
     finally:
         for phone in phones:
             phone.terminate()

@@ -98,7 +98,7 @@ def worker_up(lab):
 
 
 def done_call(store, **match):
-    return next((c for c in store.calls(limit=200)
+    return next((c for c in store.calls.page(limit=200)
                  if c.state == "done" and all(getattr(c, k) == v for k, v in match.items())), None)
 
 
@@ -119,7 +119,7 @@ def test_a_call_from_a_real_sip_phone_is_transcribed_with_the_phone_as_caller(la
 
     with Store.open(settings) as store:
         call = wait_for(lambda: done_call(store, callee="801"), "the phone's call to be transcribed")
-        transcript = store.transcript(call.id)
+        transcript = store.transcripts.get(call.id)
 
     assert (call.caller, call.direction) == ("100", "internal"), log
     roles = by_role(transcript)
@@ -160,7 +160,7 @@ def test_calls_that_end_while_the_appliance_is_down_are_each_transcribed_once_wh
     tickets = wait_for(lambda: (found := spooled_tickets(settings.spool_dir, set(calls))) and len(found) == 2
                        and found, "both recordings and their tickets in the spool")
     with Store.open(settings) as store:
-        assert not [c for c in store.calls(limit=200) if c.callee in calls], "nothing may sweep while down"
+        assert not [c for c in store.calls.page(limit=200) if c.callee in calls], "nothing may sweep while down"
 
     lab.worker.start()
     with Store.open(settings) as store:
@@ -169,13 +169,13 @@ def test_calls_that_end_while_the_appliance_is_down_are_each_transcribed_once_wh
         # Several more sweeps after both are done: a second look must not queue them again.
         time.sleep(5 * settings.sweep_interval_seconds)
         for callee, call in done.items():
-            assert [c.id for c in store.calls(limit=200) if c.callee == callee] == [call.id]
+            assert [c.id for c in store.calls.page(limit=200) if c.callee == callee] == [call.id]
             assert call.uniqueid == tickets[callee].stem
-            jobs = [j for j in store.jobs(limit=1000) if j.call_id == call.id]
+            jobs = [j for j in store.jobs.all(limit=1000) if j.call_id == call.id]
             assert [(j.state, j.attempts) for j in jobs] == [("done", 1)]
-            assert store.transcript_count(call.recording_id) == 1
+            assert store.transcripts.count(call.recording_id) == 1
             word = calls[callee][3]
-            assert word in by_role(store.transcript(call.id))["caller"]
+            assert word in by_role(store.transcripts.get(call.id))["caller"]
 
 
 # --- the self-test names the stage that failed ---------------------------------------------------
@@ -198,7 +198,7 @@ def test_selftest_fails_at_stage_queued_when_no_worker_runs_and_the_call_is_not_
     lab.worker.start()
     with Store.open(lab.settings) as store:
         call = wait_for(lambda: done_call(store, callee="selftest"), "the self-test's call")
-        assert store.transcript_count(call.recording_id) == 1
+        assert store.transcripts.count(call.recording_id) == 1
 
 
 def test_selftest_fails_at_stage_recorded_when_the_asterisk_hook_is_broken(lab):
@@ -266,27 +266,27 @@ def test_a_recording_left_in_progress_is_transcribed_once_abandoned_but_not_whil
     try:
         with Store.open(settings) as store:
             def abandoned_done():
-                assert str(growing.resolve()) not in store.known_paths(), "a file still written was taken"
+                assert str(growing.resolve()) not in store.intake.known_paths(), "a file still written was taken"
                 return done_call(store, uniqueid=abandoned.stem)
 
             call = wait_for(abandoned_done, "the abandoned recording to be transcribed")
             # Give the sweep many chances at the growing file (several abandon periods).
             while time.monotonic() - began < 4 * ABANDONED_SECONDS:
-                assert str(growing.resolve()) not in store.known_paths(), "a file still written was taken"
+                assert str(growing.resolve()) not in store.intake.known_paths(), "a file still written was taken"
                 time.sleep(0.5)
-            assert str(growing.resolve()) not in store.known_paths()
+            assert str(growing.resolve()) not in store.intake.known_paths()
     finally:
         stop_writing.set()
         writer.join()
 
     with Store.open(settings) as store:
-        transcript = store.transcript(call.id)
-        assert store.transcript_count(call.recording_id) == 1
-        assert [j.attempts for j in store.jobs(limit=1000) if j.call_id == call.id] == [1]
+        transcript = store.transcripts.get(call.id)
+        assert store.transcripts.count(call.recording_id) == 1
+        assert [j.attempts for j in store.jobs.all(limit=1000) if j.call_id == call.id] == [1]
         roles = by_role(transcript)
         assert "dashwood" in roles["caller"] and "representatives" in roles["callee"], roles
-        assert store.recording_files(call.id) == (str(abandoned.resolve()),)
+        assert store.recordings.files(call.id) == (str(abandoned.resolve()),)
 
         # Once the writing stops for good, that file too is taken, whole.
         finished = wait_for(lambda: done_call(store, uniqueid=growing.stem), "the finished recording")
-        assert "dashwood" in by_role(store.transcript(finished.id))["caller"]
+        assert "dashwood" in by_role(store.transcripts.get(finished.id))["caller"]

@@ -52,11 +52,11 @@ def test_backup_while_the_worker_runs_restores_to_an_empty_box(tmp_path, worker_
                   "--caller", f"+49 30 555 {n:04d}")
     worker = start_worker()
     with Store(data / "appliance.db") as store:
-        wait_for(lambda: store.queue_stats()["done"] >= 1, "the worker's first transcript")
+        wait_for(lambda: store.jobs.queue_stats()["done"] >= 1, "the worker's first transcript")
 
         appliance(worker_env, "backup", str(tmp_path / "backups"))  # the worker goes on meanwhile
 
-        wait_for(lambda: store.queue_stats()["done"] == len(PROMPTS), "every job")
+        wait_for(lambda: store.jobs.queue_stats()["done"] == len(PROMPTS), "every job")
     worker.terminate()
     worker.wait(timeout=60)
     (folder,) = (tmp_path / "backups").iterdir()
@@ -79,8 +79,8 @@ def test_backup_while_the_worker_runs_restores_to_an_empty_box(tmp_path, worker_
     assert snapshot(data / "appliance.db") == backed_up
     assert {path: digest(Path(path)) for path in originals} == originals
     with Store(data / "appliance.db") as store:
-        done = next(call for call in store.calls() if call.state == "done")
-        assert store.transcript(done.id).text.strip()
+        done = next(call for call in store.calls.page() if call.state == "done")
+        assert store.transcripts.get(done.id).text.strip()
     # The jobs that were still waiting at backup time are not lost: they run on the new box.
     appliance(worker_env, "worker", "--once")
     restored = snapshot(data / "appliance.db")

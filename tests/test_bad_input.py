@@ -2,7 +2,7 @@
 stored with the job (DESIGN.md, "Errors and data safety").
 
 Every bad recording is written here by a small generator; none is committed. Each goes the
-whole way a real one goes: Store.enqueue_recording, then a real Worker.run_once.
+whole way a real one goes: store.intake.enqueue, then a real Worker.run_once.
 """
 
 from __future__ import annotations
@@ -299,7 +299,7 @@ def worker_store(bad_settings):
 
 def _enqueue(store: Store, kind: BadKind, folder: Path):
     paths, options = kind.write(folder)
-    result = store.enqueue_recording(CallMeta(uniqueid=f"bad-{kind.id}", caller="+4930123", callee="200"),
+    result = store.intake.enqueue(CallMeta(uniqueid=f"bad-{kind.id}", caller="+4930123", callee="200"),
                                      paths, options)
     if kind.after_enqueue:
         kind.after_enqueue(paths)
@@ -312,7 +312,7 @@ def _good_recording(folder: Path) -> Path:
 
 
 def _transcript_text(store: Store, call_id: int) -> str:
-    transcript = store.transcript(call_id)
+    transcript = store.transcripts.get(call_id)
     assert transcript is not None
     return " ".join(turn.text for turn in transcript.turns).lower()
 
@@ -330,7 +330,7 @@ def test_bad_input_is_quarantined_with_a_readable_reason_and_the_file_kept(
 
     assert worker.run_once() is True
 
-    job = worker_store.job(result.job_id)
+    job = worker_store.jobs.get(result.job_id)
     assert job.state == "quarantined", job.error
     assert kind.phrase in job.error
     assert "Traceback" not in job.error and "\n" not in job.error
@@ -341,15 +341,15 @@ def test_bad_input_is_quarantined_with_a_readable_reason_and_the_file_kept(
     # Its case too, which the pages say in the reader's language (appliance/web/labels.py).
     assert job.error_code in ERRORS and ERRORS[job.error_code] % job.error_values
     # Shown with the call too, where the UI and `appliance calls` read it.
-    call = worker_store.call(result.call_id)
+    call = worker_store.calls.get(result.call_id)
     assert (call.state, call.error) == ("quarantined", job.error)
     # Never dropped: the input is still there, byte for byte, and the job is not retried.
     for path, size in sizes.items():
         assert path.exists()
         assert (path.stat().st_size if path.is_file() else None) == size
     assert worker.run_once() is False
-    assert worker_store.job(result.job_id).state == "quarantined"
-    assert worker_store.transcript_count() == 0
+    assert worker_store.jobs.get(result.job_id).state == "quarantined"
+    assert worker_store.transcripts.count() == 0
 
 
 def test_there_are_at_least_fifteen_distinct_kinds_of_bad_input():
@@ -365,7 +365,7 @@ def test_after_a_batch_of_bad_inputs_the_same_worker_transcribes_a_good_recordin
     bad_settings, worker_store, engine, tmp_path
 ):
     queued = [(kind, _enqueue(worker_store, kind, tmp_path / kind.id)[0]) for kind in BAD_KINDS]
-    good = worker_store.enqueue_recording(CallMeta(uniqueid="good-1", caller="+4930999", callee="200"),
+    good = worker_store.intake.enqueue(CallMeta(uniqueid="good-1", caller="+4930999", callee="200"),
                                           [_good_recording(tmp_path / "good")])
     worker = Worker(bad_settings, worker_store, engine)
 
@@ -375,11 +375,11 @@ def test_after_a_batch_of_bad_inputs_the_same_worker_transcribes_a_good_recordin
 
     assert taken == len(BAD_KINDS) + 1
     for kind, result in queued:
-        job = worker_store.job(result.job_id)
+        job = worker_store.jobs.get(result.job_id)
         assert (job.state, kind.phrase in (job.error or "")) == ("quarantined", True), (kind.id, job.error)
-    assert worker_store.job(good.job_id).state == "done"
+    assert worker_store.jobs.get(good.job_id).state == "done"
     assert "message" in _transcript_text(worker_store, good.call_id)
-    assert worker_store.queue_stats() == {**dict.fromkeys(worker_store.queue_stats(), 0),
+    assert worker_store.jobs.queue_stats() == {**dict.fromkeys(worker_store.jobs.queue_stats(), 0),
                                           "quarantined": len(BAD_KINDS), "done": 1}
 
 
@@ -406,23 +406,23 @@ def test_a_transient_error_is_retried_then_failed_with_the_reason(make_settings,
     recording = _good_recording(tmp_path / "in")
     engine = BoomEngine()
     with Store.open(settings) as store:
-        result = store.enqueue_recording(CallMeta(uniqueid="boom-1"), [recording])
+        result = store.intake.enqueue(CallMeta(uniqueid="boom-1"), [recording])
         worker = Worker(settings, store, engine=engine)
 
         assert worker.run_once() is True
-        first = store.job(result.job_id)
+        first = store.jobs.get(result.job_id)
         assert (first.state, first.attempts) == ("queued", 1)
         assert "boom" in first.error and "retried" in first.error
 
         assert worker.run_once() is True
-        last = store.job(result.job_id)
+        last = store.jobs.get(result.job_id)
         assert (last.state, last.attempts) == ("failed", 2)
         assert "RuntimeError: boom" in last.error and last.error_code == "internal-error"
-        assert store.call(result.call_id).error == last.error
+        assert store.calls.get(result.call_id).error == last.error
 
         assert worker.run_once() is False
         assert engine.calls == 2
-        assert store.transcript_count() == 0
+        assert store.transcripts.count() == 0
     assert recording.read_bytes() == GOOD_RECORDING.read_bytes()
 
 
@@ -430,17 +430,17 @@ def test_a_transient_error_is_retried_then_failed_with_the_reason(make_settings,
 def test_a_transient_error_waits_out_its_back_off_before_the_next_attempt(make_settings, tmp_path):
     settings = make_settings(max_attempts=3, retry_backoff_seconds=30)
     with Store.open(settings) as store:
-        result = store.enqueue_recording(CallMeta(uniqueid="boom-2"), [_good_recording(tmp_path / "in")])
+        result = store.intake.enqueue(CallMeta(uniqueid="boom-2"), [_good_recording(tmp_path / "in")])
         worker = Worker(settings, store, engine=BoomEngine())
 
         assert worker.run_once() is True
-        job = store.job(result.job_id)
+        job = store.jobs.get(result.job_id)
         assert job.state == "queued"
         assert job.not_before == pytest.approx(job.updated_at + 30, abs=1)
         assert "boom" in job.error
         # Not due yet: the worker leaves it alone instead of hammering a broken engine.
         assert worker.run_once() is False
-        assert store.job(result.job_id).attempts == 1
+        assert store.jobs.get(result.job_id).attempts == 1
 
 
 # --- the real service: `appliance worker` and `appliance ingest` as processes -------------------
@@ -466,11 +466,11 @@ def _wait_for_final_states(db_path: Path, expected_jobs: int, worker: subprocess
     deadline = time.monotonic() + deadline_s
     with Store(db_path) as store:
         while time.monotonic() < deadline and worker.poll() is None:
-            jobs = store.jobs()
+            jobs = store.jobs.all()
             if len(jobs) == expected_jobs and all(job.state in FINAL_STATES for job in jobs):
                 return {job.id: job for job in jobs}
             time.sleep(0.2)
-        return {job.id: job for job in store.jobs()}
+        return {job.id: job for job in store.jobs.all()}
 
 
 @pytest.mark.model
@@ -549,21 +549,21 @@ def test_ingest_refuses_a_missing_file_or_a_folder_with_one_line_and_queues_noth
     db_path = tmp_path / "data" / "appliance.db"
     if db_path.exists():
         with Store(db_path) as store:
-            assert store.jobs() == []
+            assert store.jobs.all() == []
 
 
 def test_recording_that_keeps_killing_workers_is_set_aside_with_a_reason(settings, store, engine):
     """Attempts that died silently (SIGKILL, OOM) count; past the limit the job fails, visibly."""
     path = democall.write_stereo_wav(democall.mix_call(), settings.data_dir / "call.wav")
-    queued = store.enqueue_recording(CallMeta(uniqueid="poison"), [path])
+    queued = store.intake.enqueue(CallMeta(uniqueid="poison"), [path])
     for attempt in range(settings.max_attempts):
         # A worker claims it and dies: its lease runs out.
-        assert store.claim_job(f"dead-{attempt}", lease_seconds=0.01)
+        assert store.jobs.claim(f"dead-{attempt}", lease_seconds=0.01)
         time.sleep(0.02)
 
     Worker(settings, store, engine).run_once()
 
-    job = store.job(queued.job_id)
+    job = store.jobs.get(queued.job_id)
     assert job.state == "failed"
     assert "stopped" in job.error and "killed or out of memory" in job.error
-    assert store.transcript_count(queued.recording_id) == 0
+    assert store.transcripts.count(queued.recording_id) == 0

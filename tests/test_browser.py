@@ -120,8 +120,8 @@ def stack(chromium, tmp_path_factory, models_dir):
     try:
         with stack.store() as store:
             wait_for(lambda: answers(f"{url}/login"), "the web server to answer", processes, logs)
-            wait_for(lambda: store.call(stack.call_id).state == "done", "the call to be transcribed", processes, logs)
-            wait_for(lambda: store.job(stack.bad_job_id).state == "quarantined", "the broken file's job",
+            wait_for(lambda: store.calls.get(stack.call_id).state == "done", "the call to be transcribed", processes, logs)
+            wait_for(lambda: store.jobs.get(stack.bad_job_id).state == "quarantined", "the broken file's job",
                      processes, logs)
         yield stack
     finally:
@@ -307,7 +307,7 @@ def test_exports_download_in_every_format(open_page, stack):
 
 def test_jobs_page_shows_why_a_file_was_quarantined_and_reruns_it(open_page, stack):
     with stack.store() as store:
-        job = store.job(stack.bad_job_id)
+        job = store.jobs.get(stack.bad_job_id)
         assert job.state == "quarantined"
         page = open_page("admin")
         page.click("header.top nav a:text-is('Jobs')")
@@ -323,7 +323,7 @@ def test_jobs_page_shows_why_a_file_was_quarantined_and_reruns_it(open_page, sta
         assert store.audit.count(action="retry") == retries_before + 1
         assert store.audit.entries(action="retry", limit=1)[0].target == f"job {stack.bad_job_id}"
         # The worker takes it again and sets it aside again, with a fresh count of attempts.
-        again = wait_for(lambda: (j := store.job(stack.bad_job_id)).updated_at > job.updated_at
+        again = wait_for(lambda: (j := store.jobs.get(stack.bad_job_id)).updated_at > job.updated_at
                          and j.state == "quarantined" and j, "the re-run to finish")
         assert again.attempts == 1 and again.error == job.error
     page.reload()
@@ -371,7 +371,7 @@ def test_renaming_a_speaker_relabels_their_turns(open_page, stack):
         expect(page.locator("#transcript .turn:has-text('Dashwood') .who")).to_have_text("Mrs Jennings")
     finally:
         with stack.store() as store:
-            store.rename_speaker(stack.call_id, 0, CALLER)
+            store.transcripts.rename_speaker(stack.call_id, 0, CALLER)
 
 
 def test_choosing_german_on_the_account_page_translates_the_ui(open_page):

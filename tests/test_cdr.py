@@ -139,9 +139,9 @@ def test_records_from_the_csv_reach_the_recorded_call_and_go_with_it(pbx_records
     master, rows = pbx_records
     settings, store = box(cdr_csv_path=master)
     record = rows[0]
-    ours = store.enqueue_recording(CallMeta(uniqueid=record.uniqueid, linkedid=record.linkedid),
+    ours = store.intake.enqueue(CallMeta(uniqueid=record.uniqueid, linkedid=record.linkedid),
                                    [write_wav(tmp_path / "ours.wav")])
-    other = store.enqueue_recording(CallMeta(uniqueid="1.2"), [write_wav(tmp_path / "other.wav")])
+    other = store.intake.enqueue(CallMeta(uniqueid="1.2"), [write_wav(tmp_path / "other.wav")])
     assert sync(store, settings) >= 1
     assert sync(store, settings) == 0  # again: nothing new in the file, nothing read again
     linked = store.cdr.of_call(ours.call_id)
@@ -149,7 +149,7 @@ def test_records_from_the_csv_reach_the_recorded_call_and_go_with_it(pbx_records
     assert {r.dst for r in linked} >= {"555"} and linked[0].disposition == "ANSWERED"
     assert store.cdr.of_call(other.call_id) == []
 
-    store.delete_call(ours.call_id)  # retention or erasure: the records go with the call
+    store.calls.delete(ours.call_id)  # retention or erasure: the records go with the call
     with sqlite3.connect(settings.db_path) as db:
         assert db.execute("SELECT count(*) FROM call_records").fetchone()[0] == 0
 
@@ -166,7 +166,7 @@ def test_each_scan_reads_what_asterisk_appended_and_the_last_hour_again_for_late
     leg_a, leg_b = (next(csv.reader([line]))[CSV_COLUMNS.index("uniqueid")] for line in (first, second))
     csv_file = tmp_path / "Master.csv"
     settings, store = box(cdr_csv_path=csv_file, cdr_timezone="UTC")
-    a = store.enqueue_recording(CallMeta(uniqueid=leg_a), [write_wav(tmp_path / "a.wav")]).call_id
+    a = store.intake.enqueue(CallMeta(uniqueid=leg_a), [write_wav(tmp_path / "a.wav")]).call_id
 
     csv_file.write_text(first)
     assert sync(store, settings) == 1 and sync(store, settings) == 0
@@ -176,7 +176,7 @@ def test_each_scan_reads_what_asterisk_appended_and_the_last_hour_again_for_late
     with csv_file.open("a") as out:
         out.write(second[40:])
     assert sync(store, settings) == 0  # leg b's recording is not here yet
-    b = store.enqueue_recording(CallMeta(uniqueid=leg_b), [write_wav(tmp_path / "b.wav")]).call_id
+    b = store.intake.enqueue(CallMeta(uniqueid=leg_b), [write_wav(tmp_path / "b.wav")]).call_id
     assert sync(store, settings) == 1 and [r.uniqueid for r in store.cdr.of_call(b)] == [leg_b]
     assert [r.uniqueid for r in store.cdr.of_call(a)] == [leg_a]  # seen again, never a second copy
 
@@ -218,7 +218,7 @@ def test_freepbx_records_on_mariadb_are_read_through_a_read_only_user(pbx_record
     record = rows[0]
     _load_into_freepbx(admin, rows)
     settings, store = box(cdr_database_url=url)
-    call = store.enqueue_recording(CallMeta(uniqueid=record.uniqueid), [write_wav(tmp_path / "call.wav")])
+    call = store.intake.enqueue(CallMeta(uniqueid=record.uniqueid), [write_wav(tmp_path / "call.wav")])
     assert sync(store, settings) >= 1
     linked = store.cdr.of_call(call.call_id)
     assert linked[0].did == "+493012345600" and linked[0].cnam == "Praxis Müller"
@@ -327,12 +327,12 @@ def test_an_attended_transfer_in_the_cel_makes_the_call_and_its_consultation_one
                                                            callee="202"), [(0, "a caller for you")]).call_id
     other = finished_call(store, tmp_path, CallMeta(uniqueid="1796400000.9", linkedid="1796400000.9"),
                           [(0, "other")]).call_id
-    assert [c.id for c in store.conversation(first)] == [first]
+    assert [c.id for c in store.calls.conversation(first)] == [first]
     sync(store, settings)
     sync(store, settings)  # again: nothing doubles
-    assert [c.id for c in store.conversation(first)] == [first, consultation]
-    assert [c.id for c in store.conversation(consultation)] == [first, consultation]
-    assert [c.id for c in store.conversation(other)] == [other]
+    assert [c.id for c in store.calls.conversation(first)] == [first, consultation]
+    assert [c.id for c in store.calls.conversation(consultation)] == [first, consultation]
+    assert [c.id for c in store.calls.conversation(other)] == [other]
 
 
 def test_a_wrong_cdr_password_is_a_readable_error_not_a_silent_nothing(mariadb, box):

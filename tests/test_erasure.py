@@ -25,13 +25,13 @@ OTHER_WORD = b"Zebrafink"
 
 
 def finish(store, job_id, meta, lines):
-    job = store.claim_job("erasure-test", 60)
+    job = store.jobs.claim("erasure-test", 60)
     assert job.id == job_id
     from appliance.transcript.model import Transcript
     from support.web import CALLER_AND_CALLEE
 
     turns = talk(lines)
-    assert store.finish_job(job.id, "erasure-test", Transcript("en", "fw", "base", 9.0, CALLER_AND_CALLEE, tuple(turns), meta))
+    assert store.jobs.finish(job.id, "erasure-test", Transcript("en", "fw", "base", 9.0, CALLER_AND_CALLEE, tuple(turns), meta))
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def person(store, settings, tmp_path):
         "callee": "200", "direction": "inbound"}))
     write_raw(spool / "1700000001.1.raw")
     (queued,) = sweep(store, settings, now=2e9)
-    finish(store, queued.job_id, store.job(queued.job_id).meta,
+    finish(store, queued.job_id, store.jobs.get(queued.job_id).meta,
            [(0, f"hello this is Anna {SURNAME} about my appointment"), (1, "thank you, noted")])
     ids["hooked"] = queued.call_id
     # 2. A voicemail left from the same number, written the national way.
@@ -108,16 +108,16 @@ def test_erasure_finds_every_call_voicemail_and_note_and_leaves_no_byte_behind(s
     # Without the tick nothing happens.
     data = {"number": "0049 (30) 81726354", "words": SURNAME, "call": [str(i) for i in shown]}
     post(admin_client, "/admin/erasure", data, token_from="/admin/erasure")
-    assert len(store.calls()) == 4
+    assert len(store.calls.page()) == 4
     response = post(admin_client, "/admin/erasure", {**data, "confirm": "yes"}, token_from="/admin/erasure")
 
     assert response.status_code == 302
-    assert [call.id for call in store.calls()] == [person["other"]]
+    assert [call.id for call in store.calls.page()] == [person["other"]]
     left = traces(settings)
     assert all(hits == [OTHER_WORD] for hits in left.values()), left
     assert any(OTHER_WORD in hits for hits in left.values())  # the rest of the box is intact
     assert not (settings.spool_dir / "1700000001.1.json").exists()
-    assert [hit.call_id for hit in store.search("Zebrafink")] == [person["other"]]
+    assert [hit.call_id for hit in store.search.hits("Zebrafink")] == [person["other"]]
     # The audit log names the calls, never the number or the name.
     erased = {entry.target for entry in audit_actions(store, "erase")}
     assert erased == {f"call {i}" for i in shown}
@@ -135,14 +135,14 @@ def test_a_call_under_legal_hold_is_shown_and_kept(store, settings, person):
     result = erasure.erase(store, settings, found, actor="ada")
 
     assert result.deleted == [person["hooked"]] and result.held == [person["note"]]
-    assert store.transcript(person["note"]) is not None
+    assert store.transcripts.get(person["note"]) is not None
 
 
 def test_only_the_calls_the_admin_saw_are_erased(store, settings, person):
     found = erasure.find(store, number=NUMBER)
     assert {c.id for c in found.calls} == {person["hooked"], person["voicemail"]}
     erasure.erase(store, settings, found, actor="ada", only={person["voicemail"]})
-    assert {c.id for c in store.calls()} == {person["hooked"], person["note"], person["other"]}
+    assert {c.id for c in store.calls.page()} == {person["hooked"], person["note"], person["other"]}
 
 
 def test_an_extension_matches_only_itself_and_an_empty_request_is_refused(store, settings, person):
@@ -161,7 +161,7 @@ def test_the_command_line_erases_too(store, settings, person, tmp_path):
                                 env={"APPLIANCE_CONFIG": "/dev/null", "APPLIANCE_DATA_DIR": str(settings.data_dir)})
     assert result.exit_code == 0, result.output
     assert "erased 2 call(s)" in result.output
-    assert {c.id for c in store.calls()} == {person["voicemail"], person["other"]}
+    assert {c.id for c in store.calls.page()} == {person["voicemail"], person["other"]}
     assert Path(settings.db_path).exists()
 
 
@@ -188,7 +188,7 @@ def test_a_voicemail_is_erased_from_asterisks_mailbox_too(store, make_settings, 
         f'[message]\ncallerid="Anna" <{NUMBER}>\norigtime=1700000000\nmsg_id=1700000000-00000001\n')
     write_wav(inbox / "msg0000.wav")
     (queued,) = scan_mailboxes(store, settings)
-    finish(store, queued.job_id, store.job(queued.job_id).meta, [(0, "please call me back")])
+    finish(store, queued.job_id, store.jobs.get(queued.job_id).meta, [(0, "please call me back")])
 
     result = erasure.erase(store, settings, erasure.find(store, number=NATIONAL), actor="ada")
 

@@ -75,14 +75,14 @@ def test_each_finished_recording_is_imported_once_and_the_pbx_tree_is_left_as_it
     before = {path: path.read_bytes() for path in tree.rglob("*.wav")}
 
     queued = import_tree(store, settings)
-    calls = {call.uniqueid: call for call in store.calls()}
+    calls = {call.uniqueid: call for call in store.calls.page()}
     assert len(queued) == 3 and set(calls) == {"1796199302.1", "1796199302.2", "freepbx-meeting-notes"}
     assert (calls["1796199302.1"].caller, calls["1796199302.1"].callee, calls["1796199302.1"].direction) == (
         "+4930123456", "200", "inbound")
     assert calls["1796199302.2"].direction == "outbound" and calls["1796199302.2"].caller == "201"
     # The queued files are copies in the appliance's own folder; the PBX's files are unchanged.
     for call in calls.values():
-        (path,) = store.recording_files(call.id)
+        (path,) = store.recordings.files(call.id)
         assert str(path).startswith(str(settings.data_dir / "imports" / "freepbx"))
     assert {path: path.read_bytes() for path in tree.rglob("*.wav")} == before
     assert inbound.exists() and outbound.exists() and odd.exists()
@@ -99,8 +99,8 @@ def test_a_call_deleted_here_is_not_imported_again(tree, make_settings, store):
     settings = make_settings(freepbx_monitor_dir=tree)
     _recording(tree, date.today(), "in-200-+4930123456-20261202-091502-1796199302.1", "vm-intro")
     (call_id,) = import_tree(store, settings)
-    store.delete_call(call_id)
-    assert import_tree(store, settings) == [] and store.calls() == []
+    store.calls.delete(call_id)
+    assert import_tree(store, settings) == [] and store.calls.page() == []
 
 
 def test_an_imported_recording_is_transcribed_with_its_words(tree, make_settings, store, engine):
@@ -108,7 +108,7 @@ def test_an_imported_recording_is_transcribed_with_its_words(tree, make_settings
     _recording(tree, date.today(), "in-200-+4930123456-20261202-091502-1796199302.1", "vm-intro")
     (call_id,) = import_tree(store, settings)
     assert Worker(settings, store, engine).run_once()
-    text = store.transcript(call_id).text.lower()
+    text = store.transcripts.get(call_id).text.lower()
     assert "message" in text and "pound" in text, text
 
 
@@ -126,7 +126,7 @@ def test_a_summer_name_imported_in_winter_gets_summer_time_in_the_sites_zone(
     settings = make_settings(freepbx_monitor_dir=tree, **setting)
     _recording(tree, date.today(), "in-200-+4930123456-20260715-101500-42.7", "vm-intro")
     (call_id,) = import_tree(store, settings)
-    assert store.call(call_id).started_at == "2026-07-15T08:15:00+00:00"
+    assert store.calls.get(call_id).started_at == "2026-07-15T08:15:00+00:00"
 
 
 def test_the_command_imports_the_tree(tree, make_settings, store):
@@ -140,6 +140,6 @@ def test_the_command_imports_the_tree(tree, make_settings, store):
            "APPLIANCE_FREEPBX_MONITOR_DIR": str(tree)}
     done = CliRunner().invoke(cli, ["import-freepbx", "--since", "2024-01-01"], env=env)
     assert done.exit_code == 0 and "1 recording(s) queued" in done.output, done.output
-    assert [call.uniqueid for call in store.calls()] == ["1709280902.5"]
+    assert [call.uniqueid for call in store.calls.page()] == ["1709280902.5"]
     missing = CliRunner().invoke(cli, ["import-freepbx"], env={**env, "APPLIANCE_FREEPBX_MONITOR_DIR": str(tree / "x")})
     assert missing.exit_code == 1 and "freepbx_monitor_dir" in str(missing.exception)

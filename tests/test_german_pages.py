@@ -137,11 +137,11 @@ def site(tmp_path_factory):
                       CallMeta(uniqueid="de.4", caller="201", callee="201", direction="outbound", kind="note"),
                       talk([(0, "Rückruf bei Frau Müller morgen früh")]), people[:1])
         for uniqueid, permanent in (("de.5", False), ("de.6", True)):
-            job = store.enqueue_recording(CallMeta(uniqueid=uniqueid, caller="+4930555", callee="203",
+            job = store.intake.enqueue(CallMeta(uniqueid=uniqueid, caller="+4930555", callee="203",
                                                    direction="outbound"), [str(wav)], {}).job_id
-            store.claim_job("test", 60)
-            store.fail_job(job, "test", "Datei beschädigt", permanent=permanent, max_attempts=1, backoff_seconds=0)
-        store.enqueue_recording(CallMeta(uniqueid="de.7", caller="+4930666", callee="204"), [str(wav)], {})
+            store.jobs.claim("test", 60)
+            store.jobs.fail(job, "test", "Datei beschädigt", permanent=permanent, max_attempts=1, backoff_seconds=0)
+        store.intake.enqueue(CallMeta(uniqueid="de.7", caller="+4930666", callee="204"), [str(wav)], {})
         live = store.live.start("de.8", caller="+4930777", callee="205", direction="inbound")
         store.live.event(live, "caller", final=True, text="Hallo, ist dort die Praxis?")
         store.menu.log(MenuInteraction("de.1", "de.1", "hauptmenü", 1, "speech", "Termin", None, None,

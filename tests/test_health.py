@@ -19,7 +19,7 @@ HUGE_MB = 1 << 40  # more free space than any disk has
 def queued(store, settings):
     folder = settings.data_dir / "recordings"
     folder.mkdir(parents=True)
-    return [store.enqueue_recording(CallMeta(uniqueid=f"q{n}", caller="+49 30 1234 5678"),
+    return [store.intake.enqueue(CallMeta(uniqueid=f"q{n}", caller="+49 30 1234 5678"),
                                     [write_wav(folder / f"q{n}.wav")]) for n in range(2)]
 
 
@@ -95,12 +95,12 @@ def test_the_worker_waits_with_a_full_disk_and_goes_on_when_space_is_back(make_s
     full = Worker(make_settings(disk_min_free_mb=HUGE_MB), store, engine)
 
     assert full.run_once() is False and full.paused
-    assert store.queue_stats()["queued"] == 2  # nothing claimed, nothing half-written
+    assert store.jobs.queue_stats()["queued"] == 2  # nothing claimed, nothing half-written
 
     ok = Worker(make_settings(), store, engine)
     assert ok.run_once() is True and not ok.paused
-    assert store.job(queued[0].job_id).state in ("done", "quarantined", "queued")
-    assert store.job(queued[0].job_id).attempts == 1
+    assert store.jobs.get(queued[0].job_id).state in ("done", "quarantined", "queued")
+    assert store.jobs.get(queued[0].job_id).attempts == 1
 
 
 def test_the_command_line_prints_health_and_fails_when_unwell(settings, store, queued):
@@ -129,7 +129,7 @@ def test_with_a_full_disk_nothing_new_is_copied_in(make_settings, store, tmp_pat
                                  env={"APPLIANCE_CONFIG": "/dev/null", "APPLIANCE_DATA_DIR": str(settings.data_dir),
                                       "APPLIANCE_DISK_MIN_FREE_MB": str(HUGE_MB)})
     assert refused.exit_code != 0 and "disk space" in str(refused.exception)
-    assert len(store.calls()) == 1
+    assert len(store.calls.page()) == 1
 
 
 def test_the_status_page_and_disk_warning_speak_german(make_settings, store):

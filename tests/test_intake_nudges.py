@@ -39,7 +39,7 @@ def test_a_call_the_hook_hands_over_is_queued_at_once_and_the_worker_woken(intak
     hook("recording", "id=1700000000.5", "epoch=1700000000", "direction=inbound",
          f"callee={base64.b64encode(b'101').decode()}")
 
-    call = wait_for(lambda: next(iter(store.calls(limit=5)), None), "the call to be queued", deadline=60)
+    call = wait_for(lambda: next(iter(store.calls.page(limit=5)), None), "the call to be queued", deadline=60)
     assert (call.uniqueid, call.callee, call.state) == ("1700000000.5", "101", "queued")
     assert queued.wait(timeout=60)
 
@@ -52,7 +52,7 @@ def test_a_voicemail_asterisk_announces_is_queued_at_once(intake, store):
     (inbox / "msg0000.txt").write_text("[message]\ncallerid=<100>\norigtime=1700000000\nmsg_id=1700000000-1\n")
     hook("voicemail", "default", "102", "1", "0", "0")
 
-    call = wait_for(lambda: next(iter(store.calls(limit=5, kind="voicemail")), None), "the voicemail", deadline=60)
+    call = wait_for(lambda: next(iter(store.calls.page(limit=5, kind="voicemail")), None), "the voicemail", deadline=60)
     assert (call.callee, call.caller) == ("102", "100")
     assert queued.wait(timeout=60)
 

@@ -189,14 +189,14 @@ def test_the_answer_is_in_the_call_transcript_and_the_menu_tries_on_its_page(men
         channel = call_menu(menu_up, "weasels-billing")
         assert reached(menu_up, channel) == "203-billing"
         with Store.open(menu_up.settings) as store:
-            call = wait_for(lambda: next((c for c in store.calls(limit=50)
+            call = wait_for(lambda: next((c for c in store.calls.page(limit=50)
                                           if c.uniqueid == channel and c.state == "done"), None),
                             "the menu call to be transcribed")
-            caller_words = by_role(store.transcript(call.id))["caller"]
+            caller_words = by_role(store.transcripts.get(call.id))["caller"]
             # The real voice's answer; espeak's short "billing please" is too synthetic for the
             # batch pipeline's guards at 8 kHz, which the menu's own log below still shows.
             assert "weasels" in caller_words and "phone system" in caller_words
-            assert call.id in [h.call_id for h in store.search("weasels")]
+            assert call.id in [h.call_id for h in store.search.hits("weasels")]
             store.users.add("ada", hashed(ADMIN_PASSWORD), "admin")
     finally:
         worker.terminate()

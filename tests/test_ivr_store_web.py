@@ -43,7 +43,7 @@ def test_deleting_a_call_deletes_its_menu_tries(store, tmp_path):
     tried(store, "chan-2", 1, "speech", "sales", "sales", "201@from-phones", confidence=1.0)
     call = finished_call(store, tmp_path, CallMeta(uniqueid="chan-2"), [(0, "hello")])
 
-    store.delete_call(call.call_id)
+    store.calls.delete(call.call_id)
 
     assert store.menu.of_channel("chan-2") == []
 

@@ -37,7 +37,7 @@ def test_a_call_is_ingested_transcribed_and_stored_with_only_loopback(no_network
     assert result.returncode == 0, result.stderr
     assert "processed 1 job(s)" in result.stdout
     with Store(Path(tmp_path / "data" / "appliance.db")) as store:
-        (call,) = store.calls()
+        (call,) = store.calls.page()
         assert (call.state, call.caller) == ("done", "+49 30 5550000")
-        assert "weasels" in store.transcript(call.id).text.lower()
-        assert [hit.call_id for hit in store.search("weasels")] == [call.id]
+        assert "weasels" in store.transcripts.get(call.id).text.lower()
+        assert [hit.call_id for hit in store.search.hits("weasels")] == [call.id]

@@ -68,11 +68,11 @@ def test_a_spoken_card_number_is_masked_before_anything_is_stored(tmp_path, make
                     "Hello. My card number is 4 0 2 4, 0 0 7 1, 2 3 4 5, 6 7 8 1. Please charge it today."],
                    check=True)
     settings = make_settings(redact_pii=True)
-    store.enqueue_recording(CallMeta(uniqueid="card.1", caller="100", callee="200"), [path], {})
+    store.intake.enqueue(CallMeta(uniqueid="card.1", caller="100", callee="200"), [path], {})
     assert Worker(settings, store, engine).run_once()
 
-    [call] = store.calls()
-    transcript = store.transcript(call.id)
+    [call] = store.calls.page()
+    transcript = store.transcripts.get(call.id)
     # Recognition differs between CPUs ("4" may come out as "for"): what must hold is that the
     # number is masked and none of its digits is left in the turns, their words, both search
     # indexes or the insights.

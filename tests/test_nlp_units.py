@@ -106,7 +106,7 @@ def test_stage_stores_insights_that_list_search_and_exports_show(store, settings
     assert "Calls about this" in admin_client.get(f"/search?q={keyword.split()[0]}").get_data(as_text=True)
     txt = admin_client.get(f"/calls/{call_id}/export/txt").get_data(as_text=True)
     assert txt.startswith("Keywords: " + ", ".join(insights.keywords))
-    assert export(store.transcript(call_id), "json", store.insights.of_calls([call_id])[call_id]).count('"keywords"') == 1
+    assert export(store.transcripts.get(call_id), "json", store.insights.of_calls([call_id])[call_id]).count('"keywords"') == 1
 
     csv = admin_client.get("/calls/export.csv").get_data(as_text=True)
     assert keyword in csv and "summary" in csv.splitlines()[0]
@@ -114,5 +114,5 @@ def test_stage_stores_insights_that_list_search_and_exports_show(store, settings
     assert rows == []  # the range filters
     assert admin_client.get("/calls/export.json").get_json()[0]["keywords"] == list(insights.keywords)
 
-    store.delete_call(call_id)
+    store.calls.delete(call_id)
     assert store.insights.search(keyword.split()[0]) == []

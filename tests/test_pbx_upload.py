@@ -68,7 +68,7 @@ def pbx_recording(folder: Path, name: str, seconds: float | None = None) -> Path
 
 def uploaded_calls(box) -> list:
     with box.store() as store:
-        return [call for call in store.calls(limit=1000) if call.uniqueid not in ("served-own", "served-other")]
+        return [call for call in store.calls.page(limit=1000) if call.uniqueid not in ("served-own", "served-other")]
 
 
 def imports(box) -> list[Path]:
@@ -98,7 +98,7 @@ def test_a_freepbx_recording_is_queued_once_with_its_call_and_transcribed(box, t
     worker = box.cli("worker", "--once")
     assert worker.returncode == 0
     with box.store() as store:
-        text = " ".join(turn.text for turn in store.transcript(call.id).turns).lower()
+        text = " ".join(turn.text for turn in store.transcripts.get(call.id).turns).lower()
     assert "channel" in text and "number" in text
 
 
@@ -135,7 +135,7 @@ def test_an_appliance_that_cannot_be_reached_leaves_the_upload_pending(box, tmp_
     env = pbx_conf(tmp_path / "pbx", box.url, box.token)
     assert hook(env, "--pending").returncode == 0
     with box.store() as store:
-        call = next(c for c in store.calls(limit=1000) if c.uniqueid == "1764666000.9")
+        call = next(c for c in store.calls.page(limit=1000) if c.uniqueid == "1764666000.9")
     assert call.caller == "+4930555"
 
 
@@ -224,6 +224,6 @@ def test_over_tls_the_hook_checks_the_box_certificate(tmp_path, models_dir):
         result = hook(verified, str(recording))
         assert result.returncode == 0, result.stderr
         with secure.store() as store:
-            assert [c.callee for c in store.calls(limit=10) if c.uniqueid == "1764663302.17"] == ["200"]
+            assert [c.callee for c in store.calls.page(limit=10) if c.uniqueid == "1764663302.17"] == ["200"]
     finally:
         stop_served(secure)

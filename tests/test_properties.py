@@ -95,8 +95,8 @@ def search_store(tmp_path_factory):
        number=st.one_of(st.none(), st.text(max_size=12)))
 def test_any_typed_query_searches_or_is_a_bad_query(search_store, query, role, number):
     try:
-        hits = search_store.search(query, role=role, number=number)
-        count = search_store.count_search(query, role=role, number=number)
+        hits = search_store.search.hits(query, role=role, number=number)
+        count = search_store.search.count(query, role=role, number=number)
     except BadQuery as exc:
         assert str(exc)
         return

@@ -108,9 +108,9 @@ def test_masked_numbers_are_gone_from_turns_words_and_both_search_indexes(store,
     meta = CallMeta(uniqueid="1.1", caller="100", callee="200")
     transcript = redact_for_site(_transcript([(0, f"card {VISA} and IBAN {IBAN}"), (1, "mail me at a.b@example.com")]),
                                  settings)
-    store.enqueue_recording(meta, [tmp_path / "1.1.raw"], {})
-    job = store.claim_job("w", 60)
-    assert store.finish_job(job.id, "w", transcript)
+    store.intake.enqueue(meta, [tmp_path / "1.1.raw"], {})
+    job = store.jobs.claim("w", 60)
+    assert store.jobs.finish(job.id, "w", transcript)
 
     conn = sqlite3.connect(store.path)
     rows = [r[0] for table in ("turns", "turns_fts", "turns_recent") for r in conn.execute(f"SELECT text FROM {table}")]
@@ -118,5 +118,5 @@ def test_masked_numbers_are_gone_from_turns_words_and_both_search_indexes(store,
     conn.close()
     assert rows and all("4111" not in r and "3704" not in r and "example" not in r for r in rows), rows
     assert any("[card]" in r for r in rows)
-    assert store.search("4111") == [] and store.search('"0532 0130"') == []
-    assert store.search("card")  # the mask itself is what remains searchable
+    assert store.search.hits("4111") == [] and store.search.hits('"0532 0130"') == []
+    assert store.search.hits("card")  # the mask itself is what remains searchable

@@ -25,7 +25,7 @@ def _auth(ticket: JobTicket) -> dict:
 @pytest.fixture
 def recording(store, tmp_path):
     path = write_wav(tmp_path / "7.1.wav")
-    return store.enqueue_recording(META, [path], {"language": "en"}), path
+    return store.intake.enqueue(META, [path], {"language": "en"}), path
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_the_holder_of_a_job_fetches_its_recording(client, ticket, recording):
 
 
 def test_no_token_a_forged_one_or_another_jobs_token_gets_no_audio(client, store, settings, ticket, tmp_path):
-    other = store.enqueue_recording(CallMeta(uniqueid="8.1"), [write_wav(tmp_path / "8.1.wav")])
+    other = store.intake.enqueue(CallMeta(uniqueid="8.1"), [write_wav(tmp_path / "8.1.wav")])
     url = f"/worker/jobs/{other.job_id}/files/0"
     holder = ticket.token.rpartition(".")[0]
     for headers in ({}, {"Authorization": "Bearer nonsense"}, _auth(ticket),
@@ -66,12 +66,12 @@ def test_no_token_a_forged_one_or_another_jobs_token_gets_no_audio(client, store
     # Not even a progress report or a result for a job the token was not issued for.
     assert client.post(f"/worker/jobs/{other.job_id}/progress", json={"progress": 0.5},
                        headers=_auth(ticket)).status_code == 401
-    assert store.job(other.job_id).state == "queued"
+    assert store.jobs.get(other.job_id).state == "queued"
 
 
 def test_a_token_opens_the_audio_only_while_its_holder_owns_the_job(client, store, settings, ticket):
     # The holder went silent: its lease ran out and the job went to another worker.
-    assert store.recover_stale_leases(now=store.job(ticket.job_id).lease_expires + 1) == 1
+    assert store.jobs.recover_stale_leases(now=store.jobs.get(ticket.job_id).lease_expires + 1) == 1
     again = hand_out(store, settings)
     assert again.job_id == ticket.job_id and again.token != ticket.token
     assert client.get(f"/worker/jobs/{ticket.job_id}/files/0", headers=_auth(ticket)).status_code == 403
@@ -82,10 +82,10 @@ def test_a_token_opens_the_audio_only_while_its_holder_owns_the_job(client, stor
 
 
 def test_progress_renews_the_holders_lease(client, store, ticket):
-    before = store.job(ticket.job_id).lease_expires
+    before = store.jobs.get(ticket.job_id).lease_expires
     response = client.post(f"/worker/jobs/{ticket.job_id}/progress", json={"progress": 0.25}, headers=_auth(ticket))
     assert response.status_code == 200
-    job = store.job(ticket.job_id)
+    job = store.jobs.get(ticket.job_id)
     assert job.progress == 0.25 and job.lease_expires >= before
 
 
@@ -94,21 +94,21 @@ def test_a_result_is_stored_once_however_often_it_arrives(client, store, setting
     assert (response.status_code, response.json) == (200, {"state": "stored"})
     # Redelivered (the broker lost the ack) or sent by a second holder after a lease ran out.
     assert _post_result(client, ticket, "Something else.").json == {"state": "duplicate"}
-    assert store.transcript_count(recording[0].recording_id) == 1
-    assert store.transcript(recording[0].call_id).turns[0].text == "Hello there."
-    assert store.job(ticket.job_id).state == "done"
+    assert store.transcripts.count(recording[0].recording_id) == 1
+    assert store.transcripts.get(recording[0].call_id).turns[0].text == "Hello there."
+    assert store.jobs.get(ticket.job_id).state == "done"
 
 
 def test_a_result_from_a_holder_whose_lease_ran_out_still_counts_once(client, store, settings, ticket, recording):
-    store.recover_stale_leases(now=store.job(ticket.job_id).lease_expires + 1)
+    store.jobs.recover_stale_leases(now=store.jobs.get(ticket.job_id).lease_expires + 1)
     again = hand_out(store, settings)
     assert _post_result(client, ticket).json == {"state": "stored"}
     assert _post_result(client, again).json == {"state": "duplicate"}
-    assert store.transcript_count(recording[0].recording_id) == 1
+    assert store.transcripts.count(recording[0].recording_id) == 1
 
 
 def test_a_result_for_a_deleted_call_is_gone_not_an_error(client, store, ticket, recording):
-    store.delete_call(recording[0].call_id)
+    store.calls.delete(recording[0].call_id)
     assert _post_result(client, ticket).status_code == 410
 
 
@@ -116,7 +116,7 @@ def test_a_result_for_a_deleted_call_is_gone_not_an_error(client, store, ticket,
 def test_a_malformed_result_is_a_readable_400(client, store, ticket, body):
     response = client.post(f"/worker/jobs/{ticket.job_id}/result", json=body, headers=_auth(ticket))
     assert response.status_code == 400 and "error" in response.json
-    assert store.job(ticket.job_id).state == "running"
+    assert store.jobs.get(ticket.job_id).state == "running"
 
 
 def test_a_result_for_another_job_under_this_token_is_refused(client, ticket):
@@ -133,7 +133,7 @@ def test_a_failure_report_requeues_the_job(client, store, ticket):
     response = client.post(f"/worker/jobs/{ticket.job_id}/failure", json={"reason": "decoder crashed"},
                            headers=_auth(ticket))
     assert response.json == {"state": "queued"}
-    job = store.job(ticket.job_id)
+    job = store.jobs.get(ticket.job_id)
     assert (job.state, job.error, job.lease_owner) == ("queued", "decoder crashed", None)
 
 
@@ -146,8 +146,8 @@ def test_the_worker_secret_is_made_once_and_private(settings):
 def test_voicemail_goes_before_a_long_call_and_a_short_call_before_it(store, settings, tmp_path):
     long_call = tmp_path / "long.raw"
     long_call.write_bytes(b"\0" * 3_000_000)
-    store.enqueue_recording(CallMeta(uniqueid="l"), [long_call])
-    store.enqueue_recording(CallMeta(uniqueid="s"), [write_wav(tmp_path / "s.wav")])
-    store.enqueue_recording(CallMeta(uniqueid="v", kind="voicemail"), [write_wav(tmp_path / "v.wav")])
+    store.intake.enqueue(CallMeta(uniqueid="l"), [long_call])
+    store.intake.enqueue(CallMeta(uniqueid="s"), [write_wav(tmp_path / "s.wav")])
+    store.intake.enqueue(CallMeta(uniqueid="v", kind="voicemail"), [write_wav(tmp_path / "v.wav")])
     priorities = {t.meta.uniqueid: t.priority for t in iter(lambda: hand_out(store, settings), None)}
     assert priorities["v"] > priorities["s"] > priorities["l"]

@@ -34,7 +34,7 @@ class ParrotEngine:
 @pytest.fixture
 def queued(store, tmp_path):
     """Three calls waiting."""
-    return [store.enqueue_recording(CallMeta(uniqueid=f"r{i}"), [write_wav(tmp_path / f"r{i}.wav")])
+    return [store.intake.enqueue(CallMeta(uniqueid=f"r{i}"), [write_wav(tmp_path / f"r{i}.wav")])
             for i in range(3)]
 
 
@@ -44,14 +44,14 @@ def test_the_dispatcher_keeps_at_most_a_window_of_jobs_in_the_broker(store, make
     dispatcher = Dispatcher(settings, store, sent.append)
     assert dispatcher.run_once() == 2 and dispatcher.run_once() == 0
     assert [t.job_id for t in sent] == [queued[0].job_id, queued[1].job_id]
-    assert store.queue_stats()["queued"] == 1
+    assert store.jobs.queue_stats()["queued"] == 1
     # One comes back done: the next one goes out.
-    assert store.store_result(sent[0].job_id, _transcript(store, sent[0].job_id)) == "stored"
+    assert store.jobs.store_result(sent[0].job_id, _transcript(store, sent[0].job_id)) == "stored"
     assert dispatcher.run_once() == 1 and sent[-1].job_id == queued[2].job_id
 
 
 def test_a_voicemail_queued_behind_a_backlog_is_handed_out_first(store, make_settings, queued, tmp_path):
-    voicemail = store.enqueue_recording(CallMeta(uniqueid="vm-1", kind="voicemail"), [write_wav(tmp_path / "vm.wav")])
+    voicemail = store.intake.enqueue(CallMeta(uniqueid="vm-1", kind="voicemail"), [write_wav(tmp_path / "vm.wav")])
     sent = []
     Dispatcher(make_settings(broker_window=1), store, sent.append).run_once()
     assert [t.job_id for t in sent] == [voicemail.job_id] and sent[0].priority == 9
@@ -62,19 +62,19 @@ def test_a_job_the_broker_did_not_take_stays_queued_and_keeps_its_attempts(store
         raise ConnectionRefusedError("no broker")
 
     assert Dispatcher(settings, store, broker_down).run_once() == 0
-    job = store.job(queued[0].job_id)
+    job = store.jobs.get(queued[0].job_id)
     assert (job.state, job.attempts, job.lease_owner) == ("queued", 0, None)
-    assert store.count_held_jobs(REMOTE_PREFIX) == 0
+    assert store.jobs.count_held(REMOTE_PREFIX) == 0
 
 
 def test_a_ticket_waits_in_the_broker_under_a_long_lease_cut_short_once_a_worker_starts(
         store, make_settings, queued, box):
     settings = make_settings(broker_wait_seconds=1800, lease_seconds=60)
     ticket = hand_out(store, settings, settings.broker_wait_seconds)
-    job = store.job(ticket.job_id)
+    job = store.jobs.get(ticket.job_id)
     assert job.lease_expires - job.updated_at == pytest.approx(1800)
     Box(box.url, ticket).post("/progress", {"progress": 0.0})
-    job = store.job(ticket.job_id)
+    job = store.jobs.get(ticket.job_id)
     assert job.lease_expires - job.updated_at == pytest.approx(60)
 
 
@@ -100,7 +100,7 @@ def box(app):
 def _transcript(store, job_id):
     from appliance.transcript.model import Speaker, Transcript, Turn
 
-    meta = store.job(job_id).meta
+    meta = store.jobs.get(job_id).meta
     return Transcript("en", "fake", "parrot-1", 1.0, (Speaker(0, "Caller", "caller"),),
                       (Turn(0, 0.0, 1.0, "hi", ()),), meta)
 
@@ -114,11 +114,11 @@ def test_a_remote_worker_transcribes_a_ticket_once_and_keeps_no_audio(store, set
     ticket = hand_out(store, settings)
 
     assert worker.run(ticket) == "stored"
-    assert "hello box" in store.transcript(queued[0].call_id).text
+    assert "hello box" in store.transcripts.get(queued[0].call_id).text
     assert list(worker.scratch.iterdir()) == []
     # Redelivered by the broker after the result was stored: the box refuses the audio.
     assert worker.run(ticket) == "superseded" and engine.calls == 2  # two channels, once
-    assert store.transcript_count(queued[0].recording_id) == 1
+    assert store.transcripts.count(queued[0].recording_id) == 1
 
     page = admin_client.get("/jobs").get_data(as_text=True)
     assert worker.name in page and "parrot-1 (cpu)" in page
@@ -132,7 +132,7 @@ def test_a_worker_whose_box_is_away_gives_the_ticket_back_untouched(store, setti
     engine = ParrotEngine()
     with pytest.raises(BoxAway):
         RemoteWorker(settings, box.url, engine).run(ticket)
-    assert engine.calls == 0 and store.job(ticket.job_id).state == "running"
+    assert engine.calls == 0 and store.jobs.get(ticket.job_id).state == "running"
 
 
 def test_a_failure_on_the_worker_goes_back_to_the_box_with_its_reason(store, settings, queued, box):
@@ -142,7 +142,7 @@ def test_a_failure_on_the_worker_goes_back_to_the_box_with_its_reason(store, set
 
     ticket = hand_out(store, settings)
     assert RemoteWorker(settings, box.url, Broken()).run(ticket) == "failed"
-    job = store.job(ticket.job_id)
+    job = store.jobs.get(ticket.job_id)
     assert job.state == "queued" and "RuntimeError" in job.error
     # With its case, which the box's pages say in German; one the box could not use is dropped.
     assert (job.error_code, job.error_values) == ("remote-internal-error",

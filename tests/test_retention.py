@@ -43,8 +43,8 @@ def test_audio_goes_after_n_days_and_the_transcript_stays_searchable(store, make
 
     assert run.audio_removed == 1 and run.calls_deleted == 0
     assert not old_file.exists() and young_file.exists()
-    assert "Habersack" in store.transcript(old).text
-    assert [hit.call_id for hit in store.search("Habersack")] == [old]
+    assert "Habersack" in store.transcripts.get(old).text
+    assert [hit.call_id for hit in store.search.hits("Habersack")] == [old]
     (entry,) = audit_actions(store, "retention-audio")
     assert entry.target == f"call {old}" and "all" in entry.detail and entry.actor is None
     # The call page says so, and the player gets "gone" instead of an error.
@@ -65,9 +65,9 @@ def test_transcripts_go_after_m_days_with_the_recording_and_the_search_index(sto
 
     assert run.calls_deleted == 1 and run.audio_removed == 1  # the 100-day call lost its audio
     with pytest.raises(NotFound):
-        store.call(old)
+        store.calls.get(old)
     assert not old_file.exists()
-    assert [hit.call_id for hit in store.search("Habersack")] == [kept]
+    assert [hit.call_id for hit in store.search.hits("Habersack")] == [kept]
     (entry,) = audit_actions(store, "retention-delete")
     assert entry.target == f"call {old}" and "365 days" in entry.detail
 
@@ -87,7 +87,7 @@ def test_the_first_matching_policy_by_number_mailbox_or_direction_decides(store,
 
     run_retention(store, settings)
 
-    remaining = {call.id for call in store.calls()}
+    remaining = {call.id for call in store.calls.page()}
     assert remaining == {client_call, vm_101, outbound}
     assert {e.target for e in audit_actions(store, "retention-delete")} == {f"call {vm_100}", f"call {inbound}"}
 
@@ -100,12 +100,12 @@ def test_a_call_under_legal_hold_is_never_deleted_by_anything(store, make_settin
 
     run_retention(store, settings)
 
-    assert held_file.exists() and store.transcript(held) is not None
-    assert {call.id for call in store.calls()} == {held}
+    assert held_file.exists() and store.transcripts.get(held) is not None
+    assert {call.id for call in store.calls.page()} == {held}
     with pytest.raises(LegalHold):
-        store.delete_call(held)
+        store.calls.delete(held)
     page = post(admin_client, f"/calls/{held}/delete", token_from=f"/calls/{held}/delete")
-    assert page.status_code == 302 and store.call(held)
+    assert page.status_code == 302 and store.calls.get(held)
     assert "legal hold" in admin_client.get(f"/calls/{held}").get_data(as_text=True)
     assert [e.target for e in audit_actions(store, "hold")] == [f"call {held}"]
     assert [e.target for e in audit_actions(store, "retention-delete")] == [f"call {other}"]
@@ -113,7 +113,7 @@ def test_a_call_under_legal_hold_is_never_deleted_by_anything(store, make_settin
     # Lifted, the next run applies the policy.
     post(admin_client, f"/calls/{held}/hold", {"hold": "0"}, token_from=f"/calls/{held}")
     run_retention(store, settings)
-    assert store.calls() == [] and not held_file.exists()
+    assert store.calls.page() == [] and not held_file.exists()
 
 
 def test_policies_made_in_the_admin_ui_apply_after_the_settings_files(store, make_settings, calls_dir, admin_user):
@@ -132,7 +132,7 @@ def test_policies_made_in_the_admin_ui_apply_after_the_settings_files(store, mak
     (policy,) = store.retention.policies()
     assert (policy.name, policy.audio_days, policy.transcript_days) == ("short", 7, None)
     run_retention(store, settings)
-    assert not other_file.exists() and store.transcript(other) is not None
+    assert not other_file.exists() and store.transcripts.get(other) is not None
     assert not store.retention.audio_deleted(vip)
     assert audit_actions(store, "retention-policy-add")[0].actor == "ada"
 
@@ -146,11 +146,11 @@ def test_retention_runs_on_its_own_beside_the_worker(store, make_settings, calls
     scheduler = start_scheduler(settings, more=[add_ops_jobs])
     try:
         deadline = time.monotonic() + 60
-        while store.calls() and time.monotonic() < deadline:
+        while store.calls.page() and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
         scheduler.shutdown(wait=True)
-    assert store.calls() == []
+    assert store.calls.page() == []
     # The audit entry, not the last run's counts: a later run (every 0.2 s) finds nothing left.
     assert [e.target for e in audit_actions(store, "retention-delete")] == [f"call {old}"]
 

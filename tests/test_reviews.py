@@ -240,10 +240,10 @@ def test_the_alert_reaches_the_webhooks_that_opted_in(alerted, receiver, loopbac
 def test_a_correction_checks_the_call_again(alerted):
     served, admin, call = alerted
     with served.store() as store:
-        store.edit_transcript(call, "admin", "word", 1, word=4, text="behalten,")
+        store.edits.edit(call, "admin", "word", 1, word=4, text="behalten,")
         check_phrases(store)
         assert [hit.phrase for hit in store.alerts.of_call(call)] == ["Anwalt"]
-        store.edit_transcript(served.own_call, "admin", "word", 1, word=1, text="Kündigung")
+        store.edits.edit(served.own_call, "admin", "word", 1, word=1, text="Kündigung")
         check_phrases(store)
         assert [hit.phrase for hit in store.alerts.of_call(served.own_call)] == ["kündig"]
     text = text_of(admin.get(f"/calls/{call}").text, "alerts")

@@ -35,7 +35,7 @@ def site(tmp_path_factory, models_dir):
 
 
 def _done(store: Store) -> int:
-    return store.queue_stats()["done"]
+    return store.jobs.queue_stats()["done"]
 
 
 def _workers(store: Store) -> dict:
@@ -58,7 +58,7 @@ def _state(store: Store, pid: int, since: float = 0.0) -> str | None:
 def test_every_recording_is_transcribed_once_through_a_killed_worker_and_broker_and_box_restarts(site):
     (site.root / "box").mkdir()
     with Store(site.root / "box" / "appliance.db") as store:
-        queued = [store.enqueue_recording(CallMeta(uniqueid=f"scale-{i}", caller="+49 30 5550100", callee="201"),
+        queued = [store.intake.enqueue(CallMeta(uniqueid=f"scale-{i}", caller="+49 30 5550100", callee="201"),
                                           [path], {"language": "en"})
                   for i, path in enumerate(short_prompts(RECORDINGS, 1.0, 2.5))]
         # Everything starts at once, as after a power cut: the box and the workers load while
@@ -96,14 +96,14 @@ def test_every_recording_is_transcribed_once_through_a_killed_worker_and_broker_
 
         wait_until(lambda: _done(store) == RECORDINGS, "every job to be done", 300, every=0.5)
         all_done = time.time()
-        stats = store.queue_stats()
+        stats = store.jobs.queue_stats()
         assert stats == {**dict.fromkeys(stats, 0), "done": RECORDINGS}
         texts = []
         for result in queued:
-            assert store.transcript_count(result.recording_id) == 1
-            texts.append(store.transcript(result.call_id).text.strip())
+            assert store.transcripts.count(result.recording_id) == 1
+            texts.append(store.transcripts.get(result.call_id).text.strip())
         assert all(texts)
-        assert store.job(killed_job).state == "done"
+        assert store.jobs.get(killed_job).state == "done"
         # Each stored result is counted for the worker that sent it: 40 in all, none by the
         # cut-off worker, which never reached the box.
         workers = _workers(store)

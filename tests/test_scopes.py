@@ -63,39 +63,39 @@ def test_each_role_sees_exactly_the_calls_of_its_scope(store, calls, users, name
     seen = USERS[name][3]
     scoped = as_user(store, users[name])
     by_id = {call_id: uid for uid, call_id in calls.items()}
-    assert {by_id[c.id] for c in scoped.calls(limit=100)} == seen
-    assert scoped.count_calls() == len(seen)
-    assert {by_id[c.id] for c in scoped.calls(limit=100, kind="voicemail")} == {u for u in seen if u.startswith("vm")}
+    assert {by_id[c.id] for c in scoped.calls.page(limit=100)} == seen
+    assert scoped.calls.count() == len(seen)
+    assert {by_id[c.id] for c in scoped.calls.page(limit=100, kind="voicemail")} == {u for u in seen if u.startswith("vm")}
     for uid, call_id in calls.items():
         if uid in seen:
-            assert scoped.call(call_id).uniqueid == uid
-            assert scoped.transcript(call_id).turns[0].text.startswith(WORD[uid])
-            assert scoped.recording_files(call_id)
-            assert scoped.visible(call_id)
+            assert scoped.calls.get(call_id).uniqueid == uid
+            assert scoped.transcripts.get(call_id).turns[0].text.startswith(WORD[uid])
+            assert scoped.recordings.files(call_id)
+            assert scoped.calls.visible(call_id)
         else:
             with pytest.raises(NotFound):
-                scoped.call(call_id)
+                scoped.calls.get(call_id)
             with pytest.raises(NotFound):
-                scoped.recording_files(call_id)
+                scoped.recordings.files(call_id)
             with pytest.raises(NotFound):
-                scoped.recording_options(call_id)
-            assert scoped.transcript(call_id) is None
-            assert not scoped.visible(call_id)
+                scoped.recordings.options(call_id)
+            assert scoped.transcripts.get(call_id) is None
+            assert not scoped.calls.visible(call_id)
             assert scoped.menu.of_call(call_id) == []
-        hits = scoped.search(WORD[uid])
+        hits = scoped.search.hits(WORD[uid])
         assert ({h.call_id for h in hits} == {call_id}) == (uid in seen)
-        assert scoped.count_search(WORD[uid]) == (1 if uid in seen else 0)
+        assert scoped.search.count(WORD[uid]) == (1 if uid in seen else 0)
     # Words every call shares: hits and counts of the scope only, whatever the filters.
-    assert {h.call_id for h in scoped.search("goodbye", limit=100)} == {calls[u] for u in seen}
-    assert scoped.count_search("goodbye") == len(seen)
-    assert scoped.count_search("goodbye", number="30", date_from="2024-05-01") <= len(seen)
-    _, changed = scoped.changes_since(0.0)
+    assert {h.call_id for h in scoped.search.hits("goodbye", limit=100)} == {calls[u] for u in seen}
+    assert scoped.search.count("goodbye") == len(seen)
+    assert scoped.search.count("goodbye", number="30", date_from="2024-05-01") <= len(seen)
+    _, changed = scoped.calls.changes_since(0.0)
     assert {by_id[c.id] for c in changed} == seen
 
 
 def test_insights_of_calls_out_of_scope_are_not_handed_out(store, calls, users):
     for uid, call_id in calls.items():
-        transcript_id = store.call(call_id).recording_id  # any id: the row only needs one
+        transcript_id = store.calls.get(call_id).recording_id  # any id: the row only needs one
         store.insights.save(call_id, transcript_id, {"keywords": [f"kw{WORD[uid]}"], "summary": []})
     scoped = as_user(store, users["agent1"])
     assert set(scoped.insights.of_calls(calls.values())) == {calls["ext201"]}
@@ -108,21 +108,21 @@ def test_a_supervisor_sees_the_team_and_no_other_team(store, calls, users):
     assert scope.extensions == {"202"} and scope.numbers == {"+49309990"} and not scope.everything
     # agent1 joins another team: the boss does not see agent1's calls.
     store.users.set_scope_entries(users["agent1"].id, [entry("extension", "201"), entry("group", "Support")])
-    assert calls["ext201"] not in {c.id for c in as_user(store, users["boss"]).calls()}
+    assert calls["ext201"] not in {c.id for c in as_user(store, users["boss"]).calls.page()}
     # An agent's group is membership only: agent2 does not see the boss's hotline.
-    assert calls["did"] not in {c.id for c in as_user(store, users["agent2"]).calls()}
+    assert calls["did"] not in {c.id for c in as_user(store, users["agent2"]).calls.page()}
 
 
 def test_edits_need_the_permission_and_the_call_in_scope(store, calls, users):
     agent1, agent2 = as_user(store, users["agent1"]), as_user(store, users["agent2"])
     with pytest.raises(NotAllowed):
-        agent1.rename_speaker(calls["ext201"], 0, "Mallory")
+        agent1.transcripts.rename_speaker(calls["ext201"], 0, "Mallory")
     with pytest.raises(NotFound):
-        agent2.rename_speaker(calls["ext201"], 0, "Mallory")
-    assert store.transcript(calls["ext201"]).speakers[0].label == "Caller"
-    agent2.rename_speaker(calls["ext202"], 0, "Frau Müller")
-    assert store.transcript(calls["ext202"]).speakers[0].label == "Frau Müller"
-    as_user(store, users["root"]).check_edit(calls["vm300"])  # admins always may
+        agent2.transcripts.rename_speaker(calls["ext201"], 0, "Mallory")
+    assert store.transcripts.get(calls["ext201"]).speakers[0].label == "Caller"
+    agent2.transcripts.rename_speaker(calls["ext202"], 0, "Frau Müller")
+    assert store.transcripts.get(calls["ext202"]).speakers[0].label == "Frau Müller"
+    as_user(store, users["root"]).calls.check_edit(calls["vm300"])  # admins always may
 
 
 def test_live_calls_in_progress_follow_the_scope(store, users):
@@ -153,6 +153,6 @@ def test_scope_entries_are_stored_normalised_and_bad_ones_refused(store, users):
 def test_a_user_without_entries_and_the_empty_scope_see_nothing(store, calls, users):
     assert store.users.scope_for(users["nobody"]).empty
     empty = store.scoped(Scope.NONE)
-    assert empty.calls() == [] and empty.count_calls() == 0
-    assert empty.search("goodbye") == [] and empty.count_search("goodbye") == 0
-    assert store.count_calls() == len(CALLS)  # the store itself (worker, CLI) sees every call
+    assert empty.calls.page() == [] and empty.calls.count() == 0
+    assert empty.search.hits("goodbye") == [] and empty.search.count("goodbye") == 0
+    assert store.calls.count() == len(CALLS)  # the store itself (worker, CLI) sees every call

@@ -166,7 +166,7 @@ def test_an_agent_never_reaches_a_call_outside_the_scope_on_any_route(app, world
                     assert response.status_code in (400, 401, 403), (method, path, response.status_code)
                 assert OTHER_WORD not in body and "222999" not in body, (method, path)
     # The call outside the scope is untouched: nobody renamed its speaker.
-    assert store.transcript(world["other"]).speakers[0].label != "Mallory"
+    assert store.transcripts.get(world["other"]).speakers[0].label != "Mallory"
     assert len(seen) > 40
 
 
@@ -189,10 +189,10 @@ def test_the_agent_sees_hears_and_exports_the_own_call(world):
 def test_renaming_a_speaker_needs_the_edit_permission(world, store):
     own = world["own"]
     assert post(world["agent"], f"/calls/{own}/speakers/0", {"label": "Mallory"}).status_code == 403
-    assert store.transcript(own).speakers[0].label != "Mallory"
+    assert store.transcripts.get(own).speakers[0].label != "Mallory"
     store.users.set_may_edit(store.users.by_name("agent").id, True)
     post(world["agent"], f"/calls/{own}/speakers/0", {"label": "Mrs Weber"})
-    assert store.transcript(own).speakers[0].label == "Mrs Weber"
+    assert store.transcripts.get(own).speakers[0].label == "Mrs Weber"
 
 
 def test_the_admin_gives_a_scope_on_the_users_page_and_it_holds_at_once(app, admin_client, world, store):

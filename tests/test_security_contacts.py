@@ -24,7 +24,7 @@ def numbered(served):
 
 def names(served):
     with served.store() as store:
-        return [(c.number, c.name) for c in store.contacts()]
+        return [(c.number, c.name) for c in store.contacts.all()]
 
 
 def test_only_admins_reach_the_address_book(served):

@@ -3,7 +3,7 @@ what bad edits get back, and what an edit changes for everyone else (page, searc
 keywords and summary, audit log).
 
 ASVS V4.1.1/V4.2.1: edits need the edit permission and a call in the user's scope, enforced by
-the store (Store.check_edit) behind the view.
+the store (store.calls.check_edit) behind the view.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def edit(browser, call_id: int, json_answer: bool = True, **fields):
 
 def turns(served, call_id):
     with served.store() as store:
-        return [turn.text for turn in store.transcript(call_id).turns]
+        return [turn.text for turn in store.transcripts.get(call_id).turns]
 
 
 def test_a_viewer_without_the_edit_permission_gets_403_and_no_editor(served, reader):
@@ -123,5 +123,5 @@ def test_split_merge_and_reassign_from_a_plain_form_redirect_to_the_turn(served)
     assert edit(admin, call, action="merge", turn=1).status == 200
     assert turns(served, call) == ["the invoice", "is overdue we will pay tomorrow"]
     with served.store() as store:
-        assert [t.speaker for t in store.transcript(call).turns] == [0, 1]
-        assert [r.action for r in store.revisions(call)] == ["merge", "speaker", "split"]
+        assert [t.speaker for t in store.transcripts.get(call).turns] == [0, 1]
+        assert [r.action for r in store.edits.revisions(call)] == ["merge", "speaker", "split"]

@@ -30,7 +30,7 @@ def hostile_call(served):
         call = recorded_call(store, [write_wav(recordings / "hostile.wav", 2.0)],
                              CallMeta(uniqueid="hostile-1", caller=FORMULAS[0], callee=FORMULAS[1]),
                              talk([(0, "hello"), (1, "hi")]))
-        store.rename_speaker(call.call_id, 0, FORMULAS[2])
+        store.transcripts.rename_speaker(call.call_id, 0, FORMULAS[2])
     return call.call_id
 
 
@@ -118,8 +118,8 @@ def control_call(served):
         call = recorded_call(store, [write_wav(served.data_dir / "recordings" / "control.wav", 2.0)],
                              CallMeta(uniqueid="control-1", caller="+49\x01\x0b30\x1f1", callee="2\x0000"),
                              talk([(0, "hello\x07 there"), (1, "hi\n\nNOTE forged")]))
-        store.rename_speaker(call.call_id, 0, "Bob--")
-        store.rename_speaker(call.call_id, 1, "Eve\x02 -->\n\n00:00.000 --> 00:09.000")
+        store.transcripts.rename_speaker(call.call_id, 0, "Bob--")
+        store.transcripts.rename_speaker(call.call_id, 1, "Eve\x02 -->\n\n00:00.000 --> 00:09.000")
     return call.call_id
 
 
@@ -153,7 +153,7 @@ def test_ingest_refuses_a_uniqueid_that_is_not_a_plain_name(served, uniqueid):
     assert done.returncode != 0 and "--uniqueid" in done.stderr
     assert not (served.data_dir.parent / "evil-i15").exists() and not os.path.exists("/tmp/evil-i15")
     with served.store() as store:
-        assert all(call.uniqueid != uniqueid for call in store.calls(limit=100))
+        assert all(call.uniqueid != uniqueid for call in store.calls.page(limit=100))
 
 
 def test_ingest_accepts_an_asterisk_uniqueid(served):

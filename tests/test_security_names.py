@@ -27,7 +27,7 @@ def test_token_speaker_and_webhook_names_lose_hidden_characters(served):
     with served.store() as store:
         user = store.users.by_name("vic")
         assert store.users.add_api_token(user.id, "scr\u202eipt", "h" * 64, days=30).name == "script"
-        store.rename_speaker(served.own_call, 0, "Mrs\u200b We\u202eber")
-        assert [s.label for s in store.transcript(served.own_call).speakers][0] == "Mrs Weber"
+        store.transcripts.rename_speaker(served.own_call, 0, "Mrs\u200b We\u202eber")
+        assert [s.label for s in store.transcripts.get(served.own_call).speakers][0] == "Mrs Weber"
         webhook = store.webhooks.save(None, "C\u202eRM", "http://192.168.77.10/hook", "s", ("caller",), False)
         assert store.webhooks.get(webhook).name == "CRM"

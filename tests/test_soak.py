@@ -143,7 +143,7 @@ def test_two_workers_with_one_killed_over_and_over_lose_nothing(tmp_path, models
         for n, recording in enumerate(recordings):
             meta = CallMeta(uniqueid=f"soak-{n}", caller=f"+49 30 555 {n:04d}", callee="200", direction="inbound")
             if n % 4:
-                store.enqueue_recording(meta, [recording.path])
+                store.intake.enqueue(meta, [recording.path])
             else:
                 ticket = {"uniqueid": meta.uniqueid, "caller_b64": base64.b64encode(meta.caller.encode()).decode(),
                           "callee": "200", "direction": "inbound"}
@@ -156,7 +156,7 @@ def test_two_workers_with_one_killed_over_and_over_lose_nothing(tmp_path, models
         kills = mid_job = put_off = 0
         deadline = time.monotonic() + GIVE_UP
         def held_by_victim():
-            return [job for job in store.jobs(["running"]) if f":{victim.pid}:" in (job.lease_owner or "")]
+            return [job for job in store.jobs.all(["running"]) if f":{victim.pid}:" in (job.lease_owner or "")]
 
         while kills < KILLS and time.monotonic() < deadline:
             time.sleep(rng.uniform(0.2, 3.0))
@@ -175,29 +175,29 @@ def test_two_workers_with_one_killed_over_and_over_lose_nothing(tmp_path, models
             mid_job += bool(held)
             victim = start()
         while time.monotonic() < deadline:
-            stats = store.queue_stats()
+            stats = store.jobs.queue_stats()
             if stats["queued"] + stats["running"] == 0 and sum(stats.values()) == len(recordings):
                 break
             time.sleep(0.5)
-        print(f"soak: {kills} kills, {mid_job} while transcribing, {put_off} put off; {store.queue_stats()}")
+        print(f"soak: {kills} kills, {mid_job} while transcribing, {put_off} put off; {store.jobs.queue_stats()}")
         assert steady.poll() is None and victim.poll() is None  # the service itself never fell over
         assert kills >= KILLS
 
-        jobs = {job.paths: job for job in store.jobs(limit=1000)}
-        assert len(jobs) == len(recordings) == len(store.calls(limit=1000))  # one job each, no duplicates
+        jobs = {job.paths: job for job in store.jobs.all(limit=1000)}
+        assert len(jobs) == len(recordings) == len(store.calls.page(limit=1000))  # one job each, no duplicates
         recalls = []
         for recording in recordings:
             job = jobs[(str(recording.path.resolve()),)]
             if recording.good:
                 assert job.state == "done", (recording.path.name, job.state, job.error)
-                assert store.transcript_count(job.recording_id) == 1
+                assert store.transcripts.count(job.recording_id) == 1
                 if recording.text:
-                    heard = words(store.transcript(job.call_id).text)
+                    heard = words(store.transcripts.get(job.call_id).text)
                     recalls.append(len(heard & words(recording.text)) / len(words(recording.text)))
             else:
                 assert job.state == "quarantined", (recording.path.name, job.state)
                 assert job.error and recording.path.name in job.error  # a reason a person can act on
-                assert store.transcript_count(job.recording_id) == 0
+                assert store.transcripts.count(job.recording_id) == 0
         # Each transcript is of its own recording's words (a mix-up would score near zero).
         assert float(np.median(recalls)) >= 0.6, sorted(recalls)
     finally:

@@ -33,7 +33,7 @@ def test_finished_recording_with_ticket_becomes_one_job_with_its_call_metadata(s
     second = sweep(store, settings)
 
     assert len(first) == 1 and first[0].created and second == []
-    job = store.job(first[0].job_id)
+    job = store.jobs.get(first[0].job_id)
     assert (job.meta.uniqueid, job.meta.caller, job.meta.callee) == ("1700000002.3", "+4930111", "202")
     assert job.options == {"channels": 2}
 
@@ -43,7 +43,7 @@ def test_file_still_being_written_waits_for_the_settle_time(spool, settings, sto
     assert sweep(store, settings) == []
     later = sweep(store, settings, now=time.time() + settings.spool_settle_seconds + 1)
     assert [r.created for r in later] == [True]
-    assert store.job(later[0].job_id).paths == (str(path.resolve()),)
+    assert store.jobs.get(later[0].job_id).paths == (str(path.resolve()),)
 
 
 def test_temporary_hidden_and_non_audio_files_are_ignored(spool, settings, store):
@@ -59,7 +59,7 @@ def test_r_and_t_halves_become_one_two_channel_job(spool, settings, store):
     tx = _file(spool / "1700000003.1-tx.wav")
     (results,) = [sweep(store, settings)]
     assert len(results) == 1
-    job = store.job(results[0].job_id)
+    job = store.jobs.get(results[0].job_id)
     assert job.paths == (str(rx.resolve()), str(tx.resolve()))
     assert job.meta.uniqueid == "1700000003.1"
 
@@ -68,14 +68,14 @@ def test_a_lone_half_waits_for_its_twin_then_goes_alone(spool, settings, store):
     _file(spool / "1700000004.1-rx.wav", age_seconds=settings.spool_settle_seconds + 1)
     assert sweep(store, settings) == []
     later = sweep(store, settings, now=time.time() + settings.spool_settle_seconds * PAIR_PATIENCE)
-    assert len(later) == 1 and len(store.job(later[0].job_id).paths) == 1
+    assert len(later) == 1 and len(store.jobs.get(later[0].job_id).paths) == 1
 
 
 def test_unreadable_ticket_still_queues_the_recording_under_its_file_name(spool, settings, store):
     _file(spool / "1700000005.2.wav")
     (spool / "1700000005.2.json").write_text("{not json")
     (result,) = sweep(store, settings)
-    assert store.job(result.job_id).meta.uniqueid == "1700000005.2"
+    assert store.jobs.get(result.job_id).meta.uniqueid == "1700000005.2"
 
 
 def test_hostile_caller_id_in_a_ticket_is_stored_as_plain_text(spool, settings, store):
@@ -83,7 +83,7 @@ def test_hostile_caller_id_in_a_ticket_is_stored_as_plain_text(spool, settings, 
     _file(spool / "1700000006.1.wav")
     (spool / "1700000006.1.json").write_text(json.dumps({"caller": hostile}))
     (result,) = sweep(store, settings)
-    assert store.job(result.job_id).meta.caller == hostile
+    assert store.jobs.get(result.job_id).meta.caller == hostile
     assert sorted(p.name for p in spool.iterdir()) == ["1700000006.1.json", "1700000006.1.wav"]
 
 
@@ -98,7 +98,7 @@ def test_a_voicemail_is_queued_as_a_private_copy_that_outlives_the_message(make_
     with Store.open(settings) as store:
         (queued,) = scan_mailboxes(store, settings)
         message.unlink()  # the owner deletes it from the phone
-        (path,) = store.job(queued.job_id).paths
+        (path,) = store.jobs.get(queued.job_id).paths
         assert scan_mailboxes(store, settings) == []
     copy = settings.data_dir / "recordings" / "voicemail" / "1700000000-0.wav"
     assert path == str(copy.resolve()) and copy.read_bytes() == b"\0\1" * 800

@@ -22,24 +22,24 @@ def call_id(store, tmp_path):
                          [(0, "hello")]).call_id
 
 
-def crash_after(monkeypatch, module, name):
-    """Make `module.name` do its work and then fail, as a crash right after it would."""
-    real = getattr(module, name)
+def crash_after(monkeypatch, owner, name):
+    """Make `owner.name` do its work and then fail, as a crash right after it would."""
+    real = getattr(owner, name)
 
     def then_crash(*args, **kwargs):
         real(*args, **kwargs)
         raise Crash
 
-    monkeypatch.setattr(module, name, then_crash)
+    monkeypatch.setattr(owner, name, then_crash)
 
 
 def test_a_crash_after_the_delete_loses_neither_the_call_nor_its_entry_alone(store, call_id, monkeypatch):
-    crash_after(monkeypatch, store_calls, "delete_call")
+    crash_after(monkeypatch, store_calls.Calls, "_delete")
     with pytest.raises(Crash):
         with store.audit.entry(None, "retention-delete", f"call {call_id}", "policy p"):
-            store.delete_call(call_id)
+            store.calls.delete(call_id)
     # Neither happened: the call is still there and no entry claims it was deleted.
-    assert store.call(call_id).id == call_id
+    assert store.calls.get(call_id).id == call_id
     assert store.audit.entries(action="retention-delete") == []
 
 
@@ -49,8 +49,8 @@ def test_a_crash_while_writing_the_entry_keeps_the_call(store, call_id, monkeypa
     monkeypatch.setattr(store_audit, "row_hash", lambda *a: (_ for _ in ()).throw(Crash()))
     with pytest.raises(Crash):
         with store.audit.entry("ada", "delete", f"call {call_id}"):
-            store.delete_call(call_id)
-    assert store.call(call_id).id == call_id
+            store.calls.delete(call_id)
+    assert store.calls.get(call_id).id == call_id
 
 
 def test_retention_and_erasure_record_a_deletion_with_it(store, call_id, settings):
@@ -60,7 +60,7 @@ def test_retention_and_erasure_record_a_deletion_with_it(store, call_id, setting
     erasure.erase(store, settings, found, actor="ada")
     (entry,) = store.audit.entries(action="erase")
     assert (entry.actor, entry.target) == ("ada", f"call {call_id}")
-    assert store.calls() == []
+    assert store.calls.page() == []
 
 
 def test_sqlite_refuses_to_change_or_remove_an_audit_row_whoever_asks(store):

@@ -22,10 +22,10 @@ def _ids(summaries):
 
 
 def test_numbers_are_kept_without_punctuation_by_every_writer(store, tmp_path):
-    call = store.enqueue_recording(_meta("1.1", "+49 (30) 123-45 67"), [tmp_path / "1.raw"]).call_id
+    call = store.intake.enqueue(_meta("1.1", "+49 (30) 123-45 67"), [tmp_path / "1.raw"]).call_id
     # Known only later: a second report of the same call fills the number in.
-    late = store.enqueue_recording(_meta("2.1", None, None), [tmp_path / "2.raw"]).call_id
-    store.enqueue_recording(_meta("2.1", "030/98.76", "+44 20"), [tmp_path / "2.raw"])
+    late = store.intake.enqueue(_meta("2.1", None, None), [tmp_path / "2.raw"]).call_id
+    store.intake.enqueue(_meta("2.1", "030/98.76", "+44 20"), [tmp_path / "2.raw"])
     rows = store._db.execute(
         "SELECT id, caller_digits, callee_digits FROM calls ORDER BY id"
     ).fetchall()
@@ -34,13 +34,13 @@ def test_numbers_are_kept_without_punctuation_by_every_writer(store, tmp_path):
         ("+4420", "+44 20"), ("+49301234567", "+49 (30) 123-45 67"), ("0309876", "030/98.76"),
         ("200", "200"),
     ]
-    assert _ids(store.calls(number="+49 (30) 123-45")) == [call]
-    assert _ids(store.calls(number="(030) 98-76")) == [late]
-    assert store.count_calls(number="44 20") == 1
+    assert _ids(store.calls.page(number="+49 (30) 123-45")) == [call]
+    assert _ids(store.calls.page(number="(030) 98-76")) == [late]
+    assert store.calls.count(number="44 20") == 1
 
 
 def test_the_number_filter_reads_the_digits_indexes_not_every_call(store, tmp_path):
-    store.enqueue_recording(_meta("1.1", "+49 (30) 123-4567"), [tmp_path / "1.raw"])
+    store.intake.enqueue(_meta("1.1", "+49 (30) 123-4567"), [tmp_path / "1.raw"])
     conditions, params = CallFilter(number="+49 (30) 123-45").where()
     assert params["number"] == "+493012345"
     plan = _plan(store, "SELECT count(*) FROM calls c" + where_clause(conditions), params)
@@ -49,18 +49,18 @@ def test_the_number_filter_reads_the_digits_indexes_not_every_call(store, tmp_pa
 
 
 def test_the_day_filter_uses_the_index_on_the_same_expression(store, tmp_path):
-    store.enqueue_recording(_meta("1.1", started_at="2024-05-01T23:30:00-02:00"), [tmp_path / "1.raw"])
+    store.intake.enqueue(_meta("1.1", started_at="2024-05-01T23:30:00-02:00"), [tmp_path / "1.raw"])
     conditions, params = CallFilter("2024-05-02", "2024-05-02").where()
     plan = _plan(store, "SELECT count(*) FROM calls c" + where_clause(conditions), params)
     assert "calls_day" in plan
-    assert store.count_calls(date_from="2024-05-02", date_to="2024-05-02") == 1
+    assert store.calls.count(date_from="2024-05-02", date_to="2024-05-02") == 1
 
 
 def test_a_start_of_now_is_dated_when_the_call_arrived(store, tmp_path):
     # date('now') is not allowed in an index: such a call must still go in, dated by arrival.
-    call = store.enqueue_recording(_meta("1.1", started_at="NOW"), [tmp_path / "1.raw"]).call_id
+    call = store.intake.enqueue(_meta("1.1", started_at="NOW"), [tmp_path / "1.raw"]).call_id
     day = store._db.execute("SELECT date(created_at, 'unixepoch') FROM calls").fetchone()[0]
-    assert _ids(store.calls(date_from=day, date_to=day)) == [call]
+    assert _ids(store.calls.page(date_from=day, date_to=day)) == [call]
 
 
 def test_count_calls_joins_jobs_only_for_a_state_and_transcripts_never(store):
@@ -74,26 +74,26 @@ def test_count_calls_joins_jobs_only_for_a_state_and_transcripts_never(store):
 
 def test_pages_are_slices_of_the_whole_list(store, tmp_path):
     for n in range(23):
-        store.enqueue_recording(_meta(f"{n}.1", f"+49 30 {n % 3}00"), [tmp_path / f"{n}.raw"])
-    everything = _ids(store.calls(limit=100))
+        store.intake.enqueue(_meta(f"{n}.1", f"+49 30 {n % 3}00"), [tmp_path / f"{n}.raw"])
+    everything = _ids(store.calls.page(limit=100))
     assert everything == sorted(everything, reverse=True) and len(everything) == 23
-    assert sum((_ids(store.calls(5, offset)) for offset in range(0, 25, 5)), []) == everything
-    numbered = _ids(store.calls(limit=100, number="30 1"))
-    assert sum((_ids(store.calls(3, offset, number="30 1")) for offset in range(0, 9, 3)), []) == numbered
-    assert len(numbered) == store.count_calls(number="30 1") == 8
+    assert sum((_ids(store.calls.page(5, offset)) for offset in range(0, 25, 5)), []) == everything
+    numbered = _ids(store.calls.page(limit=100, number="30 1"))
+    assert sum((_ids(store.calls.page(3, offset, number="30 1")) for offset in range(0, 9, 3)), []) == numbered
+    assert len(numbered) == store.calls.count(number="30 1") == 8
 
 
 @pytest.mark.parametrize("rare_below", [0, 10_000])  # the state tested per call, or as a set
 def test_both_ways_of_testing_the_state_agree(store, tmp_path, monkeypatch, rare_below):
     monkeypatch.setattr(calls, "_RARE_STATE", rare_below)
     done = [finished_call(store, tmp_path, _meta(f"{n}.1"), [(0, "Hallo")]).call_id for n in range(3)]
-    queued = store.enqueue_recording(_meta("9.1"), [tmp_path / "9.raw"]).call_id
+    queued = store.intake.enqueue(_meta("9.1"), [tmp_path / "9.raw"]).call_id
     # A call whose newer recording still waits: its latest job is queued, not done.
-    store.enqueue_recording(_meta("0.1"), [tmp_path / "0-again.raw"])
-    assert _ids(store.calls(state="done")) == done[:0:-1]
-    assert _ids(store.calls(state="queued")) == [queued, done[0]]
-    assert store.count_calls(state="done") == 2 and store.count_calls(state="queued") == 2
-    assert _ids(store.calls(1, 1, state="queued")) == [done[0]]
+    store.intake.enqueue(_meta("0.1"), [tmp_path / "0-again.raw"])
+    assert _ids(store.calls.page(state="done")) == done[:0:-1]
+    assert _ids(store.calls.page(state="queued")) == [queued, done[0]]
+    assert store.calls.count(state="done") == 2 and store.calls.count(state="queued") == 2
+    assert _ids(store.calls.page(1, 1, state="queued")) == [done[0]]
 
 
 # Calls just either side of Berlin's midnights: a winter day (UTC+1) and the day the clocks go
@@ -111,7 +111,7 @@ BERLIN_STARTS = {
 
 @pytest.fixture
 def berlin_calls(store, tmp_path):
-    return {name: store.enqueue_recording(_meta(name, started_at=start), [tmp_path / f"{name}.raw"]).call_id
+    return {name: store.intake.enqueue(_meta(name, started_at=start), [tmp_path / f"{name}.raw"]).call_id
             for name, start in BERLIN_STARTS.items()}
 
 
@@ -121,8 +121,8 @@ def test_the_day_filter_takes_days_of_the_users_zone(store, berlin_calls):
     berlin = ZoneInfo("Europe/Berlin")
 
     def names(**filters):
-        ids = _ids(store.calls(zone=berlin, **filters))
-        assert store.count_calls(zone=berlin, **filters) == len(ids)
+        ids = _ids(store.calls.page(zone=berlin, **filters))
+        assert store.calls.count(zone=berlin, **filters) == len(ids)
         return sorted(name for name, call in berlin_calls.items() if call in ids)
 
     assert names(date_from="2026-12-01", date_to="2026-12-01") == ["winter-first", "winter-last"]
@@ -131,7 +131,7 @@ def test_the_day_filter_takes_days_of_the_users_zone(store, berlin_calls):
     assert names(date_from="2026-03-29", date_to="2026-03-29") == ["spring-first", "spring-last"]
     assert names(date_from="2026-03-30", date_to="2026-03-30") == ["spring-after"]
     # Without a zone the days stay UTC days.
-    utc = _ids(store.calls(date_from="2026-12-01", date_to="2026-12-01"))
+    utc = _ids(store.calls.page(date_from="2026-12-01", date_to="2026-12-01"))
     assert sorted(utc) == sorted(berlin_calls[n] for n in ("winter-last", "winter-after"))
 
 

@@ -14,15 +14,15 @@ def _work(barrier, db_path, worker_id, out_path):
     claims = []
     with Store(db_path) as store:
         barrier.wait()  # start together, so the two really compete for claims
-        while (job := store.claim_job(worker_id, lease_seconds=300)) is not None:
+        while (job := store.jobs.claim(worker_id, lease_seconds=300)) is not None:
             claims.append(job.id)
             time.sleep(0.002)  # "transcribe" outside a transaction: the other gets turns
             transcript = Transcript(
                 "en", "test", "none", 1.0, (Speaker(0, "A"),),
                 (Turn(0, 0.0, 1.0, f"job {job.id} by {worker_id}"),), job.meta,
             )
-            assert store.heartbeat(job.id, worker_id, 300, progress=0.5)
-            assert store.finish_job(job.id, worker_id, transcript)
+            assert store.jobs.heartbeat(job.id, worker_id, 300, progress=0.5)
+            assert store.jobs.finish(job.id, worker_id, transcript)
     out_path.write_text(json.dumps(claims))
 
 
@@ -30,7 +30,7 @@ def test_two_worker_processes_do_every_job_exactly_once(tmp_path):
     db_path = tmp_path / "shared.db"
     with Store(db_path) as store:
         jobs = {
-            store.enqueue_recording(CallMeta(uniqueid=f"{n}.1"), [tmp_path / f"{n}.raw"]).job_id
+            store.intake.enqueue(CallMeta(uniqueid=f"{n}.1"), [tmp_path / f"{n}.raw"]).job_id
             for n in range(JOBS)
         }
 
@@ -51,7 +51,7 @@ def test_two_worker_processes_do_every_job_exactly_once(tmp_path):
     assert not set(first) & set(second)
     assert sorted(first + second) == sorted(jobs)
     with Store(db_path) as store:
-        assert store.queue_stats()["done"] == JOBS
-        assert store.transcript_count() == JOBS
-        for job in store.jobs(limit=JOBS):
-            assert store.transcript_count(job.recording_id) == 1
+        assert store.jobs.queue_stats()["done"] == JOBS
+        assert store.transcripts.count() == JOBS
+        for job in store.jobs.all(limit=JOBS):
+            assert store.transcripts.count(job.recording_id) == 1

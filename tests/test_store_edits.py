@@ -18,57 +18,57 @@ def call_id(store, tmp_path):
 
 
 def texts(store, call_id):
-    return [(turn.speaker, turn.text) for turn in store.transcript(call_id).turns]
+    return [(turn.speaker, turn.text) for turn in store.transcripts.get(call_id).turns]
 
 
 def found(store, query):
-    return [(hit.call_id, hit.turn_index) for hit in store.search(query)]
+    return [(hit.call_id, hit.turn_index) for hit in store.search.hits(query)]
 
 
 def test_a_fixed_word_reads_and_searches_as_corrected_and_the_original_stays(store, call_id):
-    revision = store.edit_transcript(call_id, "vic", "word", 0, word=1, text="pizza", now=100.0)
+    revision = store.edits.edit(call_id, "vic", "word", 0, word=1, text="pizza", now=100.0)
     assert texts(store, call_id)[0] == (0, "my pizza is late again")
-    word = store.transcript(call_id).turns[0].words[1]
+    word = store.transcripts.get(call_id).turns[0].words[1]
     assert word.word == " pizza" and word.probability == 1.0  # spacing kept, a person heard it
     assert found(store, "pizza") == [(call_id, 0)]
     assert found(store, "parcel") == [(call_id, 1)]
     assert (revision.actor, revision.action, revision.turn, revision.before, revision.after) == \
         ("vic", "word", 0, "parcel", "pizza")
-    assert store.revisions(call_id) == [revision]
-    assert store.original_turns(call_id)[0].text == "my parcel is late again"
+    assert store.edits.revisions(call_id) == [revision]
+    assert store.edits.original_turns(call_id)[0].text == "my parcel is late again"
 
 
 def test_a_turn_given_to_the_other_speaker_is_searched_under_that_speaker(store, call_id):
-    store.edit_transcript(call_id, "vic", "speaker", 2, speaker=1)
+    store.edits.edit(call_id, "vic", "speaker", 2, speaker=1)
     assert texts(store, call_id)[2] == (1, "seven four two")
-    assert [hit.role for hit in store.search("seven")] == ["callee"]
-    assert [hit.speaker for hit in store.search("seven")] == ["Agent"]
+    assert [hit.role for hit in store.search.hits("seven")] == ["callee"]
+    assert [hit.speaker for hit in store.search.hits("seven")] == ["Agent"]
 
 
 def test_split_and_merge_keep_the_turns_in_order_and_searchable(store, call_id):
-    store.edit_transcript(call_id, "vic", "split", 1, word=2)
+    store.edits.edit(call_id, "vic", "split", 1, word=2)
     assert texts(store, call_id) == [(0, "my parcel is late again"), (1, "which parcel"), (1, "number please"),
                                      (0, "seven four two")]
-    turns = store.transcript(call_id).turns
+    turns = store.transcripts.get(call_id).turns
     assert turns[1].end == turns[1].words[-1].end and turns[2].start == turns[2].words[0].start
     assert found(store, "number") == [(call_id, 2)]
     assert found(store, "seven") == [(call_id, 3)]
 
-    store.edit_transcript(call_id, "vic", "merge", 0)
+    store.edits.edit(call_id, "vic", "merge", 0)
     assert texts(store, call_id) == [(0, "my parcel is late again which parcel"), (1, "number please"),
                                      (0, "seven four two")]
     assert found(store, "seven") == [(call_id, 2)]
     assert sorted(found(store, "parcel")) == [(call_id, 0)]
     assert store._db.execute("SELECT turn_count FROM calls WHERE id = ?", [call_id]).fetchone()[0] == 3
-    assert [r.action for r in store.revisions(call_id)] == ["merge", "split"]
-    assert len(store.original_turns(call_id)) == 3  # the first edit's snapshot, not the second's
+    assert [r.action for r in store.edits.revisions(call_id)] == ["merge", "split"]
+    assert len(store.edits.original_turns(call_id)) == 3  # the first edit's snapshot, not the second's
 
 
 def test_an_edit_drops_the_insights_so_the_nlp_stage_makes_them_again(store, call_id):
     transcript_id = dict(store.insights.needing())[call_id]
     store.insights.save(call_id, transcript_id, {"keywords": ["parcel"], "summary": []})
     assert store.insights.needing() == []
-    store.edit_transcript(call_id, "vic", "word", 0, word=1, text="pizza")
+    store.edits.edit(call_id, "vic", "word", 0, word=1, text="pizza")
     assert store.insights.needing() == [(call_id, transcript_id)]
     assert store.insights.of_calls([call_id]) == {}
 
@@ -87,25 +87,25 @@ def test_an_edit_drops_the_insights_so_the_nlp_stage_makes_them_again(store, cal
 def test_edits_that_make_no_sense_are_refused_and_change_nothing(store, call_id, edit):
     before = texts(store, call_id)
     with pytest.raises(ValueError):
-        store.edit_transcript(call_id, "vic", edit.pop("action"), edit.pop("turn"), **edit)
+        store.edits.edit(call_id, "vic", edit.pop("action"), edit.pop("turn"), **edit)
     assert texts(store, call_id) == before
-    assert store.revisions(call_id) == [] and store.original_turns(call_id) is None
+    assert store.edits.revisions(call_id) == [] and store.edits.original_turns(call_id) is None
 
 
 def test_only_users_who_may_edit_their_calls_can_edit(store, call_id, tmp_path):
     reader = store.scoped(Scope(everything=True, may_edit=False))
     with pytest.raises(NotAllowed):
-        reader.edit_transcript(call_id, "viewer", "word", 0, word=0, text="x")
+        reader.edits.edit(call_id, "viewer", "word", 0, word=0, text="x")
     outsider = store.scoped(Scope(extensions=frozenset({"555"}), may_edit=True))
     with pytest.raises(NotFound):
-        outsider.edit_transcript(call_id, "agent", "word", 0, word=0, text="x")
-    assert outsider.revisions(call_id) == [] and outsider.original_turns(call_id) is None
-    assert store.revisions(call_id) == []
+        outsider.edits.edit(call_id, "agent", "word", 0, word=0, text="x")
+    assert outsider.edits.revisions(call_id) == [] and outsider.edits.original_turns(call_id) is None
+    assert store.edits.revisions(call_id) == []
 
 
 def test_revisions_and_the_original_go_with_the_call(store, call_id):
-    store.edit_transcript(call_id, "vic", "word", 0, word=1, text="pizza")
-    store.delete_call(call_id)
+    store.edits.edit(call_id, "vic", "word", 0, word=1, text="pizza")
+    store.calls.delete(call_id)
     assert store._db.execute("SELECT count(*) FROM transcript_revisions").fetchone()[0] == 0
     assert store._db.execute("SELECT count(*) FROM transcript_originals").fetchone()[0] == 0
 
@@ -114,8 +114,8 @@ def test_a_turn_without_words_cannot_be_split(store, tmp_path):
     call = recorded_call(store, [write_wav(tmp_path / "b.wav")], CallMeta(uniqueid="e2"),
                          [Turn(0, 0.0, 1.0, "hello", ()), Turn(1, 1.0, 2.0, "hi", words_of("hi", 1.0, 2.0))])
     with pytest.raises(ValueError):
-        store.edit_transcript(call.call_id, "vic", "split", 0, word=1)
-    store.edit_transcript(call.call_id, "vic", "merge", 0)
+        store.edits.edit(call.call_id, "vic", "split", 0, word=1)
+    store.edits.edit(call.call_id, "vic", "merge", 0)
     assert texts(store, call.call_id) == [(0, "hello hi")]
 
 
@@ -125,5 +125,5 @@ def test_every_edit_drops_the_metrics_for_the_analytics_stage(store, call_id):
         store.metrics.save(call_id, transcript_id, {"speakers": {}})
         assert store.metrics.needing() == []
         # A fixed word changes the word count and the questions; a moved turn who spoke when.
-        store.edit_transcript(call_id, "vic", action, 0, **changes)
+        store.edits.edit(call_id, "vic", action, 0, **changes)
         assert store.metrics.needing() == [(call_id, transcript_id)], action

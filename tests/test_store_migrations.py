@@ -38,7 +38,7 @@ def test_opening_twice_keeps_the_data(tmp_path):
 def test_open_from_settings_creates_the_data_folder(tmp_path):
     settings = SimpleNamespace(db_path=tmp_path / "var" / "lib" / "appliance.db")
     with Store.open(settings) as store:
-        assert store.queue_stats()["queued"] == 0
+        assert store.jobs.queue_stats()["queued"] == 0
     assert settings.db_path.exists()
 
 
@@ -95,8 +95,8 @@ def test_step_17_keeps_each_calls_duration_for_sorting(tmp_path):
     conn.commit()
     conn.close()
     with Store(path) as store:
-        assert [(c.id, c.duration) for c in store.calls(sort="duration")] == [(1, 74.0), (2, None)]
-        assert [c.id for c in store.calls()] == [1, 2]  # no start: when it arrived (20 s after 1970)
+        assert [(c.id, c.duration) for c in store.calls.page(sort="duration")] == [(1, 74.0), (2, None)]
+        assert [c.id for c in store.calls.page()] == [1, 2]  # no start: when it arrived (20 s after 1970)
 
 
 def test_step_4_fills_the_new_columns_and_indexes_of_an_old_database(tmp_path):
@@ -141,14 +141,14 @@ def test_step_4_fills_the_new_columns_and_indexes_of_an_old_database(tmp_path):
         assert db.execute("SELECT rowid, role FROM turns_recent ORDER BY rowid").fetchall() == [
             (1, "caller"), (2, "callee"), (3, "callee"), (4, "speaker"),
         ]
-        assert [c.id for c in store.calls(number="+49 (30) 123-45")] == [1]
-        assert [c.id for c in store.calls(number="98-76")] == [2]
-        assert [c.id for c in store.calls(date_from="2024-05-02", date_to="2024-05-03")] == [2, 1]
-        assert store.count_calls(state="queued") == 1
-        hits = store.search("rechnung", role="callee", date_from="2024-05-02", number="30")
+        assert [c.id for c in store.calls.page(number="+49 (30) 123-45")] == [1]
+        assert [c.id for c in store.calls.page(number="98-76")] == [2]
+        assert [c.id for c in store.calls.page(date_from="2024-05-02", date_to="2024-05-03")] == [2, 1]
+        assert store.calls.count(state="queued") == 1
+        hits = store.search.hits("rechnung", role="callee", date_from="2024-05-02", number="30")
         assert {(h.call_id, h.turn_index) for h in hits} == {(1, 1), (2, 0)}
-        assert store.count_search("rechnung", role="speaker") == 1
+        assert store.search.count("rechnung", role="speaker") == 1
         # New calls keep the columns filled.
-        store.enqueue_recording(CallMeta(uniqueid="n.1", caller="0171 / 555 12"), [tmp_path / "n.raw"])
-        assert [c.caller for c in store.calls(number="017155512")] == ["0171 / 555 12"]
+        store.intake.enqueue(CallMeta(uniqueid="n.1", caller="0171 / 555 12"), [tmp_path / "n.raw"])
+        assert [c.caller for c in store.calls.page(number="017155512")] == ["0171 / 555 12"]
     assert _pragma(path, "user_version") == len(MIGRATIONS)

@@ -96,10 +96,10 @@ def test_filters_find_exactly_the_matching_turns_on_every_path(
     store, calls, monkeypatch, filters, expected, window
 ):
     monkeypatch.setattr(search, "WINDOW", window)
-    hits = store.search("rechnung", limit=100, **filters)
+    hits = store.search.hits("rechnung", limit=100, **filters)
     assert set(_pairs(hits)) == _expected(calls, **expected)
-    assert len(hits) == len(set(_pairs(hits))) == store.count_search("rechnung", **filters)
-    pages = [_pairs(store.search("rechnung", limit=3, offset=o, **filters)) for o in range(0, 12, 3)]
+    assert len(hits) == len(set(_pairs(hits))) == store.search.count("rechnung", **filters)
+    pages = [_pairs(store.search.hits("rechnung", limit=3, offset=o, **filters)) for o in range(0, 12, 3)]
     assert sum(pages, []) == _pairs(hits)
 
 
@@ -113,47 +113,47 @@ def test_the_newest_hits_are_ranked_by_bm25_and_older_ones_follow_newest_first(
         [(None, None, [(0, " ".join(["Rechnung"] + ["wort"] * k))]) for k in fillers],
     )
     monkeypatch.setattr(search, "WINDOW", 3)
-    hits = store.search("rechnung", limit=20)
+    hits = store.search.hits("rechnung", limit=20)
     # The newest three (fillers 3, 6, 7) best first, then the others from the newest.
     assert [hit.call_id for hit in hits] == [ids[5], ids[6], ids[7], ids[4], ids[3], ids[2], ids[1], ids[0]]
     assert [hit.rank for hit in hits[:3]] == sorted(hit.rank for hit in hits[:3])
     assert all("\ue000Rechnung\ue001" in hit.snippet for hit in hits)
-    pages = [store.search("rechnung", limit=2, offset=offset) for offset in (0, 2, 4, 6, 8)]
+    pages = [store.search.hits("rechnung", limit=2, offset=offset) for offset in (0, 2, 4, 6, 8)]
     assert [hit.call_id for page in pages for hit in page] == [hit.call_id for hit in hits]
     monkeypatch.setattr(search, "WINDOW", 100)  # all eight in the window: plain bm25
-    assert [hit.call_id for hit in store.search("rechnung")] == [ids[n] for n in (0, 2, 4, 5, 3, 1, 6, 7)]
+    assert [hit.call_id for hit in store.search.hits("rechnung")] == [ids[n] for n in (0, 2, 4, 5, 3, 1, 6, 7)]
 
 
 def test_equal_ranks_list_the_newest_call_first_then_the_turns_in_order(store, tmp_path, recent_turns):
     lines = [(0, "Rechnung eins"), (1, "Rechnung zwei"), (0, "Rechnung drei")]
     ids = _add_calls(store, tmp_path, [(None, None, lines), (None, None, lines)])
-    everything = _pairs(store.search("rechnung"))
+    everything = _pairs(store.search.hits("rechnung"))
     assert everything == [(ids[1], 0), (ids[1], 1), (ids[1], 2), (ids[0], 0), (ids[0], 1), (ids[0], 2)]
-    pages = [_pairs(store.search("rechnung", limit=4, offset=offset)) for offset in (0, 4)]
+    pages = [_pairs(store.search.hits("rechnung", limit=4, offset=offset)) for offset in (0, 4)]
     assert pages == [everything[:4], everything[4:]]
 
 
 def test_count_search_stops_at_the_cap_and_says_so(store, calls, monkeypatch):
     total = len(_expected(calls))
-    assert store.count_search("rechnung") == total and not search_count_is_capped(total)
+    assert store.search.count("rechnung") == total and not search_count_is_capped(total)
     monkeypatch.setattr(search, "SEARCH_COUNT_CAP", 4)
-    count = store.count_search("rechnung")
-    assert count == 5 and search_count_is_capped(count) and Store.search_count_is_capped(count)
-    assert not search_count_is_capped(store.count_search("rechnung", number="030/98"))
-    assert store.count_search("rechnung", number="030/98") == 1
+    count = store.search.count("rechnung")
+    assert count == 5 and search_count_is_capped(count) and Store.search.count_is_capped(count)
+    assert not search_count_is_capped(store.search.count("rechnung", number="030/98"))
+    assert store.search.count("rechnung", number="030/98") == 1
     # search() still pages through every hit.
-    assert len(store.search("rechnung", limit=100)) == total
+    assert len(store.search.hits("rechnung", limit=100)) == total
     assert SEARCH_COUNT_CAP == 10_000
 
 
 def test_a_number_learnt_after_the_transcript_is_searchable_and_filters(store, tmp_path, recent_turns):
     meta = CallMeta(uniqueid="late.1")
     call_id = finished_call(store, tmp_path, meta, [(0, "Rechnung bitte")]).call_id
-    assert store.search("rechnung", number="7654321") == []
-    store.enqueue_recording(CallMeta(uniqueid="late.1", caller="+49 30 7654321"), [tmp_path / "late-2.raw"])
-    assert [hit.call_id for hit in store.search("7654321")] == [call_id]
-    assert [hit.call_id for hit in store.search("rechnung", number="30 765")] == [call_id]
-    assert store.search("rechnung", number="30 765")[0].caller == "+49 30 7654321"
+    assert store.search.hits("rechnung", number="7654321") == []
+    store.intake.enqueue(CallMeta(uniqueid="late.1", caller="+49 30 7654321"), [tmp_path / "late-2.raw"])
+    assert [hit.call_id for hit in store.search.hits("7654321")] == [call_id]
+    assert [hit.call_id for hit in store.search.hits("rechnung", number="30 765")] == [call_id]
+    assert store.search.hits("rechnung", number="30 765")[0].caller == "+49 30 7654321"
 
 
 def test_a_day_range_whose_turn_ids_hold_another_calls_turns_is_still_exact(store, tmp_path, recent_turns):
@@ -164,32 +164,32 @@ def test_a_day_range_whose_turn_ids_hold_another_calls_turns_is_still_exact(stor
     # A second recording of the first call, transcribed after the second call: its turn ids now
     # span the second call's turns.
     meta = CallMeta(uniqueid="0.1", caller="111", callee="200", started_at="2024-06-01T10:00:00Z")
-    store.enqueue_recording(meta, [tmp_path / "again.raw"])
-    job = store.claim_job("w", 60)
+    store.intake.enqueue(meta, [tmp_path / "again.raw"])
+    job = store.jobs.claim("w", 60)
     from appliance.transcript.model import Speaker, Transcript, Turn
 
     speakers = (Speaker(0, "Caller", "caller"),)
     transcript = Transcript("de", "fw", "base", 2.0, speakers, (Turn(0, 0.0, 1.0, "Rechnung drei"),), meta)
-    assert store.finish_job(job.id, "w", transcript)
+    assert store.jobs.finish(job.id, "w", transcript)
 
     june_1 = {"date_from": "2024-06-01", "date_to": "2024-06-01"}
-    assert {hit.call_id for hit in store.search("rechnung", **june_1)} == {early}
-    assert store.count_search("rechnung", **june_1) == 2  # both transcripts of the first call
-    assert {hit.call_id for hit in store.search("rechnung", date_from="2024-06-02")} == {late}
+    assert {hit.call_id for hit in store.search.hits("rechnung", **june_1)} == {early}
+    assert store.search.count("rechnung", **june_1) == 2  # both transcripts of the first call
+    assert {hit.call_id for hit in store.search.hits("rechnung", date_from="2024-06-02")} == {late}
 
 
 def test_search_falls_back_to_the_full_index_if_the_recent_one_fell_behind(store, calls):
-    before = _pairs(store.search("rechnung", limit=100))
+    before = _pairs(store.search.hits("rechnung", limit=100))
     # A writer that bypassed appliance.store.fts left turns_recent behind.
     store._db.execute("DELETE FROM turns_recent WHERE rowid = (SELECT max(id) FROM turns)")
     assert not fts.recent_state(store._db).usable
-    assert _pairs(store.search("rechnung", limit=100)) == before
-    assert store.count_search("rechnung", role="callee") == len(_expected(calls, role="callee"))
+    assert _pairs(store.search.hits("rechnung", limit=100)) == before
+    assert store.search.count("rechnung", role="callee") == len(_expected(calls, role="callee"))
 
 
 def test_deleting_a_call_removes_it_from_both_indexes(store, calls):
-    store.delete_call(calls[0])
+    store.calls.delete(calls[0])
     for table in (fts.MAIN, fts.RECENT):
         rows = store._db.execute(f"SELECT count(*) FROM {table} WHERE caller = '+49 (30) 123-4567'")
         assert rows.fetchone()[0] == 0
-    assert calls[0] not in {hit.call_id for hit in store.search("rechnung", limit=100)}
+    assert calls[0] not in {hit.call_id for hit in store.search.hits("rechnung", limit=100)}

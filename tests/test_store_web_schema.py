@@ -23,8 +23,8 @@ def test_a_database_from_before_the_web_upgrades_with_its_calls_marked_as_change
     conn.close()
 
     with Store(path) as store:
-        mark, changed = store.changes_since(0.0)
+        mark, changed = store.calls.changes_since(0.0)
         assert (mark, [call.id for call in changed]) == (30.0, [2, 1])
-        assert store.changes_since(25.0) == (30.0, [store.call(1)])
-        assert store.calls(number="301234")[0].id == 1
+        assert store.calls.changes_since(25.0) == (30.0, [store.calls.get(1)])
+        assert store.calls.page(number="301234")[0].id == 1
         assert store.users.all() == [] and store.audit.count() == 0

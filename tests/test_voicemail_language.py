@@ -42,8 +42,8 @@ def test_an_english_message_in_a_german_box_is_transcribed_in_english_and_mailed
     with Store.open(settings) as store:
         (queued,) = scan_mailboxes(store, settings, settled=True)
         assert Worker(settings, store).run_once()
-        call = store.call(queued.call_id)
-        text = words(store.transcript(call.id).text)
+        call = store.calls.get(queued.call_id)
+        text = words(store.transcripts.get(call.id).text)
         assert deliver_pending(store, settings) == 1
 
     assert (call.kind, call.language) == ("voicemail", "en")

@@ -32,7 +32,7 @@ def calls(store, tmp_path):
     second = recorded_call(store, [write_wav(tmp_path / "b.wav")],
                            CallMeta(uniqueid="b", caller="+44 20 222", callee="201",
                                     started_at="2024-06-01T09:00:00+00:00"), [unsure])
-    queued = store.enqueue_recording(CallMeta(uniqueid="c", caller="0171 333"), [tmp_path / "c.raw"], {})
+    queued = store.intake.enqueue(CallMeta(uniqueid="c", caller="0171 333"), [tmp_path / "c.raw"], {})
     return first.call_id, second.call_id, queued.call_id
 
 
@@ -166,4 +166,4 @@ def test_a_token_cannot_post_to_the_pages_without_csrf(client, token, calls, sto
     # The exemption covers the read-only API, not the pages a token can also reach.
     response = client.post(f"/calls/{calls[0]}/speakers/0", data={"label": "x"}, headers=bearer(token))
     assert response.status_code == 400
-    assert store.transcript(calls[0]).speakers[0].label == "Caller"
+    assert store.transcripts.get(calls[0]).speakers[0].label == "Caller"

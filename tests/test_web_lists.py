@@ -132,7 +132,7 @@ def test_a_typo_is_not_corrected_into_a_word_only_calls_out_of_scope_hold(app, s
 
 
 def test_the_exports_name_the_parties_as_the_list_does(viewer_client, store, calls):
-    store.save_contacts([("+49 30 111", "Anna Berg GmbH"), ("201", "Reception")])
+    store.contacts.save([("+49 30 111", "Anna Berg GmbH"), ("201", "Reception")])
     assert "Anna Berg GmbH (+49 30 111)" in viewer_client.get("/?direction=inbound").get_data(as_text=True)
     exported = viewer_client.get("/calls/export.csv?direction=inbound").get_data(as_text=True).lstrip("\ufeff")
     (row,) = csv.DictReader(io.StringIO(exported))

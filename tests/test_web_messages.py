@@ -55,5 +55,5 @@ def test_heard_marks_go_with_the_call(store, viewer_user, messages):
     store.heard.mark(viewer_user.id, voicemail)
     store.heard.mark(viewer_user.id, voicemail)  # again: no error, still one mark
     assert store.heard.among(viewer_user.id, [voicemail, note]) == {voicemail}
-    store.delete_call(voicemail)
+    store.calls.delete(voicemail)
     assert store.heard.among(viewer_user.id, [voicemail]) == set()

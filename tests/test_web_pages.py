@@ -138,7 +138,7 @@ def test_one_playback_is_one_listen_entry_however_many_ranges(admin_client, stor
 
 def test_the_calls_list_shows_caller_callee_and_state(viewer_client, store, tmp_path):
     wav_call(store, tmp_path)
-    store.enqueue_recording(CallMeta(uniqueid="q1", caller="555 0100", callee="300"), [tmp_path / "q1.raw"], {})
+    store.intake.enqueue(CallMeta(uniqueid="q1", caller="555 0100", callee="300"), [tmp_path / "q1.raw"], {})
     page = html(viewer_client.get("/"))
     assert rows(page) == 2
     for text in ("+49 30 1234567", "200", "555 0100", "300", ">done<", ">queued<", "Caller, Agent"):
@@ -172,7 +172,7 @@ def three_calls(store, tmp_path):
                                              started_at="2024-05-01T09:00:00+00:00"), [(0, "first")])
     finished_call(store, tmp_path, CallMeta(uniqueid="b", caller="+44 20 333", callee="201",
                                              started_at="2024-06-15T09:00:00+00:00"), [(0, "second")])
-    store.enqueue_recording(CallMeta(uniqueid="c", caller="0171 444", callee="202",
+    store.intake.enqueue(CallMeta(uniqueid="c", caller="0171 444", callee="202",
                                      started_at="2024-07-01T09:00:00+00:00"), [tmp_path / "c.raw"], {})
 
 
@@ -254,7 +254,7 @@ def test_an_unknown_call_is_not_found(viewer_client):
 
 
 def test_a_call_still_transcribing_says_so(viewer_client, store, tmp_path):
-    result = store.enqueue_recording(CallMeta(uniqueid="q", caller="555"), [tmp_path / "q.raw"], {})
+    result = store.intake.enqueue(CallMeta(uniqueid="q", caller="555"), [tmp_path / "q.raw"], {})
     page = html(viewer_client.get(f"/calls/{result.call_id}"))
     assert "The transcript is not ready yet." in page
     assert viewer_client.get(f"/calls/{result.call_id}/export/txt").status_code == 404
@@ -288,7 +288,7 @@ def test_a_blank_speaker_name_is_refused(viewer_client, store, tmp_path):
     assert response.status_code == 302
     page = html(viewer_client.get(f"/calls/{call_id}"))
     assert "A speaker needs a name." in page
-    assert store.transcript(call_id).speakers[0].label == "Caller"
+    assert store.transcripts.get(call_id).speakers[0].label == "Caller"
 
 
 def test_renaming_a_speaker_of_an_unknown_call_is_not_found(viewer_client):
@@ -310,7 +310,7 @@ def test_an_admin_deletes_a_call_with_its_recording_and_cached_audio(admin_clien
     assert admin_client.get(f"/calls/{call_id}").status_code == 404
     assert not recording.exists() and not cached.exists()
     with pytest.raises(NotFound):
-        store.call(call_id)
+        store.calls.get(call_id)
     assert "0 matches" in html(admin_client.get("/search?q=invoice"))
     assert [e.target for e in audit_actions(store, "delete")] == [f"call {call_id}"]
     assert post(admin_client, f"/calls/{call_id}/delete").status_code == 404
@@ -372,9 +372,9 @@ def test_snippet_text_is_escaped_before_marking(viewer_client, store, tmp_path):
 
 
 def test_the_jobs_page_shows_why_a_job_failed_and_rerun_queues_it(admin_client, store, tmp_path):
-    result = store.enqueue_recording(CallMeta(uniqueid="bad", caller="555 0199"), [tmp_path / "bad.raw"], {})
-    job = store.claim_job("web-test", 60)
-    store.fail_job(job.id, "web-test", "the decoder gave up: no audio stream", permanent=False,
+    result = store.intake.enqueue(CallMeta(uniqueid="bad", caller="555 0199"), [tmp_path / "bad.raw"], {})
+    job = store.jobs.claim("web-test", 60)
+    store.jobs.fail(job.id, "web-test", "the decoder gave up: no audio stream", permanent=False,
                    max_attempts=1, backoff_seconds=1)
     page = html(admin_client.get("/jobs"))
     assert '<td class="reason">the decoder gave up: no audio stream</td>' in page
@@ -383,8 +383,8 @@ def test_the_jobs_page_shows_why_a_job_failed_and_rerun_queues_it(admin_client, 
 
     response = post(admin_client, f"/jobs/{result.job_id}/retry", token_from="/jobs")
     assert response.status_code == 302 and response.headers["Location"] == "/jobs"
-    assert store.job(result.job_id).state == "queued"
-    assert store.job(result.job_id).attempts == 0
+    assert store.jobs.get(result.job_id).state == "queued"
+    assert store.jobs.get(result.job_id).attempts == 0
     after = html(admin_client.get("/jobs"))
     assert f"Job {result.job_id} is queued again." in after
     assert [e.target for e in audit_actions(store, "retry")] == [f"job {result.job_id}"]
@@ -396,12 +396,12 @@ def test_why_a_job_failed_is_said_in_the_readers_language(admin_client, store, s
 
     empty = tmp_path / "empty.wav"
     empty.write_bytes(b"")
-    failed = store.enqueue_recording(CallMeta(uniqueid="empty", caller="555 0123"), [empty], {})
+    failed = store.intake.enqueue(CallMeta(uniqueid="empty", caller="555 0123"), [empty], {})
     assert Worker(settings, store, engine=object()).run_once() is True  # the file fails before any model
-    assert store.job(failed.job_id).error == "empty.wav: file is empty (0 bytes)"  # English for CLI and API
+    assert store.jobs.get(failed.job_id).error == "empty.wav: file is empty (0 bytes)"  # English for CLI and API
     # A row from before errors had cases: its English text is all there is.
-    older = store.enqueue_recording(CallMeta(uniqueid="older"), [tmp_path / "older.raw"], {})
-    store.fail_job(store.claim_job("web-test", 60).id, "web-test", "the decoder gave up", permanent=True,
+    older = store.intake.enqueue(CallMeta(uniqueid="older"), [tmp_path / "older.raw"], {})
+    store.jobs.fail(store.jobs.claim("web-test", 60).id, "web-test", "the decoder gave up", permanent=True,
                    max_attempts=1, backoff_seconds=1)
     post(admin_client, "/account", {"action": "locale", "locale": "de"}, token_from="/account")
     page = html(admin_client.get("/jobs"))

@@ -42,10 +42,10 @@ def a_call(store, tmp_path, uniqueid="c1"):
 
 def a_failed_job(store, tmp_path):
     """A call whose only job failed for good (a worker gave up after its attempts)."""
-    result = store.enqueue_recording(CallMeta(uniqueid="bad", caller="555"), [tmp_path / "bad.raw"], {})
-    job = store.claim_job("web-test", 60)
+    result = store.intake.enqueue(CallMeta(uniqueid="bad", caller="555"), [tmp_path / "bad.raw"], {})
+    job = store.jobs.claim("web-test", 60)
     assert job.id == result.job_id
-    assert store.fail_job(job.id, "web-test", "decoder gave up", permanent=False,
+    assert store.jobs.fail(job.id, "web-test", "decoder gave up", permanent=False,
                           max_attempts=1, backoff_seconds=1) == "failed"
     return result
 
@@ -96,12 +96,12 @@ def test_the_login_redirect_remembers_the_page_asked_for(client):
 
 
 def _speaker_label(store, call_id):
-    return store.transcript(call_id).speakers[0].label
+    return store.transcripts.get(call_id).speakers[0].label
 
 
 def _call_exists(store, call_id):
     try:
-        store.call(call_id)
+        store.calls.get(call_id)
         return True
     except NotFound:
         return False
@@ -114,7 +114,7 @@ CSRF_CASES = {
     "delete": ("/calls/{call}/delete", {},
                lambda store, ids: _call_exists(store, ids["call"]), True, False),
     "retry": ("/jobs/{job}/retry", {},
-              lambda store, ids: store.job(ids["job"]).state, "failed", "queued"),
+              lambda store, ids: store.jobs.get(ids["job"]).state, "failed", "queued"),
     "add-user": ("/admin/users", {"username": "eve", "role": "admin"},
                  lambda store, ids: store.users.by_name("eve") is not None, False, True),
     "locale": ("/account", {"action": "locale", "locale": "de"},
@@ -186,8 +186,8 @@ def test_a_viewer_is_forbidden_the_admin_views_and_changes_nothing(
     else:
         response = post(client, path, form)
     assert response.status_code == 403
-    assert store.call(ids["call"]).id == ids["call"]
-    assert store.job(ids["job"]).state == "failed"
+    assert store.calls.get(ids["call"]).id == ids["call"]
+    assert store.jobs.get(ids["job"]).state == "failed"
     assert store.users.by_name("mallory") is None
     assert store.users.get(viewer_user.id).role == "viewer"
 

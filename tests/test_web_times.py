@@ -98,7 +98,7 @@ def test_a_voicemail_mail_says_when_it_was_left_in_the_sites_zone(settings, stor
     meta = CallMeta(uniqueid="vm-1", caller="+4930555", callee="201", started_at="2026-07-15T08:10:00+00:00",
                     kind="voicemail")
     call_id = recorded_call(store, [write_wav(tmp_path / "vm.wav")], meta, talk([(0, "call me back")])).call_id
-    call, transcript = store.call(call_id), store.transcript(call_id)
+    call, transcript = store.calls.get(call_id), store.transcripts.get(call_id)
     german = compose(settings, call, transcript, "box@example.org", "de", None).get_content()
     assert "Hinterlassen am Mittwoch, 15. Juli 2026, 10:10:00 Mitteleuropäische Sommerzeit." in german
     assert "10:10:00\u202fAM Central European Summer Time" in compose(
@@ -120,7 +120,7 @@ def three_calls(store, tmp_path):
 
 def test_the_list_is_in_call_order_and_sorts_by_duration_and_caller(store, three_calls):
     def callers(**order):
-        return [call.caller for call in store.calls(**order)]
+        return [call.caller for call in store.calls.page(**order)]
 
     # 08:55 UTC is after 09:10 at +01:00 (08:10 UTC), whatever order they arrived in.
     assert callers() == ["+49 30 3", "+49 30 2", "+49 30 1"]
@@ -128,7 +128,7 @@ def test_the_list_is_in_call_order_and_sorts_by_duration_and_caller(store, three
     assert callers(sort="duration") == ["+49 30 2", "+49 30 3", "+49 30 1"]
     assert callers(sort="caller", descending=False) == ["+49 30 1", "+49 30 2", "+49 30 3"]
     with pytest.raises(ValueError, match="sort must be one of"):
-        store.calls(sort="secret")
+        store.calls.page(sort="secret")
 
 
 def test_each_order_reads_an_index_not_every_call(store, three_calls):

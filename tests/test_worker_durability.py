@@ -26,21 +26,21 @@ def test_worker_killed_mid_job_is_resumed_by_the_next_with_exactly_one_transcrip
     # A long call (the demo conversation three times), so the kill lands inside recognition.
     call = np.concatenate([democall.mix_call()] * 3)
     path = democall.write_stereo_wav(call, tmp_path / "long.wav")
-    queued = store.enqueue_recording(CallMeta(uniqueid="long-1", caller="100", callee="200"), [path])
+    queued = store.intake.enqueue(CallMeta(uniqueid="long-1", caller="100", callee="200"), [path])
 
     first = start_worker()
-    wait_for(lambda: (job := store.job(queued.job_id)).state == "running" and job.progress > 0,
+    wait_for(lambda: (job := store.jobs.get(queued.job_id)).state == "running" and job.progress > 0,
              "the first worker to report progress")
     first.send_signal(signal.SIGKILL)
     first.wait()
-    assert store.job(queued.job_id).state == "running"  # held by a dead worker's lease
+    assert store.jobs.get(queued.job_id).state == "running"  # held by a dead worker's lease
 
     start_worker()
-    done = wait_for(lambda: (job := store.job(queued.job_id)).state == "done" and job, "the job to finish")
+    done = wait_for(lambda: (job := store.jobs.get(queued.job_id)).state == "done" and job, "the job to finish")
 
     assert done.attempts == 2
-    assert store.transcript_count(queued.recording_id) == 1
-    text = store.transcript(queued.call_id).text.lower()
+    assert store.transcripts.count(queued.recording_id) == 1
+    text = store.transcripts.get(queued.call_id).text.lower()
     assert text.count("dashwood") == 3  # every copy of the sentence, each once
 
 
@@ -50,14 +50,14 @@ def test_two_workers_on_one_queue_never_transcribe_a_recording_twice(tmp_path, s
     for n, prompt in enumerate(prompts):
         script = (democall.Utterance(1, democall.ASTERISK_SOUNDS / f"{prompt}.wav", ""),)
         path = democall.write_stereo_wav(democall.mix_call(script), tmp_path / f"{prompt}.wav")
-        queued.append(store.enqueue_recording(CallMeta(uniqueid=f"two-{n}"), [path]))
+        queued.append(store.intake.enqueue(CallMeta(uniqueid=f"two-{n}"), [path]))
 
     workers = [start_worker(), start_worker()]
-    wait_for(lambda: store.queue_stats()["done"] == len(prompts), "all jobs to finish")
+    wait_for(lambda: store.jobs.queue_stats()["done"] == len(prompts), "all jobs to finish")
 
     for item in queued:
-        assert store.transcript_count(item.recording_id) == 1
-        assert store.job(item.job_id).attempts == 1  # claimed once, by one worker
+        assert store.transcripts.count(item.recording_id) == 1
+        assert store.jobs.get(item.job_id).attempts == 1  # claimed once, by one worker
     assert all(w.poll() is None for w in workers)
 
 
@@ -72,8 +72,8 @@ def test_recording_dropped_into_the_spool_with_a_ticket_is_transcribed(tmp_path,
     partial = democall.write_mixmonitor_raw(call, spool / ".1700000001.7.raw.part")
     partial.rename(spool / "1700000001.7.raw")
 
-    summary = wait_for(lambda: next((c for c in store.calls() if c.state == "done"), None), "the spooled call")
+    summary = wait_for(lambda: next((c for c in store.calls.page() if c.state == "done"), None), "the spooled call")
     assert (summary.uniqueid, summary.caller, summary.callee) == ("1700000001.7", "+4930999", "201")
-    transcript = store.transcript(summary.id)
+    transcript = store.transcripts.get(summary.id)
     assert [s.label for s in transcript.speakers] == ["+4930999", "201"]
     assert "dashwood" in transcript.text.lower()

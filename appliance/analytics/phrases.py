@@ -50,7 +50,7 @@ def run_pending(store, settings=None, limit: int = BATCH) -> int:
     rules = store.alerts.rules()
     done = 0
     for call_id, transcript_id in store.alerts.pending(limit):
-        transcript = store.transcript(call_id)
+        transcript = store.transcripts.get(call_id)
         if transcript is None:
             continue
         hits = find(rules, transcript)

@@ -35,7 +35,7 @@ def measure(transcript: Transcript, audio=None) -> CallMetrics:
 def _audio(store, settings: Settings, call_id: int):
     """The call's decoded recording, or None when it is gone or unreadable (then: estimates)."""
     try:
-        return recording_audio(store.recording_files(call_id), settings, store.recording_options(call_id))
+        return recording_audio(store.recordings.files(call_id), settings, store.recordings.options(call_id))
     except (ApplianceError, OSError) as exc:
         log.info("metrics: call %d: no audio to measure (%s); estimating from turns", call_id, type(exc).__name__)
         return None
@@ -45,7 +45,7 @@ def run_pending(store, settings: Settings, limit: int = BATCH) -> int:
     """Measure up to `limit` calls; returns how many were stored."""
     done = 0
     for call_id, transcript_id in store.metrics.needing(limit):
-        transcript = store.transcript(call_id)
+        transcript = store.transcripts.get(call_id)
         if transcript is None:
             continue
         started, error = time.monotonic(), None

@@ -75,7 +75,7 @@ def run_selftest(settings: Settings, timeout: float = 240.0, on_stage: Callable[
                 return False, str(exc)
 
         def the_call():
-            return next((c for c in store.calls(limit=20)
+            return next((c for c in store.calls.page(limit=20)
                          if c.callee == SELFTEST_CALLEE and c.created_at >= since - 1), None)
 
         def recorded():
@@ -101,7 +101,7 @@ def run_selftest(settings: Settings, timeout: float = 240.0, on_stage: Callable[
 
         def speakers_right():
             call = the_call()
-            transcript = store.transcript(call.id)
+            transcript = store.transcripts.get(call.id)
             by_role = {s.role: _words(" ".join(t.text for t in transcript.turns if t.speaker == s.index))
                        for s in transcript.speakers}
             caller_ok = all(w in by_role.get("caller", "") for w in CALLER_WORDS)
@@ -112,7 +112,7 @@ def run_selftest(settings: Settings, timeout: float = 240.0, on_stage: Callable[
 
         def searchable():
             call = the_call()
-            hits = store.search('"nobody is available"', limit=50)
+            hits = store.search.hits('"nobody is available"', limit=50)
             if any(h.call_id == call.id for h in hits):
                 return True, "found by full-text search"
             return False, "the transcript is not in the search index"

@@ -6,7 +6,7 @@ confirmed by the broker before the box counts it as sent, so a broker restart lo
 a worker acknowledges a ticket only after the box has stored its result (acks_late), and a
 worker that dies mid-job, or whose connection drops, has its ticket redelivered
 (reject_on_worker_lost); one ticket at a time per worker, so priorities hold. Redelivery can
-make a job run twice; the box stores its result once (store.store_result).
+make a job run twice; the box stores its result once (store.jobs.store_result).
 
 Celery is an optional extra (`pip install .[scale]`): only imported where a broker is set.
 """

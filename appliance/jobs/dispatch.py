@@ -4,7 +4,7 @@ The box stays the only writer of SQLite: a remote worker never sees the database
 ticket, the job's recording (through /worker, with the ticket's token) and the result it
 posts back. A handed-out job is leased to an unguessable holder like a local worker's claim,
 so a remote worker that goes silent loses it the same way (stale-lease recovery) and the job
-runs again; a result that arrives twice is stored once (store.store_result).
+runs again; a result that arrives twice is stored once (store.jobs.store_result).
 
 With a broker (setting broker_url) the Dispatcher replaces the local worker: it keeps up to
 broker_window jobs handed to the broker, each under a broker_wait_seconds lease while it waits
@@ -42,7 +42,7 @@ def site_options(settings: Settings, job: Job) -> dict:
 def hand_out(store: Store, settings: Settings, lease_seconds: float | None = None) -> JobTicket | None:
     """Claim the next runnable job for a new remote holder; None when there is none."""
     holder = new_holder()
-    job = store.claim_job(holder, lease_seconds or settings.lease_seconds)
+    job = store.jobs.claim(holder, lease_seconds or settings.lease_seconds)
     if job is None:
         return None
     token = sign(worker_secret(settings.data_dir), job.id, holder)
@@ -53,7 +53,7 @@ def hand_out(store: Store, settings: Settings, lease_seconds: float | None = Non
 def report_progress(store: Store, settings: Settings, job_id: int, holder: str, fraction: float,
                     worker: str, model: str, device: str) -> bool:
     """A remote worker's progress: renews its lease (False: the job is no longer its own)."""
-    if not store.heartbeat(job_id, holder, settings.lease_seconds, fraction):
+    if not store.jobs.heartbeat(job_id, holder, settings.lease_seconds, fraction):
         return False
     if worker:
         store.workers.seen(worker, model, device, job_id)
@@ -61,9 +61,9 @@ def report_progress(store: Store, settings: Settings, job_id: int, holder: str, 
 
 
 def accept_result(store: Store, settings: Settings, result: JobResult) -> str:
-    """Store a remote result once: "stored", "duplicate" or "deleted" (store.store_result)."""
+    """Store a remote result once: "stored", "duplicate" or "deleted" (store.jobs.store_result)."""
     # Masked on the box, as the local worker does, so the site's policy holds for every worker.
-    state = store.store_result(result.job_id, redact_for_site(result.transcript, settings))
+    state = store.jobs.store_result(result.job_id, redact_for_site(result.transcript, settings))
     log.info("job %d: remote result from %s (%s) in %.1f s: %s",
              result.job_id, result.worker or "?", result.device, result.seconds, state)
     if state == "stored":
@@ -85,7 +85,7 @@ class Dispatcher:
     def run_once(self) -> int:
         """Hand out what fits in the window; the number of jobs sent."""
         sent = 0
-        room = self.settings.broker_window - self.store.count_held_jobs(REMOTE_PREFIX)
+        room = self.settings.broker_window - self.store.jobs.count_held(REMOTE_PREFIX)
         while sent < room:
             ticket = hand_out(self.store, self.settings, self.settings.broker_wait_seconds)
             if ticket is None:
@@ -93,7 +93,7 @@ class Dispatcher:
             try:
                 self.send(ticket)
             except Exception as exc:  # noqa: BLE001 - any broker failure: the job stays on the box
-                self.store.release_job(ticket.job_id, ticket.holder)
+                self.store.jobs.release(ticket.job_id, ticket.holder)
                 log.warning("job %d stays queued: the broker took no ticket (%s: %s)",
                             ticket.job_id, type(exc).__name__, exc)
                 break

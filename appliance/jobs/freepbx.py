@@ -107,12 +107,12 @@ def import_tree(store: Store, settings: Settings, since: date | None = None, now
     queued = []
     for path in finished_recordings(root, since, settings.spool_settle_seconds, now):
         source = str(path.resolve())
-        if store.was_imported(SOURCE, source):
+        if store.intake.was_imported(SOURCE, source):
             continue
         relative = path.resolve().relative_to(root.resolve())
         copy = atomic_copy(path, settings.data_dir / "imports" / SOURCE / relative)
         meta = parse_name(path.stem, zone) or CallMeta(uniqueid=f"{SOURCE}-{path.stem}")
-        result = store.enqueue_import(SOURCE, source, meta, [copy], {})
+        result = store.intake.enqueue_import(SOURCE, source, meta, [copy], {})
         if result.created:
             log.info("freepbx: queued job %d", result.job_id)
             queued.append(result.call_id)

@@ -28,7 +28,7 @@ def take_in(store: Store, meta: CallMeta, files: Sequence[Path], options: dict |
     if copies is not None:
         files = [target if target.exists() else atomic_copy(source, target)
                  for source, target in zip(files, copies, strict=True)]
-    return store.enqueue_recording(meta, [Path(path).resolve() for path in files], options)
+    return store.intake.enqueue(meta, [Path(path).resolve() for path in files], options)
 
 
 def atomic_copy(source: Path, target: Path) -> Path:

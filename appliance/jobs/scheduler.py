@@ -41,7 +41,7 @@ def _with_store(settings: Settings, task):
 
 
 def _recover(store: Store) -> None:
-    recovered = store.recover_stale_leases()
+    recovered = store.jobs.recover_stale_leases()
     if recovered:
         log.warning("recovered %d job(s) whose worker stopped renewing its lease", recovered)
 

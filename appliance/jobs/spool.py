@@ -91,7 +91,7 @@ def sweep(store: Store, settings: Settings, now: float | None = None) -> list[En
     spool = settings.spool_dir
     if not spool.is_dir():
         return []
-    known = store.known_paths()
+    known = store.intake.known_paths()
     settle = settings.spool_settle_seconds
     fresh: dict[str, list[Path]] = {}
     halves: dict[tuple[Path, str], dict[str, Path]] = {}

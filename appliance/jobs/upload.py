@@ -125,7 +125,7 @@ def receive(store: Store, settings: Settings, source: PbxSource, upload: Upload,
     refuse it (the server removes what it received)."""
     upload = upload.checked(int(settings.pbx_upload_max_mb * (1 << 20)))
     system = system_of(source)
-    known = store.imported_call(system, upload.sha256)
+    known = store.intake.imported_call(system, upload.sha256)
     if known is not None:
         return Received("duplicate", known)
     _check_body(body, upload)
@@ -135,10 +135,10 @@ def receive(store: Store, settings: Settings, source: PbxSource, upload: Upload,
         with store.audit.entry(None, "pbx-upload", None, f"from PBX {source.name}"):
             # Checked again inside the write transaction: the same file may race in on two
             # connections (the hook retried while the first upload was still running).
-            known = store.imported_call(system, upload.sha256)
+            known = store.intake.imported_call(system, upload.sha256)
             if known is not None:
                 raise _AlreadyHere(known)
-            result = store.enqueue_import(system, upload.sha256, _meta(upload, source, settings), [target], {})
+            result = store.intake.enqueue_import(system, upload.sha256, _meta(upload, source, settings), [target], {})
             store.pbx.uploaded(source.id)
     except _AlreadyHere as here:
         target.unlink(missing_ok=True)

@@ -30,7 +30,7 @@ def scan_mailboxes(store: Store, settings: Settings, now: float | None = None,
     if not root.is_dir() or intake_paused(settings):  # a full disk: messages wait in Asterisk's boxes
         return []
     (settings.spool_dir / ".voicemail-changed").unlink(missing_ok=True)  # the hook's nudge, now served
-    known = store.known_paths()
+    known = store.intake.known_paths()
     target_dir = settings.data_dir / "recordings" / "voicemail"
     results = []
     for info in sorted(root.glob("*/*/*/msg*.txt")):

@@ -47,7 +47,7 @@ class _Heartbeat(threading.Thread):
         try:
             interval = self.settings.lease_seconds / 3
             while not self._stop_event.wait(interval):
-                if not store.heartbeat(self.job.id, self.worker_id, self.settings.lease_seconds, self.progress):
+                if not store.jobs.heartbeat(self.job.id, self.worker_id, self.settings.lease_seconds, self.progress):
                     self.lost = True
                     return
         finally:
@@ -81,7 +81,7 @@ class Worker:
             self.paused = True
             return False
         self.paused = False
-        job = self.store.claim_job(self.worker_id, self.settings.lease_seconds)
+        job = self.store.jobs.claim(self.worker_id, self.settings.lease_seconds)
         if job is None:
             return False
         self._process(job)
@@ -131,7 +131,7 @@ class Worker:
                                            error=error))
             return
         heartbeat.stop()
-        if self.store.finish_job(job.id, self.worker_id, transcript):
+        if self.store.jobs.finish(job.id, self.worker_id, transcript):
             log.info("job %d: done, %.1f s audio, %d turns in %.1f s",
                      job.id, transcript.duration, len(transcript.turns), time.monotonic() - started)
             if self.on_finished is not None:
@@ -143,7 +143,7 @@ class Worker:
     def _fail(self, job: Job, error: ApplianceError) -> None:
         """Store the failure: its English text, and its case for pages in other languages."""
         permanent = error.permanent
-        state = self.store.fail_job(
+        state = self.store.jobs.fail(
             job.id, self.worker_id, str(error),
             permanent=permanent,
             max_attempts=self.settings.max_attempts,

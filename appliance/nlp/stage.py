@@ -45,7 +45,7 @@ def run_pending(store, settings: Settings, limit: int = BATCH) -> int:
 
 def analyse_call(store, settings: Settings, call_id: int, transcript_id: int, llm=None) -> bool:
     """Make and store one call's insights (again, after an edit of its transcript)."""
-    transcript = store.transcript(call_id)
+    transcript = store.transcripts.get(call_id)
     if transcript is None:
         return False
     started, error = time.monotonic(), None

@@ -51,7 +51,7 @@ def find(store, number: str | None = None, words: str | None = None) -> Found:
         raise ApplianceError("Give a phone number or a word to look for.")
     numbers = store.ops.matching_numbers(number) if number else []
     ids = store.ops.calls_with_numbers(numbers) | (store.ops.calls_with_words(words) if words else set())
-    calls = tuple(sorted((store.call(i) for i in ids), key=lambda c: c.id, reverse=True))
+    calls = tuple(sorted((store.calls.get(i) for i in ids), key=lambda c: c.id, reverse=True))
     held = tuple(c.id for c in calls if store.retention.legal_hold(c.id))
     return Found(calls, tuple(numbers), held, tuple(query_words(words)))
 
@@ -64,7 +64,7 @@ def erase(store, settings: Settings, found: Found, actor: str | None, only: set[
             continue
         try:
             with store.audit.entry(actor, "erase", f"call {call.id}", "erasure request"):
-                paths = store.delete_call(call.id)
+                paths = store.calls.delete(call.id)
         except LegalHold:
             result.held.append(call.id)
             continue

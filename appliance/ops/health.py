@@ -60,7 +60,7 @@ def health(settings: Settings, store, now: float | None = None) -> Health:
     now = time.time() if now is None else now
     space = disk(settings)
     try:
-        stats = store.queue_stats()
+        stats = store.jobs.queue_stats()
         oldest = store.ops.oldest_queued()
         beat = store.ops.state(WORKER_ALIVE)
         database = True

@@ -110,7 +110,7 @@ def _apply(store, settings: Settings, policy, call: AgedCall, now: float, run: R
         try:
             with store.audit.entry(None, "retention-delete", f"call {call.id}",
                                f"policy {policy.name}: older than {policy.transcript_days} days", now=now):
-                paths = store.delete_call(call.id)
+                paths = store.calls.delete(call.id)
         except (NotFound, LegalHold):
             return  # deleted, or put on hold, since it was read
         run.calls_deleted += 1

@@ -71,8 +71,8 @@ class concern:
         self.name = name
 
     def __get__(self, store, owner=None):
-        if store is None:
-            return self
+        if store is None:  # Store.search: the class (its constants, its static helpers)
+            return self.cls
         # Kept in the instance, which then answers without this descriptor.
         bound = store.__dict__[self.name] = self.cls(store._db, store._lock, store.scope)
         return bound

@@ -10,12 +10,14 @@ person renamed to something else keeps that name.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from appliance.errors import BadInput
+from appliance.errors import BadInput, NotAllowed
 from appliance.store import fts
+from appliance.store.concern import Concern, clock
 from appliance.store.db import read, write
 from appliance.store.filters import number_digits
 
@@ -44,24 +46,50 @@ def clean(number: str, name: str) -> tuple[str, str, str]:
     return digits, number, name
 
 
-def save(db: Database, entries: list[tuple[str, str]], source: str, now: float) -> int:
-    """Add or rename contacts ((number, name) each, already clean()-able) and relabel their
-    calls; returns how many contacts changed. One transaction: all or nothing."""
-    changed = 0
-    with write(db):
-        for number, name in entries:
-            digits, number, name = clean(number, name)
-            old = db.execute("SELECT name FROM contacts WHERE digits = ?", [digits]).fetchone()
-            if old and old[0] == name:
-                continue
-            db.execute(
-                """INSERT INTO contacts (digits, number, name, source, updated_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (digits) DO UPDATE SET name = excluded.name, source = excluded.source,
-                  updated_at = excluded.updated_at""",
-                [digits, number, name, source, now])
-            _relabel(db, digits, name, old[0] if old else None)
-            changed += 1
-    return changed
+class Contacts(Concern):
+    def save(self, entries: Iterable[tuple[str, str]], source: str = "manual", now: float | None = None) -> int:
+        """Add or rename contacts ((number, name) each, already clean()-able) and relabel every
+        call of theirs; returns how many contacts changed. One transaction: all or nothing. It
+        reaches calls beyond any one user's scope: NotAllowed unless this scope sees every call
+        and may edit."""
+        if not (self.scope.everything and self.scope.may_edit):
+            raise NotAllowed("only users who see and may edit every call can name a number for all its calls")
+        now = clock(now)
+        changed = 0
+        with write(self._db):
+            for number, name in entries:
+                digits, number, name = clean(number, name)
+                old = self._db.execute("SELECT name FROM contacts WHERE digits = ?", [digits]).fetchone()
+                if old and old[0] == name:
+                    continue
+                self._db.execute(
+                    """INSERT INTO contacts (digits, number, name, source, updated_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (digits) DO UPDATE SET name = excluded.name, source = excluded.source,
+                      updated_at = excluded.updated_at""",
+                    [digits, number, name, source, now])
+                _relabel(self._db, digits, name, old[0] if old else None)
+                changed += 1
+        return changed
+
+    def delete(self, digits: str) -> bool:
+        """Forget a contact; calls keep the name they were given (a person may have confirmed it)."""
+        with write(self._db):
+            return self._db.execute("DELETE FROM contacts WHERE digits = ?", [digits]).rowcount > 0
+
+    def all(self) -> list[Contact]:
+        with read(self._db):
+            return [Contact(*row) for row in self._db.execute(
+                "SELECT digits, number, name, source, updated_at FROM contacts ORDER BY name COLLATE NOCASE, digits")]
+
+    def names(self, numbers: Iterable[str | None]) -> dict[str, str]:
+        """The contact name of each of these numbers (as written) that has one."""
+        wanted = {number: number_digits(number) for number in numbers if number}
+        if not wanted:
+            return {}
+        marks = ", ".join("?" for _ in set(wanted.values()))
+        found = dict(self._db.execute(f"SELECT digits, name FROM contacts WHERE digits IN ({marks})",
+                                list(set(wanted.values()))).fetchall())
+        return {number: found[digits] for number, digits in wanted.items() if digits in found}
 
 
 def _relabel(db: Database, digits: str, name: str, old: str | None, transcript_id: int | None = None) -> None:
@@ -92,24 +120,3 @@ def apply_to_transcript(db: Database, transcript_id: int) -> None:
         _relabel(db, digits, name, None, transcript_id)
 
 
-def delete(db: Database, digits: str) -> bool:
-    """Forget a contact; calls keep the name they were given (a person may have confirmed it)."""
-    with write(db):
-        return db.execute("DELETE FROM contacts WHERE digits = ?", [digits]).rowcount > 0
-
-
-def contacts(db: Database) -> list[Contact]:
-    with read(db):
-        return [Contact(*row) for row in db.execute(
-            "SELECT digits, number, name, source, updated_at FROM contacts ORDER BY name COLLATE NOCASE, digits")]
-
-
-def names(db: Database, numbers: list[str | None]) -> dict[str, str]:
-    """The contact name of each of these numbers (as written) that has one."""
-    wanted = {number: number_digits(number) for number in numbers if number}
-    if not wanted:
-        return {}
-    marks = ", ".join("?" for _ in set(wanted.values()))
-    found = dict(db.execute(f"SELECT digits, name FROM contacts WHERE digits IN ({marks})",
-                            list(set(wanted.values()))).fetchall())
-    return {number: found[digits] for number, digits in wanted.items() if digits in found}

@@ -99,7 +99,7 @@ def migrate(conn: sqlite3.Connection) -> None:
 def write(db: Database) -> Iterator[Database]:
     """One write transaction holding the database's write lock from its first statement.
 
-    Inside another write it joins that one (Store.audited wraps a change and its audit row),
+    Inside another write it joins that one (store.audit.entry wraps a change and its audit row),
     so both commit or roll back together.
     """
     if db.conn.in_transaction:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from appliance.errors import BadInput, NotFound
-from appliance.store import fts
+from appliance.store import fts, scopes
+from appliance.store.concern import Concern, clock
 from appliance.store.db import first, read, write
 from appliance.transcript.model import Turn, Word
 from appliance.transcript.turns import words_text
@@ -62,42 +63,74 @@ def _short(text: str) -> str:
     return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
 
 
-def edit(db: Database, call_id: int, actor: str, action: str, turn: int, now: float, *,
-         word: int | None = None, text: str | None = None, speaker: int | None = None) -> Revision:
-    """Apply one edit to the call's newest transcript and record it. ValueError for an edit
-    that makes no sense (a word out of range, an empty word, a split at the turn's edge)."""
-    if action not in ACTIONS:
-        raise BadInput(f"an edit is one of {', '.join(ACTIONS)}")
-    with write(db):
-        transcript_id = _head(db, call_id)
-        turns = _turns(db, transcript_id)
-        if not 0 <= turn < len(turns):
-            raise BadInput(f"the transcript has no turn {turn + 1}")
-        db.execute(
-            "INSERT OR IGNORE INTO transcript_originals (transcript_id, turns, kept_at) VALUES (?, ?, ?)",
-            [transcript_id, json.dumps([{key: row[key] for key in ("speaker", "start_time", "end_time", "text", "words")}
-                                        for row in turns]), now])
-        row = turns[turn]
-        if action == "word":
-            before, after = _fix_word(db, row, word, text)
-        elif action == "speaker":
-            before, after = _reassign(db, transcript_id, row, speaker)
-        elif action == "split":
-            before, after = _split(db, call_id, transcript_id, turns, turn, word)
-        else:
-            before, after = _merge(db, call_id, transcript_id, turns, turn)
-        revision_id = db.execute(
-            "INSERT INTO transcript_revisions (transcript_id, actor, at, action, turn, before, after)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [transcript_id, actor, now, action, turn, _short(before), _short(after)]).lastrowid
-        # Keywords and summary were made from the old text: the nlp stage makes them again; so
-        # does the analytics stage with the conversation metrics (a fixed word changes the word
-        # count and the questions; a moved turn who spoke when); the phrase alerts are checked
-        # again (store/alerts.py: a phrase corrected away goes, a corrected-in one comes).
-        db.execute("DELETE FROM call_insights WHERE call_id = ?", [call_id])
-        db.execute("DELETE FROM call_metrics WHERE call_id = ?", [call_id])
-        db.execute("DELETE FROM phrase_checks WHERE call_id = ?", [call_id])
-    return Revision(revision_id, transcript_id, actor, now, action, turn, _short(before), _short(after))
+class Edits(Concern):
+    def edit(self, call_id: int, actor: str, action: str, turn: int, *, word: int | None = None,
+             text: str | None = None, speaker: int | None = None, now: float | None = None) -> Revision:
+        """One correction: apply one edit to the call's newest transcript and record it. ValueError for an edit
+        that makes no sense (a word out of range, an empty word, a split at the turn's edge)."""
+        self._require_edit(call_id)
+        now = clock(now)
+        if action not in ACTIONS:
+            raise BadInput(f"an edit is one of {', '.join(ACTIONS)}")
+        with write(self._db):
+            transcript_id = _head(self._db, call_id)
+            turns = _turns(self._db, transcript_id)
+            if not 0 <= turn < len(turns):
+                raise BadInput(f"the transcript has no turn {turn + 1}")
+            self._db.execute(
+                "INSERT OR IGNORE INTO transcript_originals (transcript_id, turns, kept_at) VALUES (?, ?, ?)",
+                [transcript_id, json.dumps([{key: row[key] for key in ("speaker", "start_time", "end_time", "text", "words")}
+                                            for row in turns]), now])
+            row = turns[turn]
+            if action == "word":
+                before, after = _fix_word(self._db, row, word, text)
+            elif action == "speaker":
+                before, after = _reassign(self._db, transcript_id, row, speaker)
+            elif action == "split":
+                before, after = _split(self._db, call_id, transcript_id, turns, turn, word)
+            else:
+                before, after = _merge(self._db, call_id, transcript_id, turns, turn)
+            revision_id = self._db.execute(
+                "INSERT INTO transcript_revisions (transcript_id, actor, at, action, turn, before, after)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [transcript_id, actor, now, action, turn, _short(before), _short(after)]).lastrowid
+            # Keywords and summary were made from the old text: the nlp stage makes them again; so
+            # does the analytics stage with the conversation metrics (a fixed word changes the word
+            # count and the questions; a moved turn who spoke when); the phrase alerts are checked
+            # again (store/alerts.py: a phrase corrected away goes, a corrected-in one comes).
+            self._db.execute("DELETE FROM call_insights WHERE call_id = ?", [call_id])
+            self._db.execute("DELETE FROM call_metrics WHERE call_id = ?", [call_id])
+            self._db.execute("DELETE FROM phrase_checks WHERE call_id = ?", [call_id])
+        return Revision(revision_id, transcript_id, actor, now, action, turn, _short(before), _short(after))
+
+    def revisions(self, call_id: int) -> list[Revision]:
+        """The edits of the call's newest transcript, newest first (none out of scope)."""
+        if not scopes.visible(self._db, self.scope, call_id):
+            return []
+        with read(self._db):
+            try:
+                transcript_id = _head(self._db, call_id)
+            except NotFound:
+                return []
+            return [Revision(r["id"], r["transcript_id"], r["actor"], r["at"], r["action"], r["turn"], r["before"], r["after"])
+                    for r in self._db.query("SELECT * FROM transcript_revisions WHERE transcript_id = ? ORDER BY id DESC",
+                                      [transcript_id])]
+
+    def original_turns(self, call_id: int) -> tuple[Turn, ...] | None:
+        """The turns as transcribed, if people corrected the transcript since; else (and out of
+        scope) None."""
+        if not scopes.visible(self._db, self.scope, call_id):
+            return None
+        with read(self._db):
+            try:
+                transcript_id = _head(self._db, call_id)
+            except NotFound:
+                return None
+            row = first(self._db.query("SELECT turns FROM transcript_originals WHERE transcript_id = ?", [transcript_id]))
+        if row is None:
+            return None
+        return tuple(Turn(t["speaker"], t["start_time"], t["end_time"], t["text"],
+                          tuple(Word(*w) for w in json.loads(t["words"]))) for t in json.loads(row["turns"]))
 
 
 def _set_text(db: Database, row_id: int, words: list[list], text: str | None = None, **columns) -> str:
@@ -191,27 +224,3 @@ def _merge(db: Database, call_id: int, transcript_id: int, turns: list[dict], tu
     return f"{row['text']} ‖ {after['text']}", merged
 
 
-def revisions(db: Database, call_id: int) -> list[Revision]:
-    """The edits of the call's newest transcript, newest first."""
-    with read(db):
-        try:
-            transcript_id = _head(db, call_id)
-        except NotFound:
-            return []
-        return [Revision(r["id"], r["transcript_id"], r["actor"], r["at"], r["action"], r["turn"], r["before"], r["after"])
-                for r in db.query("SELECT * FROM transcript_revisions WHERE transcript_id = ? ORDER BY id DESC",
-                                  [transcript_id])]
-
-
-def original_turns(db: Database, call_id: int) -> tuple[Turn, ...] | None:
-    """The turns as transcribed, if the transcript was edited since."""
-    with read(db):
-        try:
-            transcript_id = _head(db, call_id)
-        except NotFound:
-            return None
-        row = first(db.query("SELECT turns FROM transcript_originals WHERE transcript_id = ?", [transcript_id]))
-    if row is None:
-        return None
-    return tuple(Turn(t["speaker"], t["start_time"], t["end_time"], t["text"],
-                      tuple(Word(*w) for w in json.loads(t["words"]))) for t in json.loads(row["turns"]))

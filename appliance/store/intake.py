@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from appliance.store import fts
+from appliance.store.concern import Concern
 from appliance.store.db import first, write
 from appliance.store.records import EnqueueResult
 from appliance.transcript.model import CallMeta
@@ -25,33 +27,36 @@ def _meta_fields(meta: CallMeta) -> dict:
     return fields
 
 
-def enqueue_recording(
-    db: Database, meta: CallMeta, paths: Sequence[Path | str], options: dict | None, now: float
-) -> EnqueueResult:
-    with write(db):
-        return _enqueue(db, meta, paths, options, now)
+class Intake(Concern):
+    def enqueue(self, meta: CallMeta, paths: Sequence[Path | str], options: dict | None = None) -> EnqueueResult:
+        with write(self._db):
+            return _enqueue(self._db, meta, paths, options, time.time())
 
+    def was_imported(self, system: str, source: str) -> bool:
+        return first(self._db.query("SELECT 1 FROM imported_sources WHERE system = ? AND source = ?", [system, source])) is not None
 
-def was_imported(db: Database, system: str, source: str) -> bool:
-    return first(db.query("SELECT 1 FROM imported_sources WHERE system = ? AND source = ?", [system, source])) is not None
+    def imported_call(self, system: str, source: str) -> int | None:
+        """The call a source was imported as (it may since have been deleted here), or None."""
+        row = first(self._db.query("SELECT call_id FROM imported_sources WHERE system = ? AND source = ?", [system, source]))
+        return row["call_id"] if row else None
 
+    def enqueue_import(self, system: str, source: str, meta: CallMeta, paths: Sequence[Path | str],
+                       options: dict | None = None) -> EnqueueResult:
+        """enqueue() for a copy of another system's recording, remembering `source` as imported,
+        in one transaction."""
+        now = time.time()
+        with write(self._db):
+            result = _enqueue(self._db, meta, paths, options, now)
+            self._db.execute("INSERT OR IGNORE INTO imported_sources (system, source, call_id, imported_at) VALUES (?, ?, ?, ?)",
+                       [system, source, result.call_id, now])
+            return result
 
-def imported_call(db: Database, system: str, source: str) -> int | None:
-    """The call a source was imported as (it may since have been deleted here), or None."""
-    row = first(db.query("SELECT call_id FROM imported_sources WHERE system = ? AND source = ?", [system, source]))
-    return row["call_id"] if row else None
-
-
-def enqueue_import(
-    db: Database, system: str, source: str, meta: CallMeta, paths: Sequence[Path | str], options: dict | None,
-    now: float,
-) -> EnqueueResult:
-    """Queue a copy of another system's recording and remember its source, in one transaction."""
-    with write(db):
-        result = _enqueue(db, meta, paths, options, now)
-        db.execute("INSERT OR IGNORE INTO imported_sources (system, source, call_id, imported_at) VALUES (?, ?, ?, ?)",
-                   [system, source, result.call_id, now])
-        return result
+    def known_paths(self) -> set[str]:
+        """Files the spool sweep leaves alone: those of every recording, and of deleted calls."""
+        return {
+            row["path"]
+            for row in self._db.query("SELECT path FROM recording_files UNION SELECT path FROM deleted_files")
+        }
 
 
 def _enqueue(db: Database, meta: CallMeta, paths: Sequence[Path | str], options: dict | None, now: float
@@ -128,9 +133,3 @@ def _fill_call(db: Database, call_id: int, fields: dict) -> None:
     )
 
 
-def known_paths(db: Database) -> set[str]:
-    """Files the spool sweep leaves alone: those of every recording, and of deleted calls."""
-    return {
-        row["path"]
-        for row in db.query("SELECT path FROM recording_files UNION SELECT path FROM deleted_files")
-    }

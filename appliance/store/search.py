@@ -38,11 +38,13 @@ import json
 import sqlite3
 import unicodedata
 from dataclasses import dataclass
+from datetime import tzinfo
 
 from sqlite_utils import Database
 
 from appliance.errors import BadInput, BadQuery
 from appliance.store import fts
+from appliance.store.concern import Concern
 from appliance.store.db import first
 from appliance.store.filters import CallFilter, number_digits, where_clause
 from appliance.store.query import OPERATORS, WORD, parse_query
@@ -52,28 +54,6 @@ from appliance.store.records import SearchHit
 # same letter, the commonest first (fts5vocab reads a range of terms without a scan).
 _SIMILAR_CANDIDATES = 5000
 _SIMILAR_CUTOFF = 0.75
-
-
-def suggestion(db: Database, query: str) -> str | None:
-    """The query with each word no transcript holds replaced by the closest word one does;
-    None when every word is there or none is close enough."""
-    changed, words = False, []
-    for word in WORD.findall(query):
-        if word in OPERATORS:
-            words.append(word)
-            continue
-        # As unicode61 with remove_diacritics stores it: lower case, without accents.
-        term = "".join(c for c in unicodedata.normalize("NFD", word.lower()) if not unicodedata.combining(c))
-        if first(db.query("SELECT 1 FROM turns_vocab WHERE term = ?", [term])):
-            words.append(word)
-            continue
-        candidates = [row["term"] for row in db.query(
-            "SELECT term FROM turns_vocab WHERE term >= :low AND term < :high ORDER BY doc DESC LIMIT :n",
-            {"low": term[0], "high": chr(ord(term[0]) + 1), "n": _SIMILAR_CANDIDATES})]
-        close = difflib.get_close_matches(term, candidates, n=1, cutoff=_SIMILAR_CUTOFF)
-        words.append(close[0] if close else word)
-        changed = changed or bool(close)
-    return " ".join(words) if changed else None
 
 
 SPEAKER_ROLES = ("caller", "callee", "speaker")
@@ -417,63 +397,93 @@ WHERE t.id IN (SELECT value FROM json_each(:ids))
 """
 
 
-def search(
-    db: Database, query: str, limit: int, offset: int, role: str | None, where: CallFilter
-) -> list[SearchHit]:
-    """Within the window of the newest WINDOW hits: best match first (bm25), then newest call,
-    then the turn's order in the call. Older hits follow, newest first."""
-    s = _prepare(db, query, role, where)
-    if s.empty or limit <= 0:
-        return []
-    w = _window(db, s)
-    page: list[tuple] = []
-    ranked = _ranked(db, s, w, limit, offset) if w.ids is None or offset < len(w.ids) else []
-    if ranked:
-        shown = _snippets(db, s, w.table, [id_ for id_, _ in ranked])
-        page = [(id_, score, *shown[id_]) for id_, score in ranked]
-    if len(page) < limit:
-        size, oldest = _window_size(db, s, w)
-        if size >= WINDOW:
-            skip = max(0, offset - size)
-            page += _older(db, s, oldest, offset + limit - max(offset, size), skip)
-    if not page:
-        return []
-    calls = {row[0]: row for row in _run(db, _CALLS, {"ids": json.dumps([row[0] for row in page])})}
-    return [
-        SearchHit(
-            call_id=call_id,
-            turn_index=turn_index,
-            speaker=speaker,
-            start=start,
-            snippet=snippet,
-            rank=score,
-            caller=caller,
-            callee=callee,
-            started_at=started_at,
-            role=hit_role,
-            kind=kind,
-        )
-        for id_, score, speaker, snippet in page
-        for _, call_id, turn_index, start, caller, callee, started_at, kind, hit_role in (
-            calls[id_],
-        )
-    ]
+class Search(Concern):
+    def suggestion(self, query: str) -> str | None:
+        """The query with each word no transcript holds replaced by the closest word one does
+        (of any call: check the scope's hits before offering it); None when every word is there
+        or none is close enough."""
+        changed, words = False, []
+        for word in WORD.findall(query):
+            if word in OPERATORS:
+                words.append(word)
+                continue
+            # As unicode61 with remove_diacritics stores it: lower case, without accents.
+            term = "".join(c for c in unicodedata.normalize("NFD", word.lower()) if not unicodedata.combining(c))
+            if first(self._db.query("SELECT 1 FROM turns_vocab WHERE term = ?", [term])):
+                words.append(word)
+                continue
+            candidates = [row["term"] for row in self._db.query(
+                "SELECT term FROM turns_vocab WHERE term >= :low AND term < :high ORDER BY doc DESC LIMIT :n",
+                {"low": term[0], "high": chr(ord(term[0]) + 1), "n": _SIMILAR_CANDIDATES})]
+            close = difflib.get_close_matches(term, candidates, n=1, cutoff=_SIMILAR_CUTOFF)
+            words.append(close[0] if close else word)
+            changed = changed or bool(close)
+        return " ".join(words) if changed else None
 
+    def hits(self, query: str, limit: int = 20, *, offset: int = 0, role: str | None = None,
+             date_from: str | None = None, date_to: str | None = None, number: str | None = None,
+             zone: tzinfo | None = None) -> list[SearchHit]:
+        """One hit per matching turn in this scope; filters as in Calls.page(). Within the window
+        of the newest WINDOW (2 000) hits: best match first (bm25), then newest call, then the
+        turn's order in the call. Older hits follow, newest first."""
+        where = CallFilter(date_from, date_to, number, scope=self.scope, zone=zone)
+        s = _prepare(self._db, query, role, where)
+        if s.empty or limit <= 0:
+            return []
+        w = _window(self._db, s)
+        page: list[tuple] = []
+        ranked = _ranked(self._db, s, w, limit, offset) if w.ids is None or offset < len(w.ids) else []
+        if ranked:
+            shown = _snippets(self._db, s, w.table, [id_ for id_, _ in ranked])
+            page = [(id_, score, *shown[id_]) for id_, score in ranked]
+        if len(page) < limit:
+            size, oldest = _window_size(self._db, s, w)
+            if size >= WINDOW:
+                skip = max(0, offset - size)
+                page += _older(self._db, s, oldest, offset + limit - max(offset, size), skip)
+        if not page:
+            return []
+        calls = {row[0]: row for row in _run(self._db, _CALLS, {"ids": json.dumps([row[0] for row in page])})}
+        return [
+            SearchHit(
+                call_id=call_id,
+                turn_index=turn_index,
+                speaker=speaker,
+                start=start,
+                snippet=snippet,
+                rank=score,
+                caller=caller,
+                callee=callee,
+                started_at=started_at,
+                role=hit_role,
+                kind=kind,
+            )
+            for id_, score, speaker, snippet in page
+            for _, call_id, turn_index, start, caller, callee, started_at, kind, hit_role in (
+                calls[id_],
+            )
+        ]
 
-def count_search(db: Database, query: str, role: str | None, where: CallFilter) -> int:
-    """How many turns match: exact up to SEARCH_COUNT_CAP, else SEARCH_COUNT_CAP + 1."""
-    s = _prepare(db, query, role, where)
-    if s.empty:
-        return 0
-    cap, count = SEARCH_COUNT_CAP + 1, 0
-    for table, low, high in _parts(db, s):
-        sql, params = _hits_sql(s, table, low, high)
-        [(found,)] = _run(
-            db,
-            f"SELECT count(*) FROM (SELECT 1{sql} LIMIT :limit)",
-            {**params, "limit": cap - count},
-        )
-        count += found
-        if count >= cap:
-            break
-    return count
+    def count(self, query: str, *, role: str | None = None, date_from: str | None = None,
+              date_to: str | None = None, number: str | None = None, zone: tzinfo | None = None) -> int:
+        """How many turns match: exact up to SEARCH_COUNT_CAP (10 000); beyond that it stops
+        counting and returns SEARCH_COUNT_CAP + 1, for which count_is_capped() is true ("more
+        than 10 000")."""
+        where = CallFilter(date_from, date_to, number, scope=self.scope, zone=zone)
+        s = _prepare(self._db, query, role, where)
+        if s.empty:
+            return 0
+        cap, count = SEARCH_COUNT_CAP + 1, 0
+        for table, low, high in _parts(self._db, s):
+            sql, params = _hits_sql(s, table, low, high)
+            [(found,)] = _run(
+                self._db,
+                f"SELECT count(*) FROM (SELECT 1{sql} LIMIT :limit)",
+                {**params, "limit": cap - count},
+            )
+            count += found
+            if count >= cap:
+                break
+        return count
+
+    count_is_capped = staticmethod(search_count_is_capped)

@@ -11,7 +11,8 @@ import json
 from sqlite_utils import Database
 
 from appliance.errors import BadInput, NotFound
-from appliance.store import contacts, fts
+from appliance.store import contacts, fts, scopes
+from appliance.store.concern import Concern
 from appliance.store.db import first, read, write
 from appliance.store.names import visible
 from appliance.transcript.model import CallMeta, Speaker, Transcript, Turn
@@ -74,71 +75,82 @@ def insert_transcript(db: Database, recording_id: int, transcript: Transcript, n
     contacts.apply_to_transcript(db, transcript_id)  # the address book names the parties
 
 
-def read_transcript(db: Database, call_id: int) -> Transcript | None:
-    """The call's newest transcript, with its meta taken from the call row."""
-    with read(db):
-        head = first(
-            db.query(
-                "SELECT t.id, t.language, t.engine, t.model, t.duration, c.uniqueid, c.caller,"
-                " c.callee, c.direction, c.started_at, c.linkedid, c.kind"
-                " FROM transcripts t JOIN recordings r ON r.id = t.recording_id"
-                " JOIN calls c ON c.id = r.call_id WHERE c.id = ? ORDER BY t.id DESC LIMIT 1",
-                [call_id],
-            )
-        )
-        if head is None:
+class Transcripts(Concern):
+    def get(self, call_id: int) -> Transcript | None:
+        """The call's newest transcript, with its meta taken from the call row; None for a call
+        without a transcript, a missing one and one out of scope alike."""
+        if not scopes.visible(self._db, self.scope, call_id):
             return None
-        speakers = tuple(
-            Speaker(index=s["idx"], label=s["label"], role=s["role"])
-            for s in db.query(
-                "SELECT idx, label, role FROM speakers WHERE transcript_id = ? ORDER BY idx",
-                [head["id"]],
+        with read(self._db):
+            head = first(
+                self._db.query(
+                    "SELECT t.id, t.language, t.engine, t.model, t.duration, c.uniqueid, c.caller,"
+                    " c.callee, c.direction, c.started_at, c.linkedid, c.kind"
+                    " FROM transcripts t JOIN recordings r ON r.id = t.recording_id"
+                    " JOIN calls c ON c.id = r.call_id WHERE c.id = ? ORDER BY t.id DESC LIMIT 1",
+                    [call_id],
+                )
             )
-        )
-        turns = tuple(
-            Turn.from_dict({**t, "words": json.loads(t["words"])})
-            for t in db.query(
-                "SELECT speaker, start_time AS start, end_time AS \"end\", text, words FROM turns"
-                " WHERE transcript_id = ? ORDER BY idx",
-                [head["id"]],
+            if head is None:
+                return None
+            speakers = tuple(
+                Speaker(index=s["idx"], label=s["label"], role=s["role"])
+                for s in self._db.query(
+                    "SELECT idx, label, role FROM speakers WHERE transcript_id = ? ORDER BY idx",
+                    [head["id"]],
+                )
             )
+            turns = tuple(
+                Turn.from_dict({**t, "words": json.loads(t["words"])})
+                for t in self._db.query(
+                    "SELECT speaker, start_time AS start, end_time AS \"end\", text, words FROM turns"
+                    " WHERE transcript_id = ? ORDER BY idx",
+                    [head["id"]],
+                )
+            )
+        return Transcript(
+            language=head["language"],
+            engine=head["engine"],
+            model=head["model"],
+            duration=head["duration"],
+            speakers=speakers,
+            turns=turns,
+            meta=call_meta(head),
         )
-    return Transcript(
-        language=head["language"],
-        engine=head["engine"],
-        model=head["model"],
-        duration=head["duration"],
-        speakers=speakers,
-        turns=turns,
-        meta=call_meta(head),
-    )
 
-
-def rename_speaker(db: Database, call_id: int, index: int, label: str) -> None:
-    """Relabel a speaker of the call's newest transcript, in the transcript and in search."""
-    label = visible(label)
-    if not label:
-        raise BadInput("a speaker's name needs at least one visible character")
-    with write(db):
-        head = first(
-            db.query(
-                "SELECT max(t.id) AS id FROM transcripts t"
-                " JOIN recordings r ON r.id = t.recording_id WHERE r.call_id = ?",
-                [call_id],
+    def rename_speaker(self, call_id: int, index: int, label: str) -> None:
+        """Relabel a speaker of the call's newest transcript, in the transcript and in search."""
+        self._require_edit(call_id)
+        label = visible(label)
+        if not label:
+            raise BadInput("a speaker's name needs at least one visible character")
+        with write(self._db):
+            head = first(
+                self._db.query(
+                    "SELECT max(t.id) AS id FROM transcripts t"
+                    " JOIN recordings r ON r.id = t.recording_id WHERE r.call_id = ?",
+                    [call_id],
+                )
             )
-        )
-        renamed = db.execute(
-            "UPDATE speakers SET label = ? WHERE transcript_id = ? AND idx = ?",
-            [label, head["id"], index],
-        ).rowcount
-        if not renamed:
-            raise NotFound(f"call {call_id} has no transcript with a speaker {index}")
-        fts.update(
-            db,
-            {"speaker": label},
-            "SELECT id FROM turns WHERE transcript_id = :transcript AND speaker = :index",
-            {"transcript": head["id"], "index": index},
-        )
+            renamed = self._db.execute(
+                "UPDATE speakers SET label = ? WHERE transcript_id = ? AND idx = ?",
+                [label, head["id"], index],
+            ).rowcount
+            if not renamed:
+                raise NotFound(f"call {call_id} has no transcript with a speaker {index}")
+            fts.update(
+                self._db,
+                {"speaker": label},
+                "SELECT id FROM turns WHERE transcript_id = :transcript AND speaker = :index",
+                {"transcript": head["id"], "index": index},
+            )
+
+    def count(self, recording_id: int | None = None) -> int:
+        if recording_id is None:
+            return self._db.execute("SELECT count(*) FROM transcripts").fetchone()[0]
+        return self._db.execute(
+            "SELECT count(*) FROM transcripts WHERE recording_id = ?", [recording_id]
+        ).fetchone()[0]
 
 
 def call_meta(row: dict) -> CallMeta:
@@ -153,9 +165,3 @@ def call_meta(row: dict) -> CallMeta:
     )
 
 
-def transcript_count(db: Database, recording_id: int | None = None) -> int:
-    if recording_id is None:
-        return db.execute("SELECT count(*) FROM transcripts").fetchone()[0]
-    return db.execute(
-        "SELECT count(*) FROM transcripts WHERE recording_id = ?", [recording_id]
-    ).fetchone()[0]

@@ -35,8 +35,8 @@ def calls():
     filters = call_filters()
     page = page_number()
     try:
-        rows = store.calls(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters, **list_order())
-        total = store.count_calls(**filters)
+        rows = store.calls.page(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters, **list_order())
+        total = store.calls.count(**filters)
     except BadQuery as exc:
         return jsonify(error=str(exc)), 400
     return jsonify(calls=[_summary(c) for c in rows], page=page, total=total)
@@ -46,10 +46,10 @@ def calls():
 def call(call_id: int):
     store = get_store()
     try:
-        summary = store.call(call_id)
+        summary = store.calls.get(call_id)
     except NotFound:
         abort(404)
-    transcript = store.transcript(call_id)
+    transcript = store.transcripts.get(call_id)
     audit("view", f"call {call_id}", "api")
     return jsonify(call=_summary(summary), transcript=local_transcript(transcript).to_dict() if transcript else None,
                    metrics=call_metrics(call_id, transcript), call_records=call_records_public(call_id))
@@ -58,7 +58,7 @@ def call(call_id: int):
 @bp.route("/calls/<int:call_id>/vcon")
 def call_vcon(call_id: int):
     """The call as a vCon (?inline=1: the recording inside it, base64url), audited as an export."""
-    if not get_store().visible(call_id):
+    if not get_store().calls.visible(call_id):
         abort(404)
     inline = request.args.get("inline") == "1"
     body = vcon_json(call_id, inline)
@@ -72,7 +72,7 @@ def search():
     store = get_store()
     filters = search_filters()
     try:
-        hits = store.search(query, limit=PAGE_SIZE, offset=(page_number() - 1) * PAGE_SIZE, **filters)
+        hits = store.search.hits(query, limit=PAGE_SIZE, offset=(page_number() - 1) * PAGE_SIZE, **filters)
     except BadQuery as exc:
         return jsonify(error=str(exc)), 400
     audit("search", None, "api")

@@ -80,10 +80,10 @@ class WebUser(UserMixin):
 def can_edit(user, call) -> bool:
     """Whether `user` (current_user) may change `call` (a CallSummary or a call id): rename its
     speakers, edit its transcript. The call must be in their scope and their role allow edits.
-    Check it in the view before a change; the store checks again (Store.check_edit)."""
+    Check it in the view before a change; the store checks again (store.calls.check_edit)."""
     if not getattr(user, "is_authenticated", False) or not user.scope.may_edit:
         return False
-    return open_store().scoped(user.scope).visible(getattr(call, "id", call))
+    return open_store().scoped(user.scope).calls.visible(getattr(call, "id", call))
 
 
 def hash_password(password: str) -> str:

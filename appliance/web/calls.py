@@ -125,8 +125,8 @@ def index():
     filters, order, page = call_filters(), list_order(), page_number()
     calls, total, error = [], 0, None
     try:
-        total = store.count_calls(**filters)
-        calls = store.calls(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters, **order)
+        total = store.calls.count(**filters)
+        calls = store.calls.page(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters, **order)
     except BadQuery as exc:  # the keyword: what search would refuse, in the same words
         from appliance.web.search import query_error  # search imports this module
 
@@ -148,7 +148,7 @@ def _messages(kind: str | None, calls) -> dict:
     store, site = get_store(), settings()
     texts = {}
     for call in calls:
-        transcript = store.transcript(call.id)
+        transcript = store.transcripts.get(call.id)
         texts[call.id] = transcript.text if transcript else ""
     boxes = {call.id: (call.callee if call.kind == "voicemail" else call.caller) or "" for call in calls}
     owners = {call_id: site.mailbox(box).name or site.phones.get(box) for call_id, box in boxes.items()}
@@ -158,7 +158,7 @@ def _messages(kind: str | None, calls) -> dict:
 
 def _call_or_404(call_id: int):
     try:
-        return get_store().call(call_id)
+        return get_store().calls.get(call_id)
     except NotFound:
         abort(404)
 
@@ -188,7 +188,7 @@ def vcon_json(call_id: int, inline: bool = False) -> str:
 @bp.route("/calls/<int:call_id>")
 def show(call_id: int):
     call = _call_or_404(call_id)
-    transcript = get_store().transcript(call_id)
+    transcript = get_store().transcripts.get(call_id)
     audit("view", f"call {call_id}")
     if call.kind in MESSAGE_KINDS:
         get_store().heard.mark(int(current_user.id), call_id)
@@ -202,8 +202,8 @@ def audio(call_id: int):
     _call_or_404(call_id)
     store = get_store()
     try:
-        files = store.recording_files(call_id)
-        path = playable_file(settings(), call_id, files, store.recording_options(call_id))
+        files = store.recordings.files(call_id)
+        path = playable_file(settings(), call_id, files, store.recordings.options(call_id))
     except NotFound:
         abort(404)
     except (ApplianceError, OSError):
@@ -251,7 +251,7 @@ def export_call(call_id: int, fmt: str):
     if fmt not in EXPORT_TYPES:
         abort(404)
     _call_or_404(call_id)
-    transcript = get_store().transcript(call_id)
+    transcript = get_store().transcripts.get(call_id)
     if transcript is None:
         abort(404)
     transcript = local_transcript(transcript)
@@ -280,7 +280,7 @@ def rename_speaker(call_id: int, index: int):
         try:
             number = _party_number(call_id, index) if request.form.get("all_calls") else None
             with audited("rename-speaker", f"call {call_id}"):
-                get_store().rename_speaker(call_id, index, label)
+                get_store().transcripts.rename_speaker(call_id, index, label)
                 if request.form.get("all_calls"):
                     name_all_calls(number, label)
         except NotFound:
@@ -291,7 +291,7 @@ def rename_speaker(call_id: int, index: int):
 
 
 def _party_number(call_id: int, index: int) -> str | None:
-    transcript = get_store().transcript(call_id)
+    transcript = get_store().transcripts.get(call_id)
     return speaker_number(transcript.meta, transcript.speaker(index)) if transcript else None
 
 
@@ -303,7 +303,7 @@ def delete(call_id: int):
         return render_template("delete.html", call=call)
     try:
         with audited("delete", f"call {call_id}"):
-            files = get_store().delete_call(call_id)
+            files = get_store().calls.delete(call_id)
     except LegalHold as exc:
         flash(error_text(exc), "error")
         return redirect(url_for("calls.show", call_id=call_id))

@@ -26,7 +26,7 @@ def party(number: str | None) -> str:
         return ""
     names = g.setdefault("contact_names", {})
     if number not in names:
-        names[number] = get_store().contact_names([number]).get(number)
+        names[number] = get_store().contacts.names([number]).get(number)
     return f"{names[number]} ({number})" if names[number] else number
 
 
@@ -50,7 +50,7 @@ def may_name_numbers() -> bool:
 def save(entries: list[tuple[str, str]], source: str) -> int:
     """Save contacts and audit it (how many, never which numbers); ValueError, NotAllowed pass on."""
     with audited("save-contacts", "address book", f"{len(entries)} from {source}"):
-        return get_store().save_contacts(entries, source)
+        return get_store().contacts.save(entries, source)
 
 
 @bp.route("/admin/contacts", methods=["GET", "POST"])
@@ -69,7 +69,7 @@ def index():
 
 
 def _page() -> str:
-    return render_template("contacts.html", contacts=get_store().contacts(), phones=settings().phones)
+    return render_template("contacts.html", contacts=get_store().contacts.all(), phones=settings().phones)
 
 
 @bp.route("/admin/contacts/upload", methods=["POST"])
@@ -109,7 +109,7 @@ def import_phones():
 @admin_required
 def delete():
     with audited("delete-contact", "address book"):
-        get_store().delete_contact(request.form.get("digits", ""))
+        get_store().contacts.delete(request.form.get("digits", ""))
     return redirect(url_for("contacts.index"))
 
 

@@ -58,19 +58,19 @@ def lines_of(legs: list[Leg]) -> list[Line]:
 @bp.app_context_processor
 def conversation_helpers() -> dict:
     """`conversation_of(call_id)`: the legs the call page links to ([] for a call on its own)."""
-    return {"conversation_of": lambda call_id: get_store().conversation(call_id)}
+    return {"conversation_of": lambda call_id: get_store().calls.conversation(call_id)}
 
 
 @bp.route("/calls/<int:call_id>/conversation")
 def show(call_id: int):
     store = get_store()
     try:
-        calls = store.conversation(call_id)
+        calls = store.calls.conversation(call_id)
     except NotFound:
         abort(404)
     if len(calls) < 2:
         return redirect(url_for("calls.show", call_id=call_id))
-    legs = legs_of(calls, store.transcript)
+    legs = legs_of(calls, store.transcripts.get)
     audit("view", f"conversation of call {call_id}", ", ".join(f"call {leg.call.id}" for leg in legs))
     lines = lines_of(legs)
     span = max([leg.offset + (leg.transcript.duration if leg.transcript else 0) for leg in legs] + [1.0])

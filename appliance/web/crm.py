@@ -42,7 +42,7 @@ def insight_helpers() -> dict:
         except BadQuery:
             return []
         store = get_store()
-        return [store.call(call_id) for call_id in ids]
+        return [store.calls.get(call_id) for call_id in ids]
 
     return {"call_insights": call_insights, "insight_matches": insight_matches}
 
@@ -109,10 +109,10 @@ def _range_rows():
     store, filters, order = get_store(), call_filters(), list_order()
     offset = 0
     while True:
-        calls = store.calls(limit=EXPORT_BATCH, offset=offset, **filters, **order)
+        calls = store.calls.page(limit=EXPORT_BATCH, offset=offset, **filters, **order)
         insights = store.insights.of_calls([c.id for c in calls])
         records = store.cdr.of_calls([c.id for c in calls])
-        names = store.contact_names({number for c in calls for number in (c.caller, c.callee) if number})
+        names = store.contacts.names({number for c in calls for number in (c.caller, c.callee) if number})
         for call in calls:
             yield call, insights.get(call.id) or {}, call_record_summary(records.get(call.id, [])), names
         if len(calls) < EXPORT_BATCH:

@@ -25,12 +25,12 @@ log = logging.getLogger(__name__)
 
 @bp.app_template_global()
 def transcript_revisions(call_id: int) -> list:
-    return get_store().revisions(call_id)
+    return get_store().edits.revisions(call_id)
 
 
 @bp.app_template_global()
 def original_turns(call_id: int):
-    return get_store().original_turns(call_id)
+    return get_store().edits.original_turns(call_id)
 
 
 def _refusal(action: str) -> str:
@@ -52,11 +52,11 @@ def _answer(call_id: int, turn: int, error: str | None = None):
     if request.accept_mimetypes.best == "application/json":
         if error:
             return jsonify(error=error), 400
-        row = get_store().transcript(call_id).turns[turn]
+        row = get_store().transcripts.get(call_id).turns[turn]
         return jsonify(turn=turn, text=row.text, words=[w.word.strip() for w in row.words])
     if error:
         flash(error, "error")
-    turns = get_store().transcript(call_id).turns
+    turns = get_store().transcripts.get(call_id).turns
     at = turns[min(turn, len(turns) - 1)].start if turns else 0
     return redirect(url_for("calls.show", call_id=call_id) + f"#t={at:.2f}", code=303)
 
@@ -66,7 +66,7 @@ def edit(call_id: int):
     action = request.form.get("action", "")
     store = get_store()
     try:
-        store.check_edit(call_id)  # a call out of scope is missing, whatever the form says
+        store.calls.check_edit(call_id)  # a call out of scope is missing, whatever the form says
     except NotFound:
         abort(404)
     except NotAllowed:
@@ -76,7 +76,7 @@ def edit(call_id: int):
         abort(400)
     try:
         with audited("edit-transcript", f"call {call_id}", f"{action} in turn {turn + 1}"):
-            revision = store.edit_transcript(call_id, current_user.username, action, turn, word=_number("word"),
+            revision = store.edits.edit(call_id, current_user.username, action, turn, word=_number("word"),
                                              text=request.form.get("text"), speaker=_number("speaker"))
     except NotFound:
         abort(404)

@@ -30,10 +30,10 @@ class CallsFeed(streams.Feed):
     retry_ms = 2000
 
     def latest(self, store: Store) -> float:
-        return store.latest_change()
+        return store.calls.latest_change()
 
     def poll(self, store: Store, sub: streams.Subscription) -> list[str]:
-        sub.mark, changed = store.changes_since(sub.mark)
+        sub.mark, changed = store.calls.changes_since(sub.mark)
         return [streams.sse("call", call_event(call), sub.mark) for call in changed]
 
 

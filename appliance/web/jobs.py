@@ -20,10 +20,10 @@ def index():
     store = get_store()
     return render_template(
         "jobs.html",
-        stats=store.queue_stats(),
-        active=store.jobs(["queued", "running"], limit=200),
-        failed=store.jobs(["failed"], limit=200),
-        quarantined=store.jobs(["quarantined"], limit=200),
+        stats=store.jobs.queue_stats(),
+        active=store.jobs.all(["queued", "running"], limit=200),
+        failed=store.jobs.all(["failed"], limit=200),
+        quarantined=store.jobs.all(["quarantined"], limit=200),
         workers=store.workers.all(),
         now=time.time(),
         offline_after=settings().worker_offline_seconds,
@@ -35,7 +35,7 @@ def index():
 def retry(job_id: int):
     try:
         with audited("retry", f"job {job_id}"):
-            get_store().retry_job(job_id)
+            get_store().jobs.retry(job_id)
     except NotFound:
         abort(404)
     flash(_("Job %(id)s is queued again.", id=job_id), "info")

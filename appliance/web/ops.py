@@ -46,7 +46,7 @@ def status():
     return render_template(
         "ops_status.html",
         report=health.health(settings(), store),
-        stats=store.queue_stats(),
+        stats=store.jobs.queue_stats(),
         retention_run=store.ops.state(retention.LAST_RUN),
         last_backup=store.ops.state("last-backup"),
         held=store.retention.held_calls(),

@@ -44,7 +44,7 @@ def review_helpers() -> dict:
 def _reviewer_only(call_id: int) -> None:
     """404 for a call out of the user's scope (as everywhere: existence does not leak), then
     403 for a user who is no reviewer."""
-    if not get_store().visible(call_id):
+    if not get_store().calls.visible(call_id):
         abort(404)
     if not may_review():
         abort(403)

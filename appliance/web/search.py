@@ -57,15 +57,15 @@ def by_call(hits) -> list[list]:
 def party_calls(store, query: str) -> list:
     """The calls from or to the number typed, or with a speaker of the name typed."""
     if _NUMBER.fullmatch(query) and sum(ch.isdigit() for ch in query) >= 3:
-        return store.calls(limit=PARTY_CALLS, number=query)
-    return store.calls(limit=PARTY_CALLS, speaker=query)
+        return store.calls.page(limit=PARTY_CALLS, number=query)
+    return store.calls.page(limit=PARTY_CALLS, speaker=query)
 
 
 def did_you_mean(store, query: str, filters: dict) -> str | None:
     """The query with a misspelt word corrected from the transcripts' words, offered only when
     it finds something this user may see (the vocabulary is every call's)."""
-    suggested = store.suggestion(query)
-    return suggested if suggested and store.count_search(suggested, **filters) else None
+    suggested = store.search.suggestion(query)
+    return suggested if suggested and store.search.count(suggested, **filters) else None
 
 
 @bp.route("/search")
@@ -78,8 +78,8 @@ def search():
         store = get_store()
         parties = party_calls(store, query)
         try:
-            total = store.count_search(query, **filters)
-            hits = store.search(query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters)
+            total = store.search.count(query, **filters)
+            hits = store.search.hits(query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters)
             suggested = None if total else did_you_mean(store, query, filters)
         except BadQuery as exc:
             error = query_error(exc)

@@ -16,7 +16,7 @@ from appliance.web.playback import playable_file
 def _recording(store, settings: Settings, call_id: int) -> Recording | None:
     """The playable WAV the audio endpoint serves, or None when the audio is gone."""
     try:
-        path = playable_file(settings, call_id, store.recording_files(call_id), store.recording_options(call_id))
+        path = playable_file(settings, call_id, store.recordings.files(call_id), store.recordings.options(call_id))
         content = Path(path).read_bytes()
     except (ApplianceError, OSError):
         return None
@@ -26,8 +26,8 @@ def _recording(store, settings: Settings, call_id: int) -> Recording | None:
 
 def call_vcon(store, settings: Settings, call_id: int, inline: bool = False) -> dict:
     """The call's vCon; NotFound when the call is not visible to `store` or has no transcript."""
-    call = store.call(call_id)
-    transcript = store.transcript(call_id)
+    call = store.calls.get(call_id)
+    transcript = store.transcripts.get(call_id)
     if transcript is None:
         raise NotFound(f"call {call_id} has no transcript yet")
     labels = [s.label for s in transcript.speakers]

@@ -46,7 +46,7 @@ def _body() -> dict:
 
 @bp.get("/jobs/<int:job_id>/files/<int:index>")
 def recording_file(job_id: int, index: int):
-    job = open_store().held_job(job_id, _holder(job_id))
+    job = open_store().jobs.held(job_id, _holder(job_id))
     if job is None:
         abort(403, "this job is not held by this token (any more)")
     if index >= len(job.paths):
@@ -93,7 +93,7 @@ def failure(job_id: int):
     reason = str(body.get("reason") or "the remote worker gave no reason")[:MAX_REASON_CHARS]
     code, values = _error_case(body)
     config = settings()
-    state = open_store().fail_job(
+    state = open_store().jobs.fail(
         job_id, holder, reason, permanent=body.get("permanent") is True,
         max_attempts=config.max_attempts, backoff_seconds=config.retry_backoff_seconds, code=code, values=values,
     )

@@ -169,10 +169,10 @@ def deliver_due(store, settings: Settings, now: float | None = None) -> int:
     for delivery in store.webhooks.due_deliveries(now=now):
         webhook = store.webhooks.get(delivery.webhook_id)
         try:
-            call = store.call(delivery.call_id)
+            call = store.calls.get(delivery.call_id)
         except NotFound:
             continue  # deleted: its delivery rows went with it
-        body = payload.build(call, store.transcript(call.id), store.insights.of_calls([call.id]).get(call.id),
+        body = payload.build(call, store.transcripts.get(call.id), store.insights.of_calls([call.id]).get(call.id),
                              webhook.fields, f"{settings.site_url()}/calls/{call.id}", settings.zone,
                              delivery.event, store.alerts.of_call(call.id))
         sent += _attempt(store, settings, delivery, webhook, body, now)

@@ -29,14 +29,14 @@ def finished_call(
     speakers: tuple[Speaker, ...] = CALLER_AND_CALLEE,
 ) -> EnqueueResult:
     """Enqueue one file for `meta`, claim its job and finish it with these (speaker, text) turns."""
-    result = store.enqueue_recording(meta, [folder / f"{meta.uniqueid}.raw"], {"channels": 2})
-    job = store.claim_job("w", 60)
+    result = store.intake.enqueue(meta, [folder / f"{meta.uniqueid}.raw"], {"channels": 2})
+    job = store.jobs.claim("w", 60)
     assert job.id == result.job_id, "finish the calls one by one"
     turns = tuple(
         Turn(speaker, i * 2.0, i * 2.0 + 1.5, text) for i, (speaker, text) in enumerate(lines)
     )
     transcript = Transcript("de", "fw", "base", 2.0 * len(lines), speakers, turns, meta)
-    assert store.finish_job(job.id, "w", transcript)
+    assert store.jobs.finish(job.id, "w", transcript)
     return result
 
 

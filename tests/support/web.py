@@ -160,12 +160,12 @@ def recorded_call(
     options: dict | None = None,
 ) -> EnqueueResult:
     """Enqueue these recording files, claim the job and finish it with these turns."""
-    result = store.enqueue_recording(meta, [str(p) for p in paths], options or {})
-    job = store.claim_job("web-test", 60)
+    result = store.intake.enqueue(meta, [str(p) for p in paths], options or {})
+    job = store.jobs.claim("web-test", 60)
     assert job.id == result.job_id, "finish the calls one by one"
     duration = max((turn.end for turn in turns), default=1.0)
     transcript = Transcript("en", "faster-whisper", "base", duration, speakers, tuple(turns), meta)
-    assert store.finish_job(job.id, "web-test", transcript)
+    assert store.jobs.finish(job.id, "web-test", transcript)
     return result
 
 
