@@ -142,3 +142,15 @@ def test_the_hour_of_week_heatmap_counts_in_the_users_zone_and_leads_to_those_ca
     # A week hour that is none is no filter, never a 500.
     for bad in ("168", "-1", "x", "99999999999999"):
         assert admin_client.get(f"/?weekhour={bad}").status_code == 200
+
+
+def test_unanswered_voicemails_are_counted_and_listed_until_someone_opens_them(admin_client, calls):
+    page = admin_client.get(RANGE).get_data(as_text=True)
+    match = re.search(r'<a class="unanswered" href="([^"]+)">1 unanswered voicemail</a>', page)
+    assert match
+    link = match[1].replace("&amp;", "&")
+    assert listed(admin_client, link) == {calls["voicemail"]}
+    assert admin_client.get(f"/calls/{calls['voicemail']}").status_code == 200  # someone listens
+    assert '<a class="unanswered"' in (page := admin_client.get(RANGE).get_data(as_text=True))
+    assert "0 unanswered voicemails" in page
+    assert listed(admin_client, link) == set()

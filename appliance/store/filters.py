@@ -127,6 +127,7 @@ class CallFilter:
     max_duration: float | None = None
     words: str | None = None  # said in the call: an FTS5 query (query.parse_query makes one)
     alerted: bool | None = None  # True: only calls in which a watched phrase was said (store/alerts.py)
+    unheard: bool | None = None  # True: only calls nobody has opened yet (store/heard.py): unanswered messages
     week_hour: int | None = None  # 0-167: weekday (Monday 0) × 24 + hour of the start, in `zone`
     zone: tzinfo | None = None  # whose days date_from and date_to are; None: UTC days
 
@@ -212,6 +213,8 @@ class CallFilter:
             params["words"] = self.words
         if self.alerted:
             conditions.append(ALERTED)
+        if self.unheard:
+            conditions.append("NOT EXISTS (SELECT 1 FROM heard x WHERE x.call_id = c.id)")
         if self.week_hour is not None:
             if not 0 <= self.week_hour < 7 * 24:
                 raise BadInput(f"an hour of the week is 0 to 167, got {self.week_hour}")

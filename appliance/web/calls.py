@@ -104,7 +104,8 @@ def call_filters() -> dict:
             "direction": choice("direction", DIRECTIONS), "extension": text("extension"),
             "speaker": text("speaker"), "min_duration": parse_seconds(args.get("longer")),
             "max_duration": parse_seconds(args.get("shorter")), "keyword": text("keyword"),
-            "alerted": True if args.get("alert") == "1" else None, "week_hour": _week_hour(args.get("weekhour"))}
+            "alerted": True if args.get("alert") == "1" else None,
+            "unheard": True if args.get("unheard") == "1" else None, "week_hour": _week_hour(args.get("weekhour"))}
 
 
 def _week_hour(value: str | None) -> int | None:
