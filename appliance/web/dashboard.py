@@ -45,7 +45,7 @@ def index():
     days = every_day(get_store().dashboard.days(**selected), first, last)
     hours = get_store().dashboard.week_hours(**selected)
     # Voicemails nobody has opened yet: the ones no one has answered.
-    unanswered = get_store().count_calls(**{**selected, "kind": "voicemail"}, unheard=True)
+    unanswered = get_store().calls.count(**{**selected, "kind": "voicemail"}, unheard=True)
     return render_template("dashboard.html", days=days, first=first.isoformat(), last=last.isoformat(),
                            hours=hours, most_hour=max(hours.values(), default=0), unanswered=unanswered,
                            weekdays=list(get_day_names("abbreviated", locale=get_locale()).values()),
