@@ -124,12 +124,14 @@ class EmbeddedSource:
             found = clustering.fold_small(sample, found, round(MIN_SPEAKER_SECONDS / seconds_per_window),
                                           choice.min_speakers)
         means = clustering.centroids(sample, found.labels, found.count)
-        # The other windows are embedded only where the speaker changes between two of the
-        # spread: between two windows of one speaker they would only confirm it.
+        # The other windows are embedded only where the speaker may change: between two
+        # overlapping windows of the spread that give one speaker they would only confirm it
+        # (a short region apart from its neighbours, a turn of its own, is always embedded).
         best = (sample @ means.T).argmax(axis=1)
         rest = np.setdiff1d(np.arange(len(starts)), chosen)
         after = np.searchsorted(chosen, rest)  # chosen holds the first and last window
-        added = starts[rest[best[after - 1] != best[after]]]
+        confirmed = (best[after - 1] == best[after]) & (sample_starts[after] - sample_starts[after - 1] < WINDOW_FRAMES)
+        added = starts[rest[~confirmed]]
         starts = np.concatenate([sample_starts, added])
         scores = np.concatenate([sample, self.encoder.embed(mel, added)]) @ means.T
         return numbered_by_first_turn(runs_to_turns(frame_speakers(starts, scores, speech)))
