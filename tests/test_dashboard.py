@@ -154,3 +154,20 @@ def test_unanswered_voicemails_are_counted_and_listed_until_someone_opens_them(a
     assert '<a class="unanswered"' in (page := admin_client.get(RANGE).get_data(as_text=True))
     assert "0 unanswered voicemails" in page
     assert listed(admin_client, link) == set()
+
+
+def test_top_keywords_with_their_trend_against_the_period_before(admin_client, store, tmp_path, calls):
+    earlier = recorded_call(store, [tmp_path / "d0.wav"], CallMeta(uniqueid="d0", caller="201", callee="+4930999",
+                                                                   started_at="2026-04-29T10:00:00+00:00"),
+                            talk([(0, "hello"), (1, "hi")])).call_id
+    words = {calls["may1_201"]: ["invoice", "delivery"], calls["may1_202"]: ["invoice"],
+             calls["may3_201"]: ["invoice", "refund"], earlier: ["delivery", "invoice"]}
+    for call_id, transcript_id in store.insights.needing():
+        if call_id in words:
+            store.insights.save(call_id, transcript_id, {"keywords": words[call_id], "summary": []})
+    page = admin_client.get(RANGE).get_data(as_text=True)
+    items = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", item)).strip()
+             for item in re.findall(r'<li data-keyword="[^"]+">(.*?)</li>', page, re.S)]
+    # 1-3 May against 28-30 April: invoice 3 (1 before), delivery 1 (1), refund 1 (none).
+    assert items == ["invoice 3 calls ▲ +2", "delivery 1 calls =", "refund 1 calls new"]
+    assert 'href="/?kind=call&amp;from=2026-05-01&amp;to=2026-05-03&amp;keyword=invoice"' in page

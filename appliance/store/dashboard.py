@@ -94,6 +94,19 @@ class Dashboard(Concern):
                                 + where_clause(conditions) + " GROUP BY hour", {**params, **local_params}).fetchall()
         return {int(hour): n for hour, n in rows if hour is not None}
 
+    def keywords(self, *, date_from: str | None = None, date_to: str | None = None, number: str | None = None,
+                 kind: str | None = None, zone: tzinfo | None = None, limit: int = 10) -> list[tuple[str, int]]:
+        """The keywords (the nlp stage's, per call) of the most calls among those the call list
+        would show for these filters: (keyword, calls), most first."""
+        where = CallFilter(date_from, date_to, number, None, kind, self.scope, zone=zone)
+        conditions, params = where.where()
+        rows = self._db.execute(
+            "SELECT k.value AS keyword, count(*) AS n FROM calls c"
+            " JOIN call_insights i ON i.call_id = c.id AND i.error IS NULL, json_each(i.data, '$.keywords') k"
+            + where_clause(conditions) + " GROUP BY k.value ORDER BY n DESC, keyword LIMIT :limit",
+            {**params, "limit": limit}).fetchall()
+        return [(keyword, n) for keyword, n in rows]
+
     def days(self, *, date_from: str | None = None, date_to: str | None = None, number: str | None = None,
              kind: str | None = None, zone: tzinfo | None = None) -> list[DayFigures]:
         """Figures per day of `zone` of the calls the call list would show for these filters."""

@@ -44,10 +44,16 @@ def index():
                 "zone": filters["zone"]}
     days = every_day(get_store().dashboard.days(**selected), first, last)
     hours = get_store().dashboard.week_hours(**selected)
+    # Top keywords against the period just before, as long as this one.
+    before = {"date_from": (first - (last - first) - timedelta(1)).isoformat(),
+              "date_to": (first - timedelta(1)).isoformat()}
+    earlier = dict(get_store().dashboard.keywords(**{**selected, **before}, limit=1000))
+    keywords = [(word, n, n - earlier.get(word, 0), word not in earlier)
+                for word, n in get_store().dashboard.keywords(**selected)]
     # Voicemails nobody has opened yet: the ones no one has answered.
     unanswered = get_store().calls.count(**{**selected, "kind": "voicemail"}, unheard=True)
     return render_template("dashboard.html", days=days, first=first.isoformat(), last=last.isoformat(),
-                           hours=hours, most_hour=max(hours.values(), default=0), unanswered=unanswered,
+                           hours=hours, most_hour=max(hours.values(), default=0), unanswered=unanswered, keywords=keywords,
                            weekdays=list(get_day_names("abbreviated", locale=get_locale()).values()),
                            extensions=get_store().dashboard.extensions(**selected),
                            number=filters["number"] or "", most=max((d.calls for d in days), default=0),
