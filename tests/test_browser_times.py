@@ -62,7 +62,7 @@ def page(browser, served):
 
 def _listed(page) -> list[tuple[str, str]]:
     """(time, caller) of each row of the list, top to bottom (Babel writes "9:10\u202fAM")."""
-    return [(row.locator("td").nth(0).inner_text().replace("\u202f", " "), row.locator("td").nth(1).inner_text())
+    return [(row.locator("td").nth(1).inner_text().replace("\u202f", " "), row.locator("td").nth(2).inner_text())
             for row in page.locator("table.calls tbody tr[data-call]").all()]
 
 

@@ -37,6 +37,11 @@ ROUTES = {
     "/calls/<int:call_id>/speakers/<int:index>": "call",
     "/calls/<int:call_id>/transcript/edit": "call",
     "/calls/<int:call_id>/delete": "admin",
+    "/calls/bulk/export": "list",
+    "/calls/bulk/hold": "admin",
+    "/calls/bulk/delete": "admin",
+    "/filters": "own",
+    "/filters/<int:filter_id>/delete": "own",
     "/calls/<int:call_id>/hold": "admin",
     "/calls/<int:call_id>/review": "call",
     "/calls/<int:call_id>/comments": "call",
@@ -118,7 +123,7 @@ def _paths(rule: str, ids: dict, which: str) -> list[str]:
     path = (rule.replace("<int:call_id>", str(ids[which])).replace("<int:live_id>", str(ids[f"{which}_live"]))
             .replace("<int:index>", "0").replace("<int:job_id>", "1").replace("<int:user_id>", str(ids["admin_id"]))
             .replace("<int:webhook_id>", "1")
-            .replace("<int:comment_id>", "1").replace("<int:criterion_id>", "1").replace("<int:rule_id>", "1").replace("<file_name>", "in-201-202-20261202-091502-1.2.wav"))
+            .replace("<int:comment_id>", "1").replace("<int:criterion_id>", "1").replace("<int:rule_id>", "1").replace("<int:filter_id>", "1").replace("<file_name>", "in-201-202-20261202-091502-1.2.wav"))
     if "<fmt>" in path:
         return [path.replace("<fmt>", fmt) for fmt in (EXPORTS if "/export/" in path else ("csv", "json"))]
     return [path]
@@ -168,6 +173,13 @@ def test_an_agent_never_reaches_a_call_outside_the_scope_on_any_route(app, world
     # The call outside the scope is untouched: nobody renamed its speaker.
     assert store.transcripts.get(world["other"]).speakers[0].label != "Mallory"
     assert len(seen) > 40
+
+
+def test_a_bulk_export_of_ticked_calls_holds_only_those_in_scope(world, store):
+    exported = post(world["agent"], "/calls/bulk/export", {"id": [str(world["other"]), str(world["own"])]})
+    rows = exported.get_data(as_text=True).lstrip("\ufeff").splitlines()[1:]
+    assert [row.split(",")[0] for row in rows] == [str(world["own"])]
+    assert [e.target for e in store.audit.entries(action="export")][:1] == [f"call {world['own']}"]
 
 
 def test_the_agent_sees_hears_and_exports_the_own_call(world):

@@ -171,3 +171,31 @@ def test_a_saved_filter_is_listed_applied_and_deleted_by_its_owner_only(viewer_c
     store.saved_filters.save(vic, "Notes", "kind=note")
     store.users.delete(vic)
     assert store.saved_filters.of(vic) == []
+
+
+def test_bulk_actions_take_the_ticked_calls_with_the_single_actions_checks_and_audit(
+        viewer_client, admin_client, store, calls):
+    ticked = {"id": [str(calls["invoice"]), str(calls["delivery"])]}
+    page = admin_client.get("/").get_data(as_text=True)
+    assert f'name="id" value="{calls["invoice"]}" form="bulk"' in page and 'action="/calls/bulk/export"' in page
+    # Export: the ticked calls' CSV, each audited as an export of that call.
+    exported = post(admin_client, "/calls/bulk/export", ticked).get_data(as_text=True).lstrip("\ufeff")
+    assert sorted(int(row["id"]) for row in csv.DictReader(io.StringIO(exported))) == sorted(
+        (calls["invoice"], calls["delivery"]))
+    assert {e.target for e in store.audit.entries(action="export")} >= {f"call {calls['invoice']}",
+                                                                      f"call {calls['delivery']}"}
+    # Hold and delete are the admin's, and nothing goes without the CSRF token.
+    assert post(viewer_client, "/calls/bulk/hold", ticked).status_code == 403
+    assert post(viewer_client, "/calls/bulk/delete", {**ticked, "confirm": "1"}).status_code == 403
+    assert admin_client.post("/calls/bulk/delete", data={**ticked, "confirm": "1"}).status_code == 400
+    assert post(admin_client, "/calls/bulk/hold", {"id": "nothing"}).status_code == 400
+    assert post(admin_client, "/calls/bulk/hold", {"id": str(calls["invoice"])}).status_code == 302
+    # Delete asks first, naming each call; a call under legal hold is kept.
+    confirm = post(admin_client, "/calls/bulk/delete", ticked)
+    assert confirm.status_code == 200 and "Delete these 2 calls?" in confirm.get_data(as_text=True)
+    assert store.calls.count() == 4
+    done = post(admin_client, "/calls/bulk/delete", {**ticked, "confirm": "1", "back": "direction=inbound"})
+    assert done.status_code == 302 and done.headers["Location"] == "/?direction=inbound"
+    assert sorted(c.id for c in store.calls.page()) == sorted((calls["invoice"], calls["voicemail"], calls["note"]))
+    assert [e.target for e in store.audit.entries(action="delete")] == [f"call {calls['delivery']}"]
+    assert [e.target for e in store.audit.entries(action="hold")] == [f"call {calls['invoice']}"]

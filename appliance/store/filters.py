@@ -10,6 +10,7 @@ set of call ids), the kind calls_kind, the state jobs_state where the state is r
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
@@ -130,6 +131,7 @@ class CallFilter:
     unheard: bool | None = None  # True: only calls nobody has opened yet (store/heard.py): unanswered messages
     week_hour: int | None = None  # 0-167: weekday (Monday 0) × 24 + hour of the start, in `zone`
     zone: tzinfo | None = None  # whose days date_from and date_to are; None: UTC days
+    ids: tuple[int, ...] | None = None  # these calls only (a selection on the list)
 
     def bounds(self) -> tuple[datetime | None, datetime | None]:
         """The day range as instants: the first day's midnight and the midnight after the last
@@ -208,6 +210,9 @@ class CallFilter:
             if getattr(self, name) is not None:
                 conditions.append(f"c.duration {operator} :{name}")
                 params[name] = float(getattr(self, name))
+        if self.ids is not None:
+            conditions.append("c.id IN (SELECT value FROM json_each(:ids))")
+            params["ids"] = json.dumps([int(call_id) for call_id in self.ids])
         if self.words:
             conditions.append(f"c.id IN ({WORD_CALLS})")
             params["words"] = self.words

@@ -41,7 +41,7 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
 
     from appliance.web import (
         admin, alerts, api, auth, calls, contacts, conversations, crm, dashboard, edits, errorpages, events, i18n, intake,
-        jobs, labels, live, menu, ops, passwords, reviews, saved, search, worker,
+        jobs, labels, live, menu, ops, passwords, reviews, saved, search, worker, bulk,
     )
     from appliance.web.inputs import AsciiIntConverter
 
@@ -58,10 +58,10 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     # worker: remote transcription workers; intake: recordings a PBX on another machine uploads;
     # edits: transcript corrections; contacts: the address book; dashboard: figures per day for
     # supervisors; reviews: scorecards and comments; alerts: phrase alerts; saved: each user's saved
-    # list filters.
+    # list filters; bulk: export, hold and delete of the calls ticked on the list.
     for blueprint in (auth.bp, calls.bp, search.bp, jobs.bp, admin.bp, api.bp, events.bp, ops.bp, crm.bp, menu.bp,
                       conversations.bp, worker.bp, intake.bp, passwords.bp, edits.bp, contacts.bp, dashboard.bp,
-                      reviews.bp, alerts.bp, saved.bp):
+                      reviews.bp, alerts.bp, saved.bp, bulk.bp):
         app.register_blueprint(blueprint)
     live.init_app(app)  # calls in progress (live transcription)
 

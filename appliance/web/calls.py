@@ -40,6 +40,7 @@ def player_src(call_id: int) -> str:
     """A player's audio URL, with a playback session key of its own (appliance/web/listens.py)."""
     return url_for("calls.audio", call_id=call_id, play=secrets.token_urlsafe(9))
 PAGE_SIZE = 25
+MOST_SELECTED = 500  # calls one bulk action takes
 CALL_STATES = ("queued", "running", "done", "failed", "quarantined")
 CALL_KINDS = ("call", "voicemail", "note")
 MESSAGE_KINDS = ("voicemail", "note")  # their lists show mailbox, owner, new/heard and the text
@@ -105,13 +106,20 @@ def call_filters() -> dict:
             "speaker": text("speaker"), "min_duration": parse_seconds(args.get("longer")),
             "max_duration": parse_seconds(args.get("shorter")), "keyword": text("keyword"),
             "alerted": True if args.get("alert") == "1" else None,
-            "unheard": True if args.get("unheard") == "1" else None, "week_hour": _week_hour(args.get("weekhour"))}
+            "unheard": True if args.get("unheard") == "1" else None, "week_hour": _week_hour(args.get("weekhour")),
+            "ids": selected(args)}
 
 
 def _week_hour(value: str | None) -> int | None:
     """An hour of the week, 0 (Monday 0:00) to 167; anything else means no filter."""
     hour = bounded_int(value)
     return hour if hour is not None and hour < 7 * 24 else None
+
+
+def selected(values) -> tuple[int, ...] | None:
+    """The calls ticked on the list (`id`, repeated; at most MOST_SELECTED); None for none."""
+    ids = tuple(dict.fromkeys(n for n in map(bounded_int, values.getlist("id")[:MOST_SELECTED]) if n is not None))
+    return ids or None
 
 
 def list_order() -> dict:
@@ -296,18 +304,11 @@ def _party_number(call_id: int, index: int) -> str | None:
     return speaker_number(transcript.meta, transcript.speaker(index)) if transcript else None
 
 
-@bp.route("/calls/<int:call_id>/delete", methods=["GET", "POST"])
-@admin_required
-def delete(call_id: int):
-    call = _call_or_404(call_id)
-    if request.method == "GET":
-        return render_template("delete.html", call=call)
-    try:
-        with audited("delete", f"call {call_id}"):
-            files = get_store().calls.delete(call_id)
-    except LegalHold as exc:
-        flash(error_text(exc), "error")
-        return redirect(url_for("calls.show", call_id=call_id))
+def remove_call(call_id: int) -> None:
+    """Delete a call, audited, then its files (LegalHold, NotFound pass on): one call, or each
+    of a selection on the list."""
+    with audited("delete", f"call {call_id}"):
+        files = get_store().calls.delete(call_id)
     # Files go only after the rows are gone: a crash in between leaves files, never rows
     # pointing at nothing.
     for path in (*files, cache_path(settings(), call_id)):
@@ -315,6 +316,19 @@ def delete(call_id: int):
             Path(path).unlink(missing_ok=True)
         except OSError:
             pass  # already gone or not ours to delete; the rows are gone either way
+
+
+@bp.route("/calls/<int:call_id>/delete", methods=["GET", "POST"])
+@admin_required
+def delete(call_id: int):
+    call = _call_or_404(call_id)
+    if request.method == "GET":
+        return render_template("delete.html", call=call)
+    try:
+        remove_call(call_id)
+    except LegalHold as exc:
+        flash(error_text(exc), "error")
+        return redirect(url_for("calls.show", call_id=call_id))
     flash(_("The call and its recording were deleted."), "info")
     return redirect(url_for("calls.index"))
 
