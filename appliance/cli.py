@@ -460,6 +460,15 @@ def pbx_add(ctx: click.Context, name: str, zone: str) -> None:
     click.echo(f"PBX {name} may upload; its token (shown once): {token}")
 
 
+@pbx.command("pull")
+@click.pass_context
+def pbx_pull(ctx: click.Context) -> None:
+    """Fetch the PBX's new recordings now (rsync over ssh: setting pbx_pull_from) and queue them."""
+    from appliance.jobs.pull import pull
+
+    click.echo(f"{len(pull(store_of(ctx), settings_of(ctx)))} recording(s) queued")
+
+
 @pbx.command("list")
 @click.pass_context
 def pbx_list(ctx: click.Context) -> None:

@@ -145,6 +145,14 @@ class Settings:
     # PBXs on other machines upload their recordings (appliance/jobs/upload.py; each has its own
     # token: `appliance pbx add`). A bigger upload is refused before a byte is read.
     pbx_upload_max_mb: float = 500.0
+    # Or the box fetches them (appliance/jobs/pull.py): rsync over ssh from pbx_pull_from
+    # (user@host:/var/spool/asterisk/monitor) with the key pbx_pull_key, the PBX's host key in
+    # pbx_pull_known_hosts, every pbx_pull_interval_seconds.
+    pbx_pull_from: str = ""
+    pbx_pull_key: Path | None = None
+    pbx_pull_known_hosts: Path | None = None
+    pbx_pull_port: int = 22
+    pbx_pull_interval_seconds: float = 300.0
 
     # Mail: voicemail and voice-note transcripts go to their owner through this relay only.
     mail_relay: str = "localhost:25"

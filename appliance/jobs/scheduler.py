@@ -16,6 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from appliance.asterisk.cdr import sync as sync_call_records
 from appliance.config import Settings
 from appliance.jobs.freepbx import import_tree as import_freepbx
+from appliance.jobs.pull import pull as pull_recordings
 from appliance.jobs.spool import sweep
 from appliance.jobs.stages import add_scheduler_jobs as add_stage_jobs
 from appliance.jobs.voicemail import scan_mailboxes
@@ -60,6 +61,12 @@ def start_scheduler(settings: Settings, more: Iterable[AddJobs] = ()) -> Backgro
         scheduler.add_job(
             _with_store(settings, lambda store: import_freepbx(store, settings)), "interval",
             seconds=settings.sweep_interval_seconds, id="freepbx-import",
+            next_run_time=datetime.now(timezone.utc), **common,
+        )
+    if settings.pbx_pull_from:
+        scheduler.add_job(
+            _with_store(settings, lambda store: pull_recordings(store, settings)), "interval",
+            seconds=settings.pbx_pull_interval_seconds, id="pbx-pull",
             next_run_time=datetime.now(timezone.utc), **common,
         )
     if settings.cdr_csv_path or settings.cdr_sqlite_path or settings.cdr_database_url:
