@@ -160,7 +160,8 @@ def test_each_scan_reads_what_asterisk_appended_and_the_last_hour_again_for_late
     scan links what came since the last, never a half-written line; a recording queued after its
     row was read is linked on the next scan; an hour later the rows are not read again, and a
     rotated or truncated file is read from its start."""
-    master, _ = pbx_records
+    master, rows = pbx_records
+    soon = datetime.fromisoformat(rows[0].ended_at) + timedelta(minutes=1)  # the scans right after the call
     # The longer line first: the truncated file below must be shorter than the mark.
     first, second = sorted((line + "\n" for line in master.read_text().splitlines()[:2]), key=len, reverse=True)
     leg_a, leg_b = (next(csv.reader([line]))[CSV_COLUMNS.index("uniqueid")] for line in (first, second))
@@ -169,15 +170,15 @@ def test_each_scan_reads_what_asterisk_appended_and_the_last_hour_again_for_late
     a = store.intake.enqueue(CallMeta(uniqueid=leg_a), [write_wav(tmp_path / "a.wav")]).call_id
 
     csv_file.write_text(first)
-    assert sync(store, settings) == 1 and sync(store, settings) == 0
+    assert sync(store, settings, now=soon) == 1 and sync(store, settings, now=soon) == 0
     with csv_file.open("a") as out:
         out.write(second[:40])  # Asterisk is still writing the line
-    assert sync(store, settings) == 0
+    assert sync(store, settings, now=soon) == 0
     with csv_file.open("a") as out:
         out.write(second[40:])
-    assert sync(store, settings) == 0  # leg b's recording is not here yet
+    assert sync(store, settings, now=soon) == 0  # leg b's recording is not here yet
     b = store.intake.enqueue(CallMeta(uniqueid=leg_b), [write_wav(tmp_path / "b.wav")]).call_id
-    assert sync(store, settings) == 1 and [r.uniqueid for r in store.cdr.of_call(b)] == [leg_b]
+    assert sync(store, settings, now=soon) == 1 and [r.uniqueid for r in store.cdr.of_call(b)] == [leg_b]
     assert [r.uniqueid for r in store.cdr.of_call(a)] == [leg_a]  # seen again, never a second copy
 
     later = datetime.fromisoformat(store.cdr.of_call(b)[0].ended_at) + timedelta(hours=2)
