@@ -110,7 +110,8 @@ def post(*fuzz: str, query: tuple[str, ...] = (), **sane) -> Shape:
 
 LIST = ("page", "from", "to", "number")
 ORDER = ("sort", "dir")  # the calls list's order
-FILTERS = ("state", "kind", "direction", "extension", "speaker", "longer", "shorter", "keyword")  # and its filters
+FILTERS = ("state", "kind", "direction", "extension", "speaker", "longer", "shorter", "keyword", "alert", "unheard",
+           "weekhour")  # and its filters
 # rule -> its shapes; a rule with none is only walked with hostile path values. "/logout" is
 # left out: it would end the walk's sessions (it reads no parameter).
 ROUTES: dict[str, tuple[Shape, ...]] = {
@@ -175,6 +176,19 @@ ROUTES: dict[str, tuple[Shape, ...]] = {
     # A PBX's upload (no login: its token); walked by intake_requests.
     "/intake/recordings/<file_name>": (Shape("PUT", ("uniqueid", "caller", "callee"),
                                              headers=("Authorization", "X-Content-SHA256")),),
+    "/admin/phrases": (get(), post("phrase", "notify", phrase="fuzz-phrase")),
+    "/admin/phrases/<int:rule_id>/delete": (post(),),
+    "/admin/scorecard": (get(), post("text", "kind", "weight", text="Greets by name", kind="yesno", weight="1")),
+    "/admin/scorecard/<int:criterion_id>/delete": (post(),),
+    # A review's answers are fields c<criterion id>: c1 stands for them all.
+    "/calls/<int:call_id>/review": (post("c1", "note", c1="1", note="fine"),),
+    "/calls/<int:call_id>/comments": (post("at", "text", at="1:05", text="listen here"),),
+    "/calls/<int:call_id>/comments/<int:comment_id>/delete": (post(),),
+    "/filters": (post("name", "query", name="fuzz", query="kind=call"),),
+    "/filters/<int:filter_id>/delete": (post("query", query="kind=call"),),
+    "/calls/bulk/export": (post("id", id="999999"),),
+    "/calls/bulk/hold": (post("id", "back", id="999999", back="kind=call"),),
+    "/calls/bulk/delete": (post("id", "confirm", "back", id="999999", back="kind=call"),),
     "/live/<int:live_id>": (get(),),
     "/live/in-progress": (get(),),
     "/live/<int:live_id>/events": (get("after", headers=("Last-Event-ID",)),),
@@ -183,7 +197,8 @@ WORKER_BODIES = {"failure", "progress", "result"}  # the worker routes that read
 # The sane value of each path part; a route that would destroy the walk's world gets one that
 # exists nowhere (its hostile values are still walked).
 MISSING = "999999"
-PATH_SANE = {"filename": "app.css", "index": "0", "job_id": "1", "webhook_id": MISSING}
+PATH_SANE = {"filename": "app.css", "index": "0", "job_id": "1", "webhook_id": MISSING, "rule_id": MISSING,
+             "criterion_id": MISSING, "comment_id": MISSING, "filter_id": MISSING}
 PATH_MISSING = ("/calls/<int:call_id>/delete", "/admin/users/<int:user_id>/delete")
 _PART = re.compile(r"<(?:(\w+):)?(\w+)>")
 

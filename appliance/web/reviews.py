@@ -59,8 +59,8 @@ def save(call_id: int):
     _reviewer_only(call_id)
     answers = {}
     for name, value in request.form.items():
-        if name.startswith("c") and name[1:].isdigit() and value:
-            answers[int(name[1:])] = int(value) if value.isdigit() else -1
+        if name.startswith("c") and name[1:].isascii() and name[1:].isdigit() and value:
+            answers[int(name[1:])] = int(value) if value.isascii() and value.isdigit() else -1
     try:
         with audited("review-save", f"call {call_id}", f"{len(answers)} answers"):
             get_store().reviews.save(call_id, int(current_user.id), current_user.username, answers,
