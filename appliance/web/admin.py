@@ -9,7 +9,7 @@ import threading
 import time
 from datetime import date, datetime, timedelta, timezone
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -195,36 +195,41 @@ def _day_start(value: str | None, next_day: bool = False) -> float | None:
         abort(400, description=_("A date is written YYYY-MM-DD."))
 
 
-# One self-test at a time per web process; its stages appear on the page as they pass.
-_selftest = {"running": False, "stages": [], "started": None}
+# One self-test at a time per app (a web process has one); its stages appear on the page as
+# they pass. Kept on the app, so two apps in one process (tests) never see each other's run.
 _selftest_lock = threading.Lock()
+
+
+def _selftest_run() -> dict:
+    return current_app.extensions.setdefault("selftest", {"running": False, "stages": [], "started": None})
 
 
 @bp.route("/admin/selftest", methods=["GET", "POST"])
 @admin_required
 def selftest():
+    run = _selftest_run()
     if request.method == "POST":
         with _selftest_lock:
-            if not _selftest["running"]:
-                _selftest.update(running=True, stages=[], started=time.time())
+            if not run["running"]:
+                run.update(running=True, stages=[], started=time.time())
                 config = settings()
-                threading.Thread(target=_run_selftest, args=(config,), daemon=True, name="selftest").start()
+                threading.Thread(target=_run_selftest, args=(config, run), daemon=True, name="selftest").start()
                 audit("selftest")
         return redirect(url_for("admin.selftest"))
-    return render_template("selftest.html", run=_selftest)
+    return render_template("selftest.html", run=run)
 
 
-def _run_selftest(config) -> None:
+def _run_selftest(config, run: dict) -> None:
     from appliance.asterisk.selftest import run_selftest
 
     try:
-        run_selftest(config, on_stage=_selftest["stages"].append)
+        run_selftest(config, on_stage=run["stages"].append)
     except Exception as exc:  # noqa: BLE001 - shown to the admin instead of dying in a thread
         from appliance.asterisk.selftest import Stage
 
-        _selftest["stages"].append(Stage("self-test", False, 0.0, f"{type(exc).__name__}: {exc}"))
+        run["stages"].append(Stage("self-test", False, 0.0, f"{type(exc).__name__}: {exc}"))
     finally:
-        _selftest["running"] = False
+        run["running"] = False
 
 
 @bp.route("/account", methods=["GET", "POST"])
