@@ -171,3 +171,16 @@ def test_every_vcon_export_is_audited_and_scoped(measured):
     assert ("agent", f"call {measured.own_call}", "vcon (api)") in exports
     assert (None, f"call {measured.own_call}", "vcon, audio inline (command line)") in exports
     assert not any(target == f"call {measured.other_call}" and actor == "agent" for actor, target, _ in exports)
+
+
+def test_the_vcons_of_a_date_range_are_json_lines_scoped_and_audited(measured):
+    answer = measured.login("admin").get("/calls/export.vcon")
+    assert answer.status == 200 and answer.headers["Content-Type"].startswith("application/x-ndjson")
+    vcons = [json.loads(line) for line in answer.text.splitlines()]
+    assert all(vcon_problems(vcon) == [] for vcon in vcons)
+    assert len(vcons) == 2  # the own and the other call, both transcribed
+    mine = [json.loads(line) for line in measured.login("agent").get("/calls/export.vcon").text.splitlines()]
+    assert len(mine) == 1 and "invoice" not in json.dumps(mine)  # the other call's words stay out
+    with measured.store() as store:
+        ranges = [(e.actor, e.detail) for e in store.audit.entries(limit=200, action="export-range")]
+    assert ("admin", "vcon ..") in ranges and ("agent", "vcon ..") in ranges

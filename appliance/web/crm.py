@@ -1,6 +1,6 @@
 """CRM hand-off in the UI: webhooks (admin: URL, secret, fields, test button, delivery log),
 the calls of a date range as CSV or JSON with keywords, summary and the PBX's call record
-(answered by, queue, DID, result, talk time), and the insights helpers
+(answered by, queue, DID, result, talk time) or as vCons (JSON lines), and the insights helpers
 the call list, call page and search use."""
 
 from __future__ import annotations
@@ -120,13 +120,27 @@ def _range_rows(filters: dict):
         offset += EXPORT_BATCH
 
 
+def _vcon_lines(filters: dict) -> bytes:
+    """One vCon per line (JSON lines) for each transcribed call of the range, the recording
+    referenced, not embedded (appliance/web/vcon.py, as one call's export makes it)."""
+    from appliance.web.vcon import call_vcon
+
+    store, lines = get_store(), []
+    for call, *_ in _range_rows(filters):
+        try:
+            lines.append(json.dumps(call_vcon(store, settings(), call.id), ensure_ascii=False))
+        except NotFound:
+            continue  # not transcribed yet: nothing to put in a vCon
+    return "".join(line + "\n" for line in lines).encode()
+
+
 def _summary_text(insights: dict) -> str:
     return insights.get("abstract") or " ".join(line["text"] for line in insights.get("summary", ()))
 
 
 @bp.route("/calls/export.<fmt>")
 def export_range(fmt: str):
-    if fmt not in ("csv", "json"):
+    if fmt not in ("csv", "json", "vcon"):
         abort(404)
     filters = call_filters()
     if filters["keyword"]:
@@ -140,8 +154,10 @@ def export_range(fmt: str):
 
 
 def export_file(fmt: str, filters: dict, name: str):
-    """The calls these filters select as a CSV or JSON download (the caller audits it)."""
-    if fmt == "json":
+    """The calls these filters select as a CSV, JSON or vCon-lines download (the caller audits it)."""
+    if fmt == "vcon":
+        body, mimetype, name = _vcon_lines(filters), "application/x-ndjson", name + ".jsonl"
+    elif fmt == "json":
         rows = [{
             "id": call.id, "uniqueid": call.uniqueid, "started_at": local_iso(call.started_at or call.created_at),
             "caller": call.caller, "caller_name": names.get(call.caller),
