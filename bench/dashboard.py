@@ -43,7 +43,7 @@ def build(db_path: Path, calls: int) -> None:
         maker = search.CallMaker(search.corpus(), calls)
         first = min(search.PUBLIC_CALLS, calls)
         print(f"building {calls:,} calls in {db_path} ...", flush=True)
-        search.public_ingest(store, [maker.calls.get(n) for n in range(first)])
+        search.public_ingest(store, [maker.call(n) for n in range(first)])
     if calls > first:
         search.bulk_ingest(db_path, maker, first, calls)
 

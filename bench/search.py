@@ -252,7 +252,7 @@ def bulk_ingest(db_path: Path, maker: CallMaker, first: int, last: int) -> dict:
     with Store(db_path) as store:
         for chunk_start in range(first, last, CHUNK):
             t0 = time.perf_counter()
-            calls = [maker.calls.get(n) for n in range(chunk_start, min(last, chunk_start + CHUNK))]
+            calls = [maker.call(n) for n in range(chunk_start, min(last, chunk_start + CHUNK))]
             work = [(c, _meta(c), _transcript(c)) for c in calls]
             made += time.perf_counter() - t0
             with store.batch():
@@ -275,7 +275,7 @@ def probe_write_path(db_path: Path, sentences, count: int = 20) -> dict:
     tag, maker = int(time.time()), CallMaker(sentences, count, seed=SEED + 1)
     calls = []
     for k in range(count):
-        c = maker.calls.get(k)
+        c = maker.call(k)
         c["uniqueid"] = f"probe-{tag}.{k}"
         c["path"] = f"/var/lib/appliance/spool/probe-{tag}-{k}.wav"
         calls.append(c)
@@ -558,7 +558,7 @@ def main() -> None:
                 maker = CallMaker(sentences, args.calls)
                 public_n = min(PUBLIC_CALLS, args.calls)
                 print(f"building {args.calls:,} calls in {db_path} ...", flush=True)
-                public = public_ingest(store, [maker.calls.get(n) for n in range(public_n)])
+                public = public_ingest(store, [maker.call(n) for n in range(public_n)])
                 print(f"  public path: {public_n:,} calls in {public['wall']:.1f} s", flush=True)
                 ingest = {"public": public}
         if ingest is not None and args.calls > public_n:

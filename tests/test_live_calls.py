@@ -129,7 +129,7 @@ def batch_transcript(store: Store, channel_id: str):
 
 
 def test_each_partys_words_arrive_live_before_the_call_ends_then_the_batch_transcript_replaces_them(box):
-    channel = box.calls.get("caller-austen", "201", caller_id='"Anna" <+4930111>', caller_seconds=9)
+    channel = box.call("caller-austen", "201", caller_id='"Anna" <+4930111>', caller_seconds=9)
     with Store.open(box.settings) as store:
         live = wait_for(lambda: live_call_of(store, channel), "the live service to take the call")
         assert live.state == "live" and live.callee == "201" and live.caller == "+4930111"
@@ -153,7 +153,7 @@ def test_each_partys_words_arrive_live_before_the_call_ends_then_the_batch_trans
 def test_vosk_engine_streams_partials_then_finals_for_both_parties_during_the_call(box):
     # The only Vosk model on PyPI is Korean: English speech gives Korean-looking words, which
     # proves the flow (partials grow, finals settle them, per party), not the words.
-    channel = box.calls.get("caller-austen", "201", caller_id=f'"Kim" <{KOREAN}12345678>', caller_seconds=9)
+    channel = box.call("caller-austen", "201", caller_id=f'"Kim" <{KOREAN}12345678>', caller_seconds=9)
     with Store.open(box.settings) as store:
         live = wait_for(lambda: live_call_of(store, channel), "the live service to take the Korean call")
         seen = {"caller": set(), "callee": set()}
@@ -176,7 +176,7 @@ def test_vosk_engine_streams_partials_then_finals_for_both_parties_during_the_ca
 
 def test_killing_the_live_service_mid_call_neither_drops_the_call_nor_the_transcript(box):
     box.live_running()
-    channel = box.calls.get("caller-austen", "201", caller_id='"Bert" <+4930222>', caller_seconds=9, after=10)
+    channel = box.call("caller-austen", "201", caller_id='"Bert" <+4930222>', caller_seconds=9, after=10)
     with Store.open(box.settings) as store:
         live = wait_for(lambda: live_call_of(store, channel), "the live service to take the call")
         wait_for(lambda: finals(store, live.id)["caller"].strip(), "the caller's first live words")
@@ -192,7 +192,7 @@ def test_killing_the_live_service_mid_call_neither_drops_the_call_nor_the_transc
 
 def test_calls_over_the_limit_are_marked_live_unavailable_and_all_are_still_transcribed(box):
     box.live_running()
-    channels = [box.calls.get("caller-weasels", "202", caller_id=f'"P{i}" <+49302{i}>', caller_seconds=5, after=6)
+    channels = [box.call("caller-weasels", "202", caller_id=f'"P{i}" <+49302{i}>', caller_seconds=5, after=6)
                 for i in range(LIVE_LIMIT + 1)]
     with Store.open(box.settings) as store:
         lives = wait_for(lambda: (lambda ls: ls if all(ls) else None)([live_call_of(store, c) for c in channels]),
@@ -253,7 +253,7 @@ def test_the_call_page_shows_both_parties_text_growing_while_the_call_runs(box, 
 
     box.live_running()
     page = web
-    channel = box.calls.get("caller-austen", "201", caller_id='"Cora" <+4930333>', caller_seconds=9)
+    channel = box.call("caller-austen", "201", caller_id='"Cora" <+4930333>', caller_seconds=9)
     page.goto("/")
     entry = page.locator("#in-progress li", has_text="+4930333")
     expect(entry).to_be_visible(timeout=60_000)  # the box refreshes itself while the list is open

@@ -5,6 +5,7 @@ the streams close the server holds no more threads or file descriptors than befo
 from __future__ import annotations
 
 from support import load
+from support.processes import wait_for
 
 
 def test_a_hundred_streams_cost_no_errors_and_leak_nothing_when_they_close(served):
