@@ -344,7 +344,7 @@ def test_the_calls_list_updates_itself_when_a_new_call_is_transcribed(open_page,
     page.reload()
     expect(page.locator(f'tr[data-call="{stack.call_id}"]')).to_be_visible()
     # The stream starts at "now": connected first, it cannot miss the call's first change.
-    page.wait_for_function("window.__eventSources.some(s => s.readyState === EventSource.OPEN)")
+    page.wait_for_function("() => window.__eventSources.some(s => s.readyState === EventSource.OPEN)")
     short = democall.write_stereo_wav(democall.mix_call(democall.DEMO_SCRIPT[:2]), stack.work_dir / "short.wav")
     call_id, _ = ingested_ids(stack.cli("ingest", str(short), "--caller", LIVE_CALLER, "--callee", "201",
                                         "--direction", "inbound"))
