@@ -102,22 +102,28 @@ def delete(webhook_id: int):
     return redirect(url_for("crm.webhooks"))
 
 
-def _range_rows(filters: dict):
-    """Every call the list shows with these filters, in its order, with its insights, the
-    summary of its call records and the address book's names of its parties (as the list
-    shows them)."""
+def _range_calls(filters: dict):
+    """Every call the list shows with these filters, in its order, a batch at a time."""
     store, order = get_store(), list_order()
     offset = 0
     while True:
         calls = store.calls.page(limit=EXPORT_BATCH, offset=offset, **filters, **order)
+        yield calls
+        if len(calls) < EXPORT_BATCH:
+            return
+        offset += EXPORT_BATCH
+
+
+def _range_rows(filters: dict):
+    """Each call of _range_calls with its insights, the summary of its call records and the
+    address book's names of its parties (as the list shows them)."""
+    store = get_store()
+    for calls in _range_calls(filters):
         insights = store.insights.of_calls([c.id for c in calls])
         records = store.cdr.of_calls([c.id for c in calls])
         names = store.contacts.names({number for c in calls for number in (c.caller, c.callee) if number})
         for call in calls:
             yield call, insights.get(call.id) or {}, call_record_summary(records.get(call.id, [])), names
-        if len(calls) < EXPORT_BATCH:
-            return
-        offset += EXPORT_BATCH
 
 
 def _vcon_lines(filters: dict) -> bytes:
@@ -126,7 +132,7 @@ def _vcon_lines(filters: dict) -> bytes:
     from appliance.web.vcon import call_vcon
 
     store, lines = get_store(), []
-    for call, *_ in _range_rows(filters):
+    for call in (call for calls in _range_calls(filters) for call in calls):
         try:
             lines.append(json.dumps(call_vcon(store, settings(), call.id), ensure_ascii=False))
         except NotFound:
