@@ -20,8 +20,9 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
+from pathlib import Path, PurePath
 from zoneinfo import ZoneInfo
 
 from appliance.config import Settings, zone_named
@@ -72,17 +73,55 @@ def _zone(settings: Settings) -> ZoneInfo:
     return zone_named(settings.freepbx_timezone) if settings.freepbx_timezone else settings.zone
 
 
+def call_meta(stem: str, settings: Settings) -> CallMeta:
+    """The call a recording's name describes; a name FreePBX did not make is the uniqueid."""
+    return parse_name(stem, _zone(settings)) or CallMeta(uniqueid=f"{SOURCE}-{stem}")
+
+
+def scan_since(settings: Settings, now: float) -> date:
+    """The first day an import reads: `freepbx_scan_days` back."""
+    return (datetime.fromtimestamp(now, timezone.utc) - timedelta(days=settings.freepbx_scan_days)).date()
+
+
+def is_recording(name: str) -> bool:
+    """An audio file's name, not a hidden one (a file being written under a temporary name)."""
+    return not name.startswith(".") and AUDIO_SUFFIX.match(PurePath(name).suffix) is not None
+
+
+def _day(year: str, month: str, day: str) -> date | None:
+    if not all(part.isascii() and part.isdigit() for part in (year, month, day)) or len(year) != 4:
+        return None
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def is_dated(top_names: Iterable[str]) -> bool:
+    """Whether a tree has FreePBX's YYYY/MM/DD folders (then only those are read), going by
+    the names at its top."""
+    return any(len(name) == 4 and name.isascii() and name.isdigit() for name in top_names)
+
+
+def in_window(relative: PurePath, since: date, dated: bool) -> bool:
+    """Whether the import reads a file at `relative` in a tree: a recording in a YYYY/MM/DD
+    folder from `since` on, or at the top of a tree without dates."""
+    if not is_recording(relative.name):
+        return False
+    if not dated:
+        return len(relative.parts) == 1
+    day = _day(*relative.parts[:3]) if len(relative.parts) == 4 else None
+    return day is not None and day >= since
+
+
 def _day_folders(root: Path, since: date) -> list[Path]:
     """YYYY/MM/DD folders from `since` on; FreePBX's tree without dates is read whole."""
     days = []
     for folder in sorted(root.glob("[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]")):
-        try:
-            day = date(int(folder.parent.parent.name), int(folder.parent.name), int(folder.name))
-        except ValueError:
-            continue
-        if day >= since:
+        day = _day(folder.parent.parent.name, folder.parent.name, folder.name)
+        if day is not None and day >= since:
             days.append(folder)
-    return days or ([root] if not any(root.glob("[0-9][0-9][0-9][0-9]")) else [])
+    return days or ([root] if not is_dated(path.name for path in root.iterdir()) else [])
 
 
 def finished_recordings(root: Path, since: date, settle_seconds: float, now: float) -> list[Path]:
@@ -90,8 +129,7 @@ def finished_recordings(root: Path, since: date, settle_seconds: float, now: flo
     found = []
     for folder in _day_folders(root, since):
         for path in sorted(folder.iterdir()):
-            if (path.is_file() and not path.name.startswith(".") and AUDIO_SUFFIX.match(path.suffix)
-                    and now - path.stat().st_mtime >= settle_seconds):
+            if path.is_file() and is_recording(path.name) and now - path.stat().st_mtime >= settle_seconds:
                 found.append(path)
     return found
 
@@ -102,8 +140,7 @@ def import_tree(store: Store, settings: Settings, since: date | None = None, now
     if root is None or not root.is_dir():
         return []
     now = time.time() if now is None else now
-    since = since or (datetime.fromtimestamp(now, timezone.utc) - timedelta(days=settings.freepbx_scan_days)).date()
-    zone = _zone(settings)
+    since = since or scan_since(settings, now)
     queued = []
     for path in finished_recordings(root, since, settings.spool_settle_seconds, now):
         source = str(path.resolve())
@@ -111,8 +148,7 @@ def import_tree(store: Store, settings: Settings, since: date | None = None, now
             continue
         relative = path.resolve().relative_to(root.resolve())
         copy = atomic_copy(path, settings.data_dir / "imports" / SOURCE / relative)
-        meta = parse_name(path.stem, zone) or CallMeta(uniqueid=f"{SOURCE}-{path.stem}")
-        result = store.intake.enqueue_import(SOURCE, source, meta, [copy], {})
+        result = store.intake.enqueue_import(SOURCE, source, call_meta(path.stem, settings), [copy], {})
         if result.created:
             log.info("freepbx: queued job %d", result.job_id)
             queued.append(result.call_id)
