@@ -51,6 +51,15 @@ class Intake(Concern):
                        [system, source, result.call_id, now])
             return result
 
+    def rename_sources(self, system: str, prefix: str, new_system: str, new_prefix: str) -> None:
+        """Remember the sources of `system` under `prefix` as `new_system`'s under `new_prefix`
+        (a tree now known by another name)."""
+        with write(self._db):
+            self._db.execute(
+                "UPDATE OR IGNORE imported_sources SET system = ?, source = ? || substr(source, ?)"
+                " WHERE system = ? AND substr(source, 1, ?) = ?",
+                [new_system, new_prefix, len(prefix) + 1, system, len(prefix), prefix])
+
     def known_paths(self) -> set[str]:
         """Files the spool sweep leaves alone: those of every recording, and of deleted calls."""
         return {
