@@ -64,7 +64,7 @@ KIND = {
                      "longer", "shorter"), "number"),
     **dict.fromkeys(("from", "to"), "date"),
     **dict.fromkeys(("state", "kind", "role", "locale", "action", "direction", "fields", "enabled", "may_edit",
-                     "confirm", "fmt", "inline", "sort", "dir", "all_calls"), "choice"),
+                     "confirm", "fmt", "inline", "sort", "dir", "all_calls", "name_source"), "choice"),
     "username": "name",
     **dict.fromkeys(("password", "current", "new", "repeat"), "secret"),  # only hashed: EVERY is enough
     "Range": "range", "Authorization": "authorization",
@@ -155,7 +155,7 @@ ROUTES: dict[str, tuple[Shape, ...]] = {
                               name="fuzz", number="+4999*", audio_days="3650")),
     "/admin/erasure": (get("number", "words", number="+4900000000"),
                        post("number", "words", "confirm", "call", number="+4900000000", confirm="no")),
-    "/admin/webhooks": (get(), post("id", "url", "secret", "fields", "name", "enabled",
+    "/admin/webhooks": (get(), post("id", "url", "secret", "fields", "name", "enabled", "name_source",
                                     url="http://192.168.77.10/hook", name="fuzz", fields="caller")),
     "/admin/webhooks/<int:webhook_id>/test": (post(),),
     "/admin/webhooks/<int:webhook_id>/delete": (post(),),

@@ -77,3 +77,15 @@ def test_a_voicemail_mail_names_the_caller_from_the_address_book(settings, store
     store.contacts.save([("+49 30 555", "Anna Schmidt")])
     message = compose(settings, store.calls.get(call_id), store.transcripts.get(call_id), "box@example.org", "en", None)
     assert message["Subject"].startswith("Voicemail from Anna Schmidt (+4930555) (")
+
+
+def test_a_crm_name_fills_a_gap_and_updates_its_own_but_never_a_persons(store, tmp_path):
+    call = numbered_call(store, tmp_path, "c1")
+    store.contacts.save([("201", "Reception")], "csv")
+    assert store.contacts.save([(NUMBER, "Praxis"), ("201", "CRM reception")], "crm") == 1
+    assert store.contacts.save([("+49301234567", "Praxis Dr. Weber")], "crm") == 1
+    assert labels(store, call) == ["Praxis Dr. Weber", "Reception"]
+    # A person saving the CRM's very name makes it theirs: the CRM no longer changes it.
+    assert store.contacts.save([(NUMBER, "Praxis Dr. Weber")], "manual") == 1
+    assert store.contacts.save([(NUMBER, "Praxis Weber GmbH")], "crm") == 0
+    assert [(c.name, c.source) for c in store.contacts.all()] == [("Praxis Dr. Weber", "manual"), ("Reception", "csv")]

@@ -6,6 +6,10 @@ speakers: the caller's or callee's speaker (a voicemail's one speaker is its cal
 labelled with the number as written (or with the contact's previous name) takes the name, in the transcript and in search, for past calls
 when the contact is saved and for future ones when their transcript is stored. A speaker that a
 person renamed to something else keeps that name.
+
+The LAN CRM's names (source "crm", from a name-source webhook's answers) only fill gaps: they
+replace an earlier CRM name, never one from another source (a person typed, uploaded or
+imported it).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from appliance.store.concern import Concern, clock
 from appliance.store.db import read, write
 from appliance.store.filters import number_digits
 
-SOURCES = ("manual", "csv", "phones", "call")
+SOURCES = ("manual", "csv", "phones", "call", "crm")
 MAX_NAME = 80
 MAX_NUMBER = 40
 
@@ -51,7 +55,7 @@ class Contacts(Concern):
         """Add or rename contacts ((number, name) each, already clean()-able) and relabel every
         call of theirs; returns how many contacts changed. One transaction: all or nothing. It
         reaches calls beyond any one user's scope: NotAllowed unless this scope sees every call
-        and may edit."""
+        and may edit. A "crm" entry leaves a contact from any other source as it is."""
         if not (self.scope.everything and self.scope.may_edit):
             raise NotAllowed("only users who see and may edit every call can name a number for all its calls")
         now = clock(now)
@@ -59,9 +63,11 @@ class Contacts(Concern):
         with write(self._db):
             for number, name in entries:
                 digits, number, name = clean(number, name)
-                old = self._db.execute("SELECT name FROM contacts WHERE digits = ?", [digits]).fetchone()
-                if old and old[0] == name:
-                    continue
+                old = self._db.execute("SELECT name, source FROM contacts WHERE digits = ?", [digits]).fetchone()
+                if old and source == "crm" and old[1] != "crm":
+                    continue  # the CRM fills gaps; a person's name stays
+                if old and old[0] == name and (old[1] != "crm" or source == "crm"):
+                    continue  # the same name (a person confirming the CRM's makes it theirs, below)
                 self._db.execute(
                     """INSERT INTO contacts (digits, number, name, source, updated_at) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT (digits) DO UPDATE SET name = excluded.name, source = excluded.source,

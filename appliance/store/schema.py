@@ -711,4 +711,23 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
             joined_to TEXT NOT NULL
         ) WITHOUT ROWID""",
     ),
+    # Step 32: names from the LAN CRM (appliance/webhooks/answers.py): a webhook marked as a name
+    # source, the address book's source 'crm' (its CHECK is rebuilt: SQLite cannot alter one),
+    # and a delivery's note on the answer (English, and its case and values for other languages).
+    (
+        "ALTER TABLE webhooks ADD COLUMN name_source INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE webhook_deliveries ADD COLUMN note TEXT",
+        "ALTER TABLE webhook_deliveries ADD COLUMN note_code TEXT",
+        "ALTER TABLE webhook_deliveries ADD COLUMN note_values TEXT",
+        """CREATE TABLE contacts_new (
+            digits TEXT PRIMARY KEY,
+            number TEXT NOT NULL,
+            name TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('manual', 'csv', 'phones', 'call', 'crm')),
+            updated_at REAL NOT NULL
+        ) WITHOUT ROWID""",
+        "INSERT INTO contacts_new SELECT digits, number, name, source, updated_at FROM contacts",
+        "DROP TABLE contacts",
+        "ALTER TABLE contacts_new RENAME TO contacts",
+    ),
 ]

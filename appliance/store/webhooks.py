@@ -1,8 +1,9 @@
 """CRM webhooks: the admin's endpoints and one delivery row per (webhook, call, event).
 
 A delivery is queued in the transaction that stores the call's insights (nlp.save_insights),
-is attempted by the scheduler when due, and keeps its attempts, last HTTP status and error:
-that row is the delivery log the admin sees.
+is attempted by the scheduler when due, and keeps its attempts, last HTTP status and error,
+and a note on the answer of a name-source webhook (appliance/webhooks/answers.py): that row is
+the delivery log the admin sees.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
@@ -31,6 +32,16 @@ class Webhook:
     fields: tuple[str, ...]
     enabled: bool
     created_at: float
+    name_source: bool = False  # its answers name numbers in the address book
+
+
+@dataclass(frozen=True)
+class Note:
+    """What came of an answer: English `text`, and its case (`code`, `values`) for other languages."""
+
+    text: str
+    code: str
+    values: dict
 
 
 @dataclass(frozen=True)
@@ -47,16 +58,23 @@ class Delivery:
     next_attempt_at: float
     created_at: float
     updated_at: float
+    note: str | None = None  # on the answer, in English
+    note_code: str | None = None
+    note_values: dict = field(default_factory=dict)
 
 
 def _webhook(row) -> Webhook:
-    return Webhook(row[0], row[1], row[2], row[3], tuple(json.loads(row[4])), bool(row[5]), row[6])
+    return Webhook(row[0], row[1], row[2], row[3], tuple(json.loads(row[4])), bool(row[5]), row[6], bool(row[7]))
 
 
-_WEBHOOK = "SELECT id, name, url, secret, fields, enabled, created_at FROM webhooks"
+def _delivery(row) -> Delivery:
+    return Delivery(*row[:-1], note_values=json.loads(row[-1] or "{}"))
+
+
+_WEBHOOK = "SELECT id, name, url, secret, fields, enabled, created_at, name_source FROM webhooks"
 
 _DELIVERY = """SELECT d.id, d.webhook_id, w.name, d.call_id, d.event, d.state, d.attempts, d.last_status,
-  d.last_error, d.next_attempt_at, d.created_at, d.updated_at
+  d.last_error, d.next_attempt_at, d.created_at, d.updated_at, d.note, d.note_code, d.note_values
 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"""
 
 
@@ -71,18 +89,19 @@ class Webhooks(Concern):
         return _webhook(row)
 
     def save(self, webhook_id: int | None, name: str, url: str, secret: str, fields: Sequence[str],
-             enabled: bool) -> int:
+             enabled: bool, name_source: bool = False) -> int:
         now = time.time()
         name = visible(name) or url
+        values = [name, url, secret, json.dumps(list(fields)), int(enabled), int(name_source)]
         with write(self._db):
             if webhook_id is None:
                 return self._db.execute(
-                    "INSERT INTO webhooks (name, url, secret, fields, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    [name, url, secret, json.dumps(list(fields)), int(enabled), now],
+                    "INSERT INTO webhooks (name, url, secret, fields, enabled, name_source, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)", [*values, now],
                 ).lastrowid
             changed = self._db.execute(
-                "UPDATE webhooks SET name = ?, url = ?, secret = ?, fields = ?, enabled = ? WHERE id = ?",
-                [name, url, secret, json.dumps(list(fields)), int(enabled), webhook_id],
+                "UPDATE webhooks SET name = ?, url = ?, secret = ?, fields = ?, enabled = ?, name_source = ?"
+                " WHERE id = ?", [*values, webhook_id],
             ).rowcount
             if not changed:
                 raise NotFound(f"there is no webhook {webhook_id}")
@@ -108,13 +127,13 @@ class Webhooks(Concern):
             " ORDER BY d.next_attempt_at, d.id LIMIT ?",
             [clock(now), limit],
         )
-        return [Delivery(*row) for row in rows]
+        return [_delivery(row) for row in rows]
 
     def delivery(self, delivery_id: int) -> Delivery:
         row = self._db.execute(_DELIVERY + " WHERE d.id = ?", [delivery_id]).fetchone()
         if row is None:
             raise NotFound(f"there is no webhook delivery {delivery_id}")
-        return Delivery(*row)
+        return _delivery(row)
 
     def deliveries(self, limit: int = 100, webhook_id: int | None = None, call_id: int | None = None) -> list[Delivery]:
         """The delivery log, newest change first."""
@@ -123,15 +142,17 @@ class Webhooks(Concern):
             " AND (:call IS NULL OR d.call_id = :call) ORDER BY d.updated_at DESC, d.id DESC LIMIT :limit",
             {"webhook": webhook_id, "call": call_id, "limit": limit},
         )
-        return [Delivery(*row) for row in rows]
+        return [_delivery(row) for row in rows]
 
     def record_attempt(self, delivery_id: int, state: str, status: int | None = None, error: str | None = None,
-                       next_attempt_at: float = 0.0, now: float | None = None) -> None:
+                       next_attempt_at: float = 0.0, now: float | None = None, note: Note | None = None) -> None:
         with write(self._db):
             self._db.execute(
                 """UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, last_status = ?,
-                  last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?""",
-                [state, status, error, next_attempt_at, clock(now), delivery_id],
+                  last_error = ?, next_attempt_at = ?, updated_at = ?, note = ?, note_code = ?, note_values = ?
+                WHERE id = ?""",
+                [state, status, error, next_attempt_at, clock(now), note and note.text, note and note.code,
+                 json.dumps(note.values) if note else None, delivery_id],
             )
 
 

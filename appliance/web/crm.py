@@ -1,4 +1,5 @@
-"""CRM hand-off in the UI: webhooks (admin: URL, secret, fields, test button, delivery log),
+"""CRM hand-off in the UI: webhooks (admin: URL, secret, fields, name source, test button,
+delivery log),
 the calls of a date range as CSV or JSON with keywords, summary and the PBX's call record
 (answered by, queue, DID, result, talk time) or as vCons (JSON lines), and the insights helpers
 the call list, call page and search use."""
@@ -68,7 +69,8 @@ def webhooks():
             if not secret:
                 secret = store.webhooks.get(webhook_id).secret if webhook_id else secrets.token_urlsafe(32)
             with audited("webhook-save", f"webhook {name}"):
-                store.webhooks.save(webhook_id, name, url, secret, fields, request.form.get("enabled") == "on")
+                store.webhooks.save(webhook_id, name, url, secret, fields, request.form.get("enabled") == "on",
+                                    request.form.get("name_source") == "on")
         except NotFound:
             abort(404)
         flash(_("Webhook saved."), "info")

@@ -59,6 +59,7 @@ LABELS: dict[str, dict[str, str]] = {
         "review-save": N_("saved a review"), "comment-add": N_("commented"), "comment-delete": N_("deleted a comment"),
         "criterion-add": N_("added a scorecard criterion"), "criterion-delete": N_("removed a scorecard criterion"),
         "phrase-add": N_("added a phrase alert"), "phrase-delete": N_("removed a phrase alert"),
+        "crm-names": N_("took names from the CRM"),
     },
 }
 
@@ -119,6 +120,16 @@ ERRORS = {
     "audio-undecodable": N_("%(file)s: not an audio file this appliance can decode (%(detail)s)"),
     "phrase": N_("A phrase has 1 to %(most)s printable characters."),
     "phrase-known": N_("The phrase %(phrase)s is watched already."),
+    # What came of a name-source webhook's answer (appliance/webhooks/answers.py), in its delivery log.
+    "answer-names": N_("Names taken: %(n)s (new or changed in the address book: %(changed)s)."),
+    "answer-size": N_("No names taken: the answer is over %(most)s KiB."),
+    "answer-type": N_("No names taken: the answer is not JSON (Content-Type %(type)s)."),
+    "answer-json": N_("No names taken: the answer is not valid JSON in UTF-8."),
+    "answer-shape": N_("No names taken: the answer is not an object with \"caller_name\", \"callee_name\" or "
+                       "\"contacts\"."),
+    "answer-count": N_("No names taken: the answer names more than %(most)s numbers."),
+    "answer-entry": N_("No names taken: %(where)s: a number is a string of digits, + * # (at most %(number)s "
+                       "characters), a name one of 1 to %(name)s printable characters."),
 }
 
 
@@ -142,6 +153,11 @@ def _said(code: str | None, values: dict, english: str) -> str:
         return english
 
 
+def delivery_note(delivery) -> str:
+    """What came of a webhook's answer (its delivery's note), in the reader's language."""
+    return _said(delivery.note_code, delivery.note_values, delivery.note or "")
+
+
 def label(code, group: str) -> str:
     """The translated word for `code` in `group`; the code itself when it has none."""
     if code in (None, ""):
@@ -158,4 +174,5 @@ def audit_target(target: str | None) -> str:
 
 
 def init_app(app) -> None:
-    app.jinja_env.filters.update(label=label, audit_target=audit_target, job_error=job_error)
+    app.jinja_env.filters.update(label=label, audit_target=audit_target, job_error=job_error,
+                                 delivery_note=delivery_note)

@@ -5,6 +5,9 @@ itself (loopback: its own UI) or to link-local, multicast or reserved addresses,
 admin types such a URL. The name is resolved once, every address it resolves to is checked,
 and the request goes to the checked address itself (the name only in Host and TLS), so a
 second lookup cannot point elsewhere; redirects are never followed.
+
+A webhook marked as a name source is the LAN CRM: its answer about a call may name numbers,
+which go to the address book (appliance/webhooks/answers.py says what it may answer).
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ import logging
 import socket
 import ssl
 import time
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from appliance.config import Settings
 from appliance.errors import ApplianceError, NotFound
 from appliance.store.retry import retry_at
-from appliance.webhooks import payload, signing
+from appliance.store.webhooks import Note
+from appliance.webhooks import answers, payload, signing
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +120,17 @@ class _PinnedHTTPS(_Pinned, http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(self._pinned_socket(), server_hostname=self.host)
 
 
-def post(url: str, secret: str, body: dict, timeout: float) -> int:
-    """POST the signed body; returns the HTTP status, raises OSError for anything but 2xx.
+@dataclass(frozen=True)
+class Reply:
+    """A 2xx answer; `body` is cut at one byte over answers.MAX_BYTES (that byte says it was longer)."""
+
+    status: int
+    body: bytes
+    content_type: str | None
+
+
+def post(url: str, secret: str, body: dict, timeout: float) -> Reply:
+    """POST the signed body; returns the answer, raises OSError for anything but 2xx.
 
     A redirect is an answer like any other non-2xx: not followed (its target was never
     checked). No proxy either: a proxy would carry call text off the LAN."""
@@ -132,18 +146,36 @@ def post(url: str, secret: str, body: dict, timeout: float) -> int:
         connection.request("POST", target, body=data, headers={
             "Content-Type": "application/json", "User-Agent": "call-appliance", **signing.headers(secret, data)})
         response = connection.getresponse()
-        response.read(65536)
+        answer = response.read(answers.MAX_BYTES + 1)
     finally:
         connection.close()
     if not 200 <= response.status < 300:
         raise WebhookHTTPError(response.status, response.reason)
-    return response.status
+    return Reply(response.status, answer, response.getheader("Content-Type"))
 
 
-def _attempt(store, settings: Settings, delivery, webhook, body: dict, now: float) -> bool:
-    status, error = None, None
+def _take_names(store, webhook, call, reply: Reply) -> Note | None:
+    """The names a name source's answer gives, into the address book (audited: how many, from
+    which webhook, never which numbers); what came of it, or None for an answer naming nobody."""
     try:
-        status = post(webhook.url, webhook.secret, body, settings.webhook_timeout_seconds)
+        entries = answers.names(reply.body, reply.content_type, call.caller, call.callee)
+    except answers.BadAnswer as exc:
+        log.warning("webhook %d: its answer names nobody (%s)", webhook.id, exc.code)
+        return Note(f"no names taken: {exc}", exc.code, exc.values)
+    if not entries:
+        return None
+    with store.audit.entry(None, "crm-names", f"webhook {webhook.name}", f"{len(entries)} from the CRM"):
+        changed = store.contacts.save(entries, "crm")
+    log.info("webhook %d: %d names taken, %d new or changed", webhook.id, len(entries), changed)
+    return Note(f"names taken: {len(entries)} (new or changed in the address book: {changed})", "answer-names",
+                {"n": len(entries), "changed": changed})
+
+
+def _attempt(store, settings: Settings, delivery, webhook, body: dict, now: float, call=None) -> bool:
+    status, error, reply = None, None, None
+    try:
+        reply = post(webhook.url, webhook.secret, body, settings.webhook_timeout_seconds)
+        status = reply.status
     except WebhookHTTPError as exc:
         status, error = exc.code, str(exc)
     except WebhookRefused as exc:
@@ -151,7 +183,8 @@ def _attempt(store, settings: Settings, delivery, webhook, body: dict, now: floa
     except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, timed out, unreachable, garbled
         error = f"{type(exc).__name__}: {getattr(exc, 'reason', None) or exc}"
     if error is None:
-        store.webhooks.record_attempt(delivery.id, "sent", status, None, now=now)
+        note = _take_names(store, webhook, call, reply) if webhook.name_source and call is not None else None
+        store.webhooks.record_attempt(delivery.id, "sent", status, None, now=now, note=note)
         log.info("webhook %d: %s for call %s delivered (HTTP %s)", webhook.id, delivery.event, delivery.call_id, status)
         return True
     attempts = delivery.attempts + 1
@@ -175,7 +208,7 @@ def deliver_due(store, settings: Settings, now: float | None = None) -> int:
         body = payload.build(call, store.transcripts.get(call.id), store.insights.of_calls([call.id]).get(call.id),
                              webhook.fields, f"{settings.site_url()}/calls/{call.id}", settings.zone,
                              delivery.event, store.alerts.of_call(call.id))
-        sent += _attempt(store, settings, delivery, webhook, body, now)
+        sent += _attempt(store, settings, delivery, webhook, body, now, call)
     return sent
 
 
