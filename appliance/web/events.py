@@ -20,9 +20,12 @@ bp = Blueprint("events", __name__)
 
 
 def call_event(call) -> dict:
+    """A call's change; a failure's case and values too, for the page to say it in the reader's
+    language (the English `error` where the page has no text for the case)."""
+    failed = call.state in ("failed", "quarantined")
     return {"id": call.id, "state": call.state, "progress": round(call.progress or 0, 3),
-            "error": call.error if call.state in ("failed", "quarantined") else None,
-            "duration": call.duration}
+            "error": call.error if failed else None, "error_code": call.error_code if failed else None,
+            "error_values": call.error_values if failed else {}, "duration": call.duration}
 
 
 class CallsFeed(streams.Feed):

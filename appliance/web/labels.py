@@ -131,12 +131,22 @@ ERRORS = {
     "answer-entry": N_("No names taken: %(where)s: a number is a string of digits, + * # (at most %(number)s "
                        "characters), a name one of 1 to %(name)s printable characters."),
 }
+# The cases a job fails with (above): the calls list's script says them when a job fails while
+# the list is open (job_error_texts).
+JOB_ERRORS = ("worker-stopped", "internal-error", "remote-internal-error",
+              *(code for code in ERRORS if code.startswith("audio-")))
 
 
 def error_text(error) -> str:
     """What a person reads for an ApplianceError, in their language (the English message when
     its case has no text here)."""
     return _said(getattr(error, "code", None), getattr(error, "values", {}), str(error))
+
+
+def job_error_texts() -> dict[str, str]:
+    """The texts of job errors in the reader's language, placeholders (%(file)s) left in: for
+    the calls list's script, which fills them from an event's error values."""
+    return {code: gettext(ERRORS[code]) for code in JOB_ERRORS}
 
 
 def job_error(item) -> str:
@@ -176,3 +186,4 @@ def audit_target(target: str | None) -> str:
 def init_app(app) -> None:
     app.jinja_env.filters.update(label=label, audit_target=audit_target, job_error=job_error,
                                  delivery_note=delivery_note)
+    app.jinja_env.globals.update(job_error_texts=job_error_texts)
