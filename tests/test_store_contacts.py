@@ -69,7 +69,7 @@ def test_a_forgotten_contact_leaves_the_calls_named(store, tmp_path):
 
 
 def test_a_voicemail_mail_names_the_caller_from_the_address_book(settings, store, tmp_path):
-    from appliance.mail import compose
+    from appliance.mail.voicemail import compose
 
     meta = CallMeta(uniqueid="vm-1", caller="+4930555", callee="201", kind="voicemail")
     call_id = recorded_call(store, [write_wav(tmp_path / "vm.wav")], meta, talk([(0, "call me back")]),

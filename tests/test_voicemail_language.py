@@ -11,7 +11,7 @@ import soundfile
 from appliance import democall
 from appliance.jobs.voicemail import scan_mailboxes
 from appliance.jobs.worker import Worker
-from appliance.mail import deliver_pending
+from appliance.mail.voicemail import deliver_pending
 from appliance.store import Store
 from support.asterisk import words
 

@@ -11,7 +11,7 @@ import pytest
 
 from appliance.config import box_zone
 from appliance.errors import ConfigError
-from appliance.mail import compose
+from appliance.mail.voicemail import compose
 from appliance.transcript.model import CallMeta
 from appliance.transcript.times import iso, moment
 from appliance.web.i18n import duration

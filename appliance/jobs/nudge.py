@@ -22,7 +22,7 @@ import threading
 from appliance.config import Settings
 from appliance.jobs.spool import AUDIO_SUFFIX, sweep
 from appliance.jobs.voicemail import scan_mailboxes
-from appliance.mail import deliver_pending
+from appliance.mail.voicemail import deliver_pending
 from appliance.store import Store
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from appliance.jobs.pull import pull as pull_recordings
 from appliance.jobs.spool import sweep
 from appliance.jobs.stages import add_scheduler_jobs as add_stage_jobs
 from appliance.jobs.voicemail import scan_mailboxes
-from appliance.mail import deliver_pending
+from appliance.mail.voicemail import deliver_pending
 from appliance.store import Store
 from appliance.webhooks.delivery import deliver_due
 

@@ -98,7 +98,7 @@ def _disk_mail(settings: Settings, space: Disk) -> EmailMessage:
 def check_disk(store, settings: Settings, now: float | None = None) -> Disk:
     """The scheduler's disk guard: mail the admin when space runs low (again each day while it
     lasts); forget the warning once space is back."""
-    from appliance.mail import send
+    from appliance.mail.relay import send
 
     now = time.time() if now is None else now
     space = disk(settings)

@@ -24,3 +24,12 @@ def iso(value, zone: tzinfo) -> str | None:
     """"2026-12-02T09:10:00+01:00": the time in `zone`, to the second; None for no time."""
     when = moment(value)
     return when.astimezone(zone).isoformat(timespec="seconds") if when else None
+
+
+def clock(seconds) -> str:
+    """Position in a recording, m:ss (h:mm:ss past an hour): the same in every language (pages,
+    mails)."""
+    seconds = int(seconds or 0)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

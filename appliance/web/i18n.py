@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from appliance.config import zone_named
 from appliance.transcript.model import Transcript
-from appliance.transcript.times import iso, moment
+from appliance.transcript.times import clock, iso, moment
 
 LANGUAGES = ("en", "de")
 TRANSLATIONS = Path(__file__).parent / "translations"
@@ -60,14 +60,6 @@ def local_transcript(transcript: Transcript) -> Transcript:
 def duration(seconds) -> str:
     """A call's length to the second ("1:14"): 74 s and 77 s must not both read "1 min"."""
     return "" if seconds is None else clock(round(seconds))
-
-
-def clock(seconds) -> str:
-    """Position in a recording, m:ss (h:mm:ss past an hour): the same in every language."""
-    seconds = int(seconds or 0)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def number(value) -> str:

@@ -8,15 +8,13 @@ mail goes out once, and a relay that is down gets retries with back-off, visibly
 from __future__ import annotations
 
 import logging
-import smtplib
 import time
 from email.message import EmailMessage
 from pathlib import Path
 
 from appliance.config import Mailbox, Settings
+from appliance.mail.relay import SEND_ERRORS, caller, failed_attempt, local_time, message, send
 from appliance.store import Store
-from appliance.store.retry import retry_at
-from appliance.transcript.times import moment
 
 log = logging.getLogger(__name__)
 
@@ -46,25 +44,14 @@ TEXTS = {
 }
 
 
-def _local_time(call, zone, language: str) -> str:
-    """When the message was left, in the site's zone and the owner's language."""
-    from babel.dates import format_datetime
-
-    return format_datetime(moment(call.started_at or call.created_at), "full", tzinfo=zone, locale=language)
-
-
 def compose(settings: Settings, call, transcript, recipient: str, language: str, audio: Path | None) -> EmailMessage:
     text = TEXTS.get(language, TEXTS["en"])
-    caller = _caller(call, transcript) or text["unknown"]
+    who = caller(call, transcript) or text["unknown"]
     duration = round(transcript.duration) if transcript else 0
-    message = EmailMessage()
-    message["From"] = settings.mail_from
-    message["To"] = recipient
-    message["Subject"] = text[f"{call.kind}_subject"].format(caller=caller, duration=duration)
     spoken = "\n".join(turn.text for turn in transcript.turns) if transcript and transcript.turns else text["nothing"]
     body = [
-        text[f"{call.kind}_intro"].format(caller=caller, mailbox=call.callee, duration=duration),
-        text["left"].format(at=_local_time(call, settings.zone, language)),
+        text[f"{call.kind}_intro"].format(caller=who, mailbox=call.callee, duration=duration),
+        text["left"].format(at=local_time(call, settings.zone, language)),
         "",
         text["transcript"],
         "",
@@ -72,22 +59,10 @@ def compose(settings: Settings, call, transcript, recipient: str, language: str,
         "",
         text["link"].format(url=f"{settings.site_url()}/calls/{call.id}"),
     ]
-    message.set_content("\n".join(body))
+    mail = message(settings, recipient, text[f"{call.kind}_subject"].format(caller=who, duration=duration), body)
     if audio is not None:
-        message.add_attachment(audio.read_bytes(), maintype="audio", subtype="wav", filename=f"{call.kind}-{call.id}.wav")
-    return message
-
-
-def _caller(call, transcript) -> str | None:
-    """The caller's number, with the name their voice carries (the address book's, a rename)."""
-    voice = next((s.label for s in transcript.speakers if s.role in ("caller", "speaker")), None) if transcript else None
-    return f"{voice} ({call.caller})" if call.caller and voice not in (None, call.caller, "Speaker 1") else call.caller
-
-
-def send(settings: Settings, message: EmailMessage) -> None:
-    host, _, port = settings.mail_relay.partition(":")
-    with smtplib.SMTP(host, int(port or 25), timeout=30) as smtp:
-        smtp.send_message(message)
+        mail.add_attachment(audio.read_bytes(), maintype="audio", subtype="wav", filename=f"{call.kind}-{call.id}.wav")
+    return mail
 
 
 def _owner(settings: Settings, call) -> tuple[str | None, Mailbox]:
@@ -113,12 +88,10 @@ def deliver_pending(store: Store, settings: Settings, now: float | None = None) 
             audio = Path(files[0]) if files else None
         try:
             send(settings, compose(settings, call, transcript, recipient, box.language, audio))
-        except (OSError, smtplib.SMTPException) as exc:
+        except SEND_ERRORS as exc:
             delivery = store.mail.of_call(call.id) or {"attempts": 0}
             attempts = delivery["attempts"] + 1
-            state = "failed" if attempts >= settings.mail_max_attempts else "pending"
-            store.mail.record(call.id, recipient, state, f"mail relay {settings.mail_relay}: {exc}",
-                              retry_at(now, settings.mail_retry_seconds, attempts), now=now)
+            store.mail.record(call.id, recipient, *failed_attempt(settings, attempts, exc, now), now=now)
             log.warning("mail for call %d not sent (attempt %d): %s", call.id, attempts, type(exc).__name__)
             continue
         store.mail.record(call.id, recipient, "sent", now=now)
