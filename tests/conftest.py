@@ -120,6 +120,44 @@ def smtp_sink():
         controller.stop()
 
 
+# --- webhooks --------------------------------------------------------------------------------
+
+import http.server  # noqa: E402
+import ipaddress  # noqa: E402
+import json  # noqa: E402
+import threading  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def webhook_receiver():
+    """A real HTTP server on loopback that keeps the JSON body of every POST: ("url", bodies).
+    tests/test_webhooks.py has its own, which checks the signatures too."""
+    received: list = []
+
+    class Keep(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Keep)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def loopback_is_lan(monkeypatch):
+    """The receiver listens on 127.0.0.1, which a real box refuses (tests/test_webhooks.py)."""
+    from appliance.webhooks import delivery
+
+    monkeypatch.setattr(delivery, "LAN_NETWORKS", (*delivery.LAN_NETWORKS, ipaddress.ip_network("127.0.0.1/32")))
+
+
 # --- the appliance as processes ---------------------------------------------------------------
 
 import shutil  # noqa: E402

@@ -9,11 +9,7 @@ list filter, dashboard count, in the user's scope), reach the webhooks that opte
 checked again after a correction."""
 
 import html
-import http.server
-import ipaddress
-import json
 import re
-import threading
 
 import pytest
 
@@ -158,39 +154,11 @@ def test_the_review_panel_in_german(card):
 # --- phrase alerts --------------------------------------------------------------------------
 
 
-class Receiver(http.server.BaseHTTPRequestHandler):
-    received: list = []
-
-    def do_POST(self):
-        self.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
-def receiver():
-    Receiver.received = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", Receiver.received
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def loopback_is_lan(monkeypatch):
-    """The receiver listens on 127.0.0.1, which a real box refuses (tests/test_webhooks.py)."""
-    monkeypatch.setattr(delivery, "LAN_NETWORKS", (*delivery.LAN_NETWORKS, ipaddress.ip_network("127.0.0.1/32")))
-
-
-@pytest.fixture(scope="module")
-def alerted(served, receiver):
+def alerted(served, webhook_receiver):
     """Phrases "kündig" (notifying) and "Anwalt"; a webhook that opted in to alerts and one that
     did not; a call of extension 202 (outside the agent's scope) that says both, checked."""
-    url, _ = receiver
+    url, _ = webhook_receiver
     admin = served.login("admin")
     assert admin.post("/admin/phrases", {"phrase": "kündig", "notify": "on"}).status == 302
     assert admin.post("/admin/phrases", {"phrase": "Anwalt"}).status == 302
@@ -224,9 +192,9 @@ def test_a_call_that_says_a_phrase_is_flagged_with_its_moment(alerted):
     assert agent.get(f"/calls/{call}").status == 404
 
 
-def test_the_alert_reaches_the_webhooks_that_opted_in(alerted, receiver, loopback_is_lan, settings):
+def test_the_alert_reaches_the_webhooks_that_opted_in(alerted, webhook_receiver, loopback_is_lan, settings):
     served, admin, call = alerted
-    _, received = receiver
+    _, received = webhook_receiver
     with served.store() as store:
         delivery.deliver_due(store, settings)
     alerts = [body for body in received if body["event"] == "phrase.alert"]
