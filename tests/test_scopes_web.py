@@ -49,6 +49,7 @@ ROUTES = {
     "/admin/scorecard": "admin",
     "/admin/scorecard/<int:criterion_id>/delete": "admin",
     "/admin/phrases": "admin",
+    "/admin/phrases/<int:rule_id>/mail": "admin",
     "/admin/phrases/<int:rule_id>/delete": "admin",
     "/search": "list",
     "/jobs": "admin",

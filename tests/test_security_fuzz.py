@@ -64,7 +64,8 @@ KIND = {
                      "longer", "shorter"), "number"),
     **dict.fromkeys(("from", "to"), "date"),
     **dict.fromkeys(("state", "kind", "role", "locale", "action", "direction", "fields", "enabled", "may_edit",
-                     "confirm", "fmt", "inline", "sort", "dir", "all_calls", "name_source"), "choice"),
+                     "confirm", "fmt", "inline", "sort", "dir", "all_calls", "name_source",
+                     "mail_language"), "choice"),
     "username": "name",
     **dict.fromkeys(("password", "current", "new", "repeat"), "secret"),  # only hashed: EVERY is enough
     "Range": "range", "Authorization": "authorization",
@@ -176,7 +177,10 @@ ROUTES: dict[str, tuple[Shape, ...]] = {
     # A PBX's upload (no login: its token); walked by intake_requests.
     "/intake/recordings/<file_name>": (Shape("PUT", ("uniqueid", "caller", "callee"),
                                              headers=("Authorization", "X-Content-SHA256")),),
-    "/admin/phrases": (get(), post("phrase", "notify", phrase="fuzz-phrase")),
+    "/admin/phrases": (get(), post("phrase", "notify", "mail_to", "mail_language", phrase="fuzz-phrase",
+                                   mail_to="team@praxis.example", mail_language="de")),
+    "/admin/phrases/<int:rule_id>/mail": (post("mail_to", "mail_language", mail_to="team@praxis.example",
+                                               mail_language="de"),),
     "/admin/phrases/<int:rule_id>/delete": (post(),),
     "/admin/scorecard": (get(), post("text", "kind", "weight", text="Greets by name", kind="yesno", weight="1")),
     "/admin/scorecard/<int:criterion_id>/delete": (post(),),

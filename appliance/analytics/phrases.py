@@ -4,7 +4,7 @@ A phrase matches where its words follow each other in one speaker's turn, each a
 a spoken word, case and punctuation ignored: "kündig" finds "Kündigung" and "kündigen", "Anwalt"
 finds "Anwalts", "lawyer" finds "Lawyer,". The moment is the first matching word's start (the
 turn's start where a transcript has no word times). Run after every new transcript, a correction
-included (store.alerts keeps what it found and queues the webhook alerts).
+included (store.alerts keeps what it found and queues the webhook alerts and mails).
 """
 
 from __future__ import annotations
@@ -57,5 +57,6 @@ def run_pending(store, settings=None, limit: int = BATCH) -> int:
         queued = store.alerts.save(call_id, transcript_id, hits)
         done += 1
         if hits:
-            log.info("alerts: call %d: %d phrase(s) found, %d webhook alert(s) queued", call_id, len(hits), queued)
+            log.info("alerts: call %d: %d phrase(s) found, %d webhook alert(s) and mail(s) queued", call_id,
+                     len(hits), queued)
     return done

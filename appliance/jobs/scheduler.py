@@ -1,6 +1,6 @@
 """Periodic tasks run by APScheduler beside the worker: spool sweep, voicemail scan, mail to
-mailbox owners, webhook deliveries, the safety net of the after-commit stages and stale-lease
-recovery; the caller adds the tasks of features above the queue (operations: appliance.ops.schedule).
+mailbox owners, phrase-alert mail, webhook deliveries, the safety net of the after-commit stages
+and stale-lease recovery; the caller adds the tasks of features above the queue (operations: appliance.ops.schedule).
 
 Each task opens its own store connection: APScheduler runs them on its own threads.
 """
@@ -20,6 +20,7 @@ from appliance.jobs.pull import pull as pull_recordings
 from appliance.jobs.spool import sweep
 from appliance.jobs.stages import add_scheduler_jobs as add_stage_jobs
 from appliance.jobs.voicemail import scan_mailboxes
+from appliance.mail.alerts import deliver_alerts
 from appliance.mail.voicemail import deliver_pending
 from appliance.store import Store
 from appliance.webhooks.delivery import deliver_due
@@ -83,6 +84,10 @@ def start_scheduler(settings: Settings, more: Iterable[AddJobs] = ()) -> Backgro
     scheduler.add_job(
         _with_store(settings, lambda store: deliver_pending(store, settings)), "interval",
         seconds=max(1.0, settings.sweep_interval_seconds), id="mail", **common,
+    )
+    scheduler.add_job(
+        _with_store(settings, lambda store: deliver_alerts(store, settings)), "interval",
+        seconds=max(1.0, settings.sweep_interval_seconds), id="alert-mail", **common,
     )
     scheduler.add_job(
         _with_store(settings, _recover), "interval",

@@ -730,4 +730,23 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
         "DROP TABLE contacts",
         "ALTER TABLE contacts_new RENAME TO contacts",
     ),
+    # Step 33: phrase alerts by mail (appliance/store/alert_mail.py): each phrase's recipients (a
+    # JSON list of addresses) and its mail's language; one delivery per call and recipient, so a
+    # correction that finds the phrase again does not mail again, and a failed one is retried.
+    (
+        "ALTER TABLE phrase_rules ADD COLUMN mail_to TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE phrase_rules ADD COLUMN mail_language TEXT NOT NULL DEFAULT 'en'",
+        """CREATE TABLE alert_mails (
+            call_id INTEGER NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+            recipient TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed', 'skipped')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            next_attempt_at REAL NOT NULL,
+            created_at REAL NOT NULL,
+            sent_at REAL,
+            PRIMARY KEY (call_id, recipient)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX alert_mails_due ON alert_mails(state, next_attempt_at)",
+    ),
 ]

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from appliance import filemodes
 from appliance.config import Settings
+from appliance.store.alert_mail import AlertMails
 from appliance.store.alerts import Alerts
 from appliance.store.audit import AuditLog
 from appliance.store.calls import Calls
@@ -56,6 +57,7 @@ from appliance.store.workers import RemoteWorkers
 
 
 class Store:
+    alert_mail = concern(AlertMails)
     alerts = concern(Alerts)
     audit = concern(AuditLog)
     calls = concern(Calls)

@@ -31,7 +31,7 @@ LABELS: dict[str, dict[str, str]] = {
     # A remote worker on the jobs page (RemoteWorker.state).
     "worker": {"busy": N_("working"), "idle": N_("idle"), "offline": N_("offline")},
     "service": {"database": N_("database"), "worker": N_("worker"), "asterisk": N_("Asterisk")},
-    "delivery": {"pending": N_("pending"), "sent": N_("sent"), "failed": N_("failed")},
+    "delivery": {"pending": N_("pending"), "sent": N_("sent"), "failed": N_("failed"), "skipped": N_("skipped")},
     "event": {"call.done": N_("call transcribed"), "phrase.alert": N_("phrase alert"), "test": N_("test")},
     "webhook_field": {"call": N_("call data"), "keywords": N_("keywords"), "summary": N_("summary"),
                       "entities": N_("entities"), "transcript": N_("transcript"), "link": N_("link"),
@@ -60,6 +60,7 @@ LABELS: dict[str, dict[str, str]] = {
         "criterion-add": N_("added a scorecard criterion"), "criterion-delete": N_("removed a scorecard criterion"),
         "phrase-add": N_("added a phrase alert"), "phrase-delete": N_("removed a phrase alert"),
         "crm-names": N_("took names from the CRM"),
+        "phrase-mail": N_("changed who a phrase alert mails"),
     },
 }
 
@@ -130,6 +131,10 @@ ERRORS = {
     "answer-count": N_("No names taken: the answer names more than %(most)s numbers."),
     "answer-entry": N_("No names taken: %(where)s: a number is a string of digits, + * # (at most %(number)s "
                        "characters), a name one of 1 to %(name)s printable characters."),
+    "mail-address": N_("%(address)s is not an e-mail address (one address like name@example.org, several separated "
+                       "by commas)."),
+    "mail-count": N_("A phrase mails at most %(most)s recipients."),
+    "mail-language": N_("An alert mail is in English or German."),
 }
 # The cases a job fails with (above): the calls list's script says them when a job fails while
 # the list is open (job_error_texts).

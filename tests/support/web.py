@@ -158,13 +158,15 @@ def recorded_call(
     turns: list[Turn],
     speakers: tuple[Speaker, ...] = CALLER_AND_CALLEE,
     options: dict | None = None,
+    language: str = "en",
 ) -> EnqueueResult:
-    """Enqueue these recording files, claim the job and finish it with these turns."""
+    """Enqueue these recording files, claim the job and finish it with these turns (a transcript
+    in `language`)."""
     result = store.intake.enqueue(meta, [str(p) for p in paths], options or {})
     job = store.jobs.claim("web-test", 60)
     assert job.id == result.job_id, "finish the calls one by one"
     duration = max((turn.end for turn in turns), default=1.0)
-    transcript = Transcript("en", "faster-whisper", "base", duration, speakers, tuple(turns), meta)
+    transcript = Transcript(language, "faster-whisper", "base", duration, speakers, tuple(turns), meta)
     assert store.jobs.finish(job.id, "web-test", transcript)
     return result
 
