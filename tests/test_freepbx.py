@@ -7,6 +7,7 @@ import os
 import shutil
 import time
 from datetime import date
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -143,3 +144,36 @@ def test_the_command_imports_the_tree(tree, make_settings, store):
     assert [call.uniqueid for call in store.calls.page()] == ["1709280902.5"]
     missing = CliRunner().invoke(cli, ["import-freepbx"], env={**env, "APPLIANCE_FREEPBX_MONITOR_DIR": str(tree / "x")})
     assert missing.exit_code == 1 and "freepbx_monitor_dir" in str(missing.exception)
+
+
+def test_hostile_file_names_are_imported_or_left_safely(tree, make_settings, store, caplog):
+    settings = make_settings(freepbx_monitor_dir=tree)
+    today = date.today()
+    normal = _recording(tree, today, "in-200-+4930123456-20261202-091502-1796199302.1", "vm-intro")
+    hostile = [_recording(tree, today, stem, "vm-intro") for stem in (
+        "in-201-+49 30 123-20261202-091502-1796199302.2",  # a space
+        "in-201-+4930\nline-20261202-091502-1796199302.3",  # a newline
+        "-e sh x", "--delete")]  # options, were they arguments
+    # Not UTF-8: the store cannot keep its name, so the file stays in the tree, unnamed in the log.
+    foreign = os.fsencode(normal.parent) + b"/in-200-+4930777666-\xff-20261202-091502-1733130902.123.wav"
+    shutil.copyfile(normal, foreign)
+    # A link that leads out of the tree: not the PBX's recording to take.
+    outside = tree.parent / "elsewhere.wav"
+    shutil.copyfile(normal, outside)
+    (normal.parent / "in-200-+4930555444-20261202-091502-1796199302.9.wav").symlink_to(outside)
+    for path in (foreign, outside):
+        os.utime(path, (time.time() - 60, time.time() - 60))
+
+    with caplog.at_level("INFO", logger="appliance.jobs.freepbx"):
+        queued = import_tree(store, settings)
+    assert len(queued) == 1 + len(hostile)
+    calls = {call.uniqueid: call for call in store.calls.page()}
+    assert calls["1796199302.1"].caller == "+4930123456"
+    assert calls["1796199302.2"].caller == "+49 30 123"
+    copies = [Path(file) for call in calls.values() for file in store.recordings.files(call.id)]
+    assert sorted(copy.name for copy in copies) == sorted(path.name for path in (normal, *hostile))
+    assert all(copy.read_bytes() == normal.read_bytes() for copy in copies)
+    assert "2 file(s)" in caplog.text and "4930777666" not in caplog.text and "4930555444" not in caplog.text
+    assert not any(b"\xff" in os.fsencode(path) for path in (settings.data_dir / "imports").rglob("*"))
+    assert import_tree(store, settings) == []  # nothing twice, the foreign name left alone again
+    assert os.path.exists(foreign)

@@ -12,17 +12,19 @@ The tree is the PBX's: nothing there is changed or deleted. A finished file (unc
 `spool_settle_seconds`) is copied atomically into `data_dir/imports/freepbx/` (retention and
 erasure act on the copy) and queued; the store remembers the source, so a file is imported
 once even after its call was deleted here. Names that do not parse are imported too, with the
-file name as the uniqueid: a recording is never ignored for its name.
+file name as the uniqueid: a recording is never ignored for its name, unless the store cannot
+keep it (not UTF-8) or it leads out of the tree (a link): then it stays there, counted in the log.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path, PurePath
+from pathlib import Path, PurePath, PurePosixPath
 from zoneinfo import ZoneInfo
 
 from appliance.config import Settings, zone_named
@@ -88,6 +90,19 @@ def is_recording(name: str) -> bool:
     return not name.startswith(".") and AUDIO_SUFFIX.match(PurePath(name).suffix) is not None
 
 
+def tree_path(name: bytes) -> PurePosixPath | None:
+    """A file's path below a tree as this box keeps it, or None for one left in the tree: a
+    name that is not UTF-8 (the store keeps text) or that would lead out of the tree."""
+    try:
+        text = name.decode()
+    except UnicodeDecodeError:
+        return None
+    relative = PurePosixPath(text)
+    if relative.is_absolute() or ".." in relative.parts or str(relative) != text:
+        return None
+    return relative
+
+
 def _day(year: str, month: str, day: str) -> date | None:
     if not all(part.isascii() and part.isdigit() for part in (year, month, day)) or len(year) != 4:
         return None
@@ -141,15 +156,22 @@ def import_tree(store: Store, settings: Settings, since: date | None = None, now
         return []
     now = time.time() if now is None else now
     since = since or scan_since(settings, now)
-    queued = []
+    queued, skipped = [], 0
     for path in finished_recordings(root, since, settings.spool_settle_seconds, now):
-        source = str(path.resolve())
+        resolved = path.resolve()
+        relative = tree_path(os.fsencode(os.path.relpath(resolved, root.resolve())))
+        if relative is None:
+            skipped += 1
+            continue
+        source = str(resolved)
         if store.intake.was_imported(SOURCE, source):
             continue
-        relative = path.resolve().relative_to(root.resolve())
         copy = atomic_copy(path, settings.data_dir / "imports" / SOURCE / relative)
-        result = store.intake.enqueue_import(SOURCE, source, call_meta(path.stem, settings), [copy], {})
+        result = store.intake.enqueue_import(SOURCE, source, call_meta(relative.stem, settings), [copy], {})
         if result.created:
             log.info("freepbx: queued job %d", result.job_id)
             queued.append(result.call_id)
+    if skipped:
+        # Counted, never named: FreePBX's names carry numbers.
+        log.warning("freepbx: %d file(s) with a name this box does not take left in the tree", skipped)
     return queued

@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 from appliance import filemodes
 from appliance.config import Settings
 from appliance.errors import ApplianceError, ConfigError
-from appliance.jobs.freepbx import SOURCE as FREEPBX, call_meta, in_window, is_dated, scan_since
+from appliance.jobs.freepbx import SOURCE as FREEPBX, call_meta, in_window, is_dated, scan_since, tree_path
 from appliance.jobs.intake import synced_rename
 from appliance.store import Store
 
@@ -132,13 +132,8 @@ def _listing(settings: Settings, root: str) -> list[RemoteFile]:
         entry = _ENTRY.match(line)
         if not entry or not entry["mode"].startswith(b"-"):
             continue  # a folder, a link, a device
-        try:
-            name = _ESCAPE.sub(lambda m: bytes([int(m[1], 8)]), entry["name"]).decode()
-        except UnicodeDecodeError:
-            skipped += 1
-            continue
-        relative = PurePosixPath(name)
-        if relative.is_absolute() or ".." in relative.parts or str(relative) != name:
+        relative = tree_path(_ESCAPE.sub(lambda m: bytes([int(m[1], 8)]), entry["name"]))
+        if relative is None:
             skipped += 1
             continue
         when = calendar.timegm(time.strptime(entry["when"].decode(), "%Y/%m/%d %H:%M:%S"))
