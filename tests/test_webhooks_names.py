@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import http.server
-import ipaddress
 import json
 import re
 import threading
@@ -20,6 +19,10 @@ from appliance.nlp.stage import run_pending
 from appliance.transcript.model import CallMeta
 from appliance.webhooks import delivery
 from support.web import audit_actions, post, recorded_call, talk, write_wav
+
+
+# The CRM listens on 127.0.0.1, which a real box refuses: the shared switch (conftest) for every test.
+pytestmark = pytest.mark.usefixtures("loopback_is_lan")
 
 
 class CRM(http.server.BaseHTTPRequestHandler):
@@ -54,12 +57,6 @@ def crm(served):
     yield served, served.login("admin")
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(autouse=True)
-def loopback_is_lan(monkeypatch):
-    """The CRM listens on 127.0.0.1, which a real box refuses (tests/test_webhooks.py)."""
-    monkeypatch.setattr(delivery, "LAN_NETWORKS", (*delivery.LAN_NETWORKS, ipaddress.ip_network("127.0.0.1/32")))
 
 
 def a_call(served, uniqueid: str, caller: str, answer: dict | tuple | None = None) -> int:
