@@ -132,25 +132,37 @@ def start_asterisk(settings) -> Asterisk:
     unavailable("Asterisk did not finish booting within 60 s")
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+_HANDED_OUT: set[int] = set()  # ports given to phones not started yet may look free again
+
+
+def _free_port(low: int, high: int, probes: tuple[tuple[int, int], ...]) -> int:
+    """A port P in [low, high) where each (socket kind, offset) of `probes` binds on 127.0.0.1,
+    never one handed out before in this process. Below the kernel's ephemeral range (32768 on),
+    where the other tests' connections cannot take it between this probe and the phone's bind."""
+    while True:
+        port = random.randrange(low, high, 2)
+        if port in _HANDED_OUT:
+            continue
+        try:
+            for kind, offset in probes:
+                with socket.socket(socket.AF_INET, kind) as probe:
+                    probe.bind(("127.0.0.1", port + offset))
+        except OSError:
+            continue
+        _HANDED_OUT.add(port)
+        return port
 
 
 def free_sip_port() -> int:
-    """A port P for baresip's sip_listen: it binds UDP and TCP on P and TLS on TCP P+1. Taken
-    below the kernel's ephemeral range, where the other tests' connections cannot take it."""
-    while True:
-        port = random.randrange(20000, 32000, 2)
-        probes = [(socket.SOCK_DGRAM, port), (socket.SOCK_STREAM, port), (socket.SOCK_STREAM, port + 1)]
-        try:
-            for kind, number in probes:
-                with socket.socket(socket.AF_INET, kind) as probe:
-                    probe.bind(("127.0.0.1", number))
-        except OSError:
-            continue
-        return port
+    """A port P for baresip's sip_listen: it binds UDP and TCP on P and TLS on TCP P+1."""
+    return _free_port(20000, 32000, ((socket.SOCK_DGRAM, 0), (socket.SOCK_STREAM, 0), (socket.SOCK_STREAM, 1)))
+
+
+def free_console_port() -> int:
+    """A UDP port for baresip's cons module (phone_command). From the ephemeral range, as this
+    once was, another process took it before baresip bound it: the phone then ignored every
+    command ("cons: failed to listen ... Address already in use") and the call never moved."""
+    return _free_port(32000, 32700, ((socket.SOCK_DGRAM, 0),))
 
 
 def voice_track(parts: list[tuple[float, Path]], seconds: float, out: Path) -> Path:
