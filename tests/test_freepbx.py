@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from appliance.errors import ConfigError
+from appliance.jobs import freepbx
 from appliance.jobs.freepbx import import_tree, parse_name
 from appliance.jobs.worker import Worker
 
@@ -177,3 +178,24 @@ def test_hostile_file_names_are_imported_or_left_safely(tree, make_settings, sto
     assert not any(b"\xff" in os.fsencode(path) for path in (settings.data_dir / "imports").rglob("*"))
     assert import_tree(store, settings) == []  # nothing twice, the foreign name left alone again
     assert os.path.exists(foreign)
+
+
+def test_a_recording_freepbx_removes_during_the_scan_is_passed_over(tree, make_settings, store, monkeypatch):
+    # FreePBX's own clean-up (or an admin) deletes a file after the scan listed it: the scan
+    # takes the others and leaves no half copy; it used to end there with FileNotFoundError.
+    settings = make_settings(freepbx_monitor_dir=tree)
+    today = date.today()
+    gone = _recording(tree, today, "in-200-+4930123456-20261202-091502-1796199302.1", "vm-intro")
+    kept = _recording(tree, today, "in-200-+4930123456-20261202-091602-1796199362.2", "vm-intro")
+    copy = freepbx.atomic_copy
+
+    def deleted_first(source, target):
+        if source.name == gone.name:
+            source.unlink()
+        return copy(source, target)
+
+    monkeypatch.setattr(freepbx, "atomic_copy", deleted_first)
+    queued = import_tree(store, settings)
+    assert [call.uniqueid for call in store.calls.page()] == ["1796199362.2"] and len(queued) == 1
+    imported = [path.name for path in (settings.data_dir / "imports").rglob("*") if path.is_file()]
+    assert imported == [kept.name]

@@ -166,7 +166,10 @@ def import_tree(store: Store, settings: Settings, since: date | None = None, now
         source = str(resolved)
         if store.intake.was_imported(SOURCE, source):
             continue
-        copy = atomic_copy(path, settings.data_dir / "imports" / SOURCE / relative)
+        try:
+            copy = atomic_copy(path, settings.data_dir / "imports" / SOURCE / relative)
+        except FileNotFoundError:
+            continue  # FreePBX's own clean-up took it since the listing: nothing left to import
         result = store.intake.enqueue_import(SOURCE, source, call_meta(relative.stem, settings), [copy], {})
         if result.created:
             log.info("freepbx: queued job %d", result.job_id)
