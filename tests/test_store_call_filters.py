@@ -1,6 +1,8 @@
 """The call list's filters on their indexes: digits columns for numbers, the day expression,
 pages picked on `calls` alone, and the two ways of testing the latest job's state."""
 
+import re
+
 import pytest
 from support.store import finished_call
 
@@ -55,6 +57,25 @@ def test_the_day_filter_uses_the_index_on_the_same_expression(store, tmp_path):
     assert "calls_day" in plan
     assert store.calls.count(date_from="2024-05-02", date_to="2024-05-02") == 1
 
+
+
+@pytest.mark.parametrize("zone", [None, "Europe/Berlin"])
+def test_the_dashboard_reads_its_range_of_calls_from_one_index_alone(store, tmp_path, zone):
+    # Not through calls_kind, which matches every call, and the table: a year took seconds so.
+    from zoneinfo import ZoneInfo
+
+    store.intake.enqueue(_meta("1.1", "+49 30 1234", started_at="2024-05-01T10:00:00Z"), [tmp_path / "1.raw"])
+    seen = []
+    store._db.conn.set_trace_callback(seen.append)
+    try:
+        for chart in (store.dashboard.days, store.dashboard.extensions, store.dashboard.week_hours):
+            assert chart(date_from="2024-01-01", date_to="2024-12-31", kind="call", zone=zone and ZoneInfo(zone))
+    finally:
+        store._db.conn.set_trace_callback(None)
+    queries = [sql for sql in seen if "FROM calls c" in sql]
+    assert len(queries) == 3
+    for sql in queries:
+        assert re.search(r"SEARCH c USING COVERING INDEX calls_kind_(day|start) ", _plan(store, sql, {}))
 
 def test_a_start_of_now_is_dated_when_the_call_arrived(store, tmp_path):
     # date('now') is not allowed in an index: such a call must still go in, dated by arrival.
