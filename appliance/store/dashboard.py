@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from appliance.store.concern import Concern
-from appliance.store.filters import ALERTED, CallFilter, week_hour_sql, where_clause
+from appliance.store.filters import ALERTED, CallFilter, day_number_sql, week_hour_sql, where_clause
 from appliance.store.schema import call_day, call_start
 
 
@@ -112,21 +112,25 @@ class Dashboard(Concern):
         """Figures per day of `zone` of the calls the call list would show for these filters."""
         where = CallFilter(date_from, date_to, number, None, kind, self.scope, zone=zone)
         conditions, params = where.where()
-        day, day_params = _local_day(where)
+        day, group, day_params = _local_day(where)
         params = {**params, **day_params}
         sql = (
             f"SELECT {day} AS day, count(*), total(c.duration), count(m.call_id),"
             f" total(m.silence_seconds), total(m.interruptions_total), total({ALERTED})"
             " FROM calls c LEFT JOIN call_metrics m ON m.call_id = c.id AND m.error IS NULL"
-            + where_clause(conditions) + f" GROUP BY {day} ORDER BY day"
+            + where_clause(conditions) + f" GROUP BY {group} ORDER BY day"
         )
         rows = self._db.execute(sql, params).fetchall()
         return [DayFigures(d, n, round(s, 1), k, round(silence, 1), int(i), int(a))
                 for d, n, s, k, silence, i, a in rows]
 
 
-def _local_day(where: CallFilter) -> tuple[str, dict]:
-    """SQL for the call's start as a day of the filter's zone (CallFilter.local_start), and its
-    parameters; the indexed UTC day where the clock is UTC's."""
+def _local_day(where: CallFilter) -> tuple[str, str, dict]:
+    """SQL for the call's start as a day of the filter's zone (CallFilter.local_start), SQL to
+    group by it, and their parameters: the indexed UTC day (read in its order, no sorting) where
+    the clock is UTC's, else the day's number, written as a date once per day, not per call."""
     local, params = where.local_start()
-    return (call_day("c."), {}) if local == call_start("c.") else (f"date({local}, 'unixepoch')", params)
+    if local == call_start("c."):
+        return call_day("c."), call_day("c."), {}
+    number = day_number_sql(local)
+    return f"date({number} * 86400, 'unixepoch')", number, params

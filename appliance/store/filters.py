@@ -84,14 +84,22 @@ def number_digits(number: str | None) -> str:
     return "".join(ch for ch in number or "" if ch not in NUMBER_PUNCTUATION)
 
 
-def week_hour_sql(local: str) -> str:
-    """The hour of the week (Monday 0:00-0:59 is 0, Sunday 23:00 is 167) of a local start.
+def _whole_ms(local: str) -> str:
+    # A start in whole milliseconds, rounded as SQLite's date functions round it: arithmetic on
+    # it is a third cheaper over a year of calls than strftime or date(), and finds the same.
+    return f"CAST({local} * 1000 + 0.5 AS INTEGER)"
 
-    Plain arithmetic, a third faster than strftime over a year of calls: the start in whole
-    milliseconds, rounded as SQLite's date functions round it; day 0 (1970-01-01) a Thursday.
-    """
-    ms = f"CAST({local} * 1000 + 0.5 AS INTEGER)"
+
+def week_hour_sql(local: str) -> str:
+    """The hour of the week (Monday 0:00-0:59 is 0, Sunday 23:00 is 167) of a local start; day 0
+    (1970-01-01) was a Thursday."""
+    ms = _whole_ms(local)
     return f"((({ms} / 86400000 + 3) % 7) * 24 + ({ms} % 86400000) / 3600000)"
+
+
+def day_number_sql(local: str) -> str:
+    """The day of a local start as days since 1970-01-01: date(n * 86400, 'unixepoch') writes it."""
+    return f"({_whole_ms(local)} / 86400000)"
 
 
 def _offsets(zone: tzinfo, since: datetime, until: datetime) -> list[tuple[float, int]]:
