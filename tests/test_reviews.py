@@ -230,3 +230,51 @@ def test_only_admins_set_phrases_and_bad_ones_are_refused(alerted):
     assert served.login("vic").get("/admin/phrases").status == 403
     assert served.login("vic").post("/admin/phrases", {"phrase": "x"}).status == 403
     assert admin.request("POST", "/admin/phrases", {"phrase": "forged"}).status == 400
+
+
+# --- criteria the transcript answers ---------------------------------------------------------
+
+
+def test_a_criterion_a_phrase_answers_links_to_the_moment_and_fills_in_the_form(card):
+    served, admin, _ = card
+    assert admin.post("/admin/scorecard", {"text": "Names the practice", "kind": "yes_no", "weight": "1",
+                                           "phrase": "Praxis  Weber", "phrase_party": "callee"}).status == 302
+    assert admin.post("/admin/scorecard", {"text": "No promise of a cure", "kind": "yes_no", "weight": "1",
+                                           "phrase": "ich verspreche", "phrase_meets": "0"}).status == 302
+    # A phrase answers yes or no only; the party is one of the call's.
+    assert admin.post("/admin/scorecard", {"text": "Tone", "kind": "scale", "phrase": "bitte"}).status == 302
+    assert "A phrase answers a yes/no criterion" in admin.get("/admin/scorecard").text
+    assert admin.post("/admin/scorecard", {"text": "Tone", "kind": "yes_no", "phrase": "x",
+                                           "phrase_party": "boss"}).status == 302
+    with served.store() as store:
+        card = {c.text: c for c in store.reviews.scorecard()}
+        assert "Tone" not in card and card["Names the practice"].phrase == "Praxis Weber"
+        wav = write_wav(served.data_dir / "recordings" / "practice.wav", 6.0)
+        answered = recorded_call(store, [wav], CallMeta(uniqueid="served-practice", caller="+4930111", callee="201"),
+                                 talk([(0, "Guten Tag."), (1, "Hier ist die Praxis Weber, was kann ich tun?")]),
+                                 language="de").call_id
+        # The caller, not the called party, names the practice here: that does not meet it.
+        wav = write_wav(served.data_dir / "recordings" / "practice-2.wav", 6.0)
+        other = recorded_call(store, [wav], CallMeta(uniqueid="served-practice-2", caller="+4930111", callee="201"),
+                              talk([(0, "Ist dort die Praxis Weber?"), (1, "Ja, ich verspreche Ihnen Heilung.")]),
+                              language="de").call_id
+    assert "Names the practice" in text_of(admin.get("/admin/scorecard").text, "scorecard", "table")
+    page = admin.get(f"/calls/{answered}").text
+    text = text_of(page, "automatic", "ul")
+    assert "Names the practice: yes" in text and "„Praxis Weber“ said by Agent at" in text
+    assert "No promise of a cure: yes" in text and "„ich verspreche“ not said" in text
+    moment = re.search(r'„Praxis Weber“ said by Agent at\s*<a class="when" href="#t=([0-9.]+)" data-seek="\1">0:0\d</a>',
+                       page)
+    assert moment and 2.0 <= float(moment[1]) < 3.5, "the link plays from the words, in the callee's turn"
+    with served.store() as store:
+        criteria = {c.text: c.id for c in store.reviews.scorecard()}
+    form = page[page.index('class="review-form"'):]
+    for name in ("Names the practice", "No promise of a cure"):  # the reviewer's form comes filled in
+        chosen = re.search(rf'name="c{criteria[name]}">.*?</select>', form, re.S)[0]
+        assert '<option value="1" selected>' in chosen, name
+    text = text_of(admin.get(f"/calls/{other}").text, "automatic", "ul")
+    assert "Names the practice: no" in text and "No promise of a cure: no" in text
+    # The reviewer's own answer is the one the review keeps.
+    assert admin.post(f"/calls/{answered}/review", {f"c{criteria['Names the practice']}": "0"}).status == 302
+    with served.store() as store:
+        assert store.reviews.of_call(answered)[-1].answers == {criteria["Names the practice"]: 0}

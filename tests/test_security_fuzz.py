@@ -65,7 +65,7 @@ KIND = {
     **dict.fromkeys(("from", "to"), "date"),
     **dict.fromkeys(("state", "kind", "role", "locale", "action", "direction", "fields", "enabled", "may_edit",
                      "confirm", "fmt", "inline", "sort", "dir", "all_calls", "name_source",
-                     "mail_language"), "choice"),
+                     "mail_language", "phrase_party", "phrase_meets"), "choice"),
     "username": "name",
     **dict.fromkeys(("password", "current", "new", "repeat"), "secret"),  # only hashed: EVERY is enough
     "Range": "range", "Authorization": "authorization",
@@ -182,7 +182,8 @@ ROUTES: dict[str, tuple[Shape, ...]] = {
     "/admin/phrases/<int:rule_id>/mail": (post("mail_to", "mail_language", mail_to="team@praxis.example",
                                                mail_language="de"),),
     "/admin/phrases/<int:rule_id>/delete": (post(),),
-    "/admin/scorecard": (get(), post("text", "kind", "weight", text="Greets by name", kind="yesno", weight="1")),
+    "/admin/scorecard": (get(), post("text", "kind", "weight", "phrase", "phrase_party", "phrase_meets",
+                                     text="Greets by name", kind="yesno", weight="1")),
     "/admin/scorecard/<int:criterion_id>/delete": (post(),),
     # A review's answers are fields c<criterion id>: c1 stands for them all.
     "/calls/<int:call_id>/review": (post("c1", "note", c1="1", note="fine"),),

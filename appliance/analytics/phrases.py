@@ -29,11 +29,14 @@ def _turn_words(turn) -> list[tuple[str, float]]:
     return [(token, turn.start) for token in _tokens(turn.text)]
 
 
-def find(rules, transcript: Transcript) -> list[tuple[int, int, float]]:
-    """(rule id, speaker, seconds) of each rule's first match in the call."""
+def find(rules, transcript: Transcript, speakers: set[int] | None = None) -> list[tuple[int, int, float]]:
+    """(rule id, speaker, seconds) of each rule's first match in the call (in the turns of
+    `speakers` only, when given)."""
     wanted = [(rule.id, _tokens(rule.phrase)) for rule in rules]
     first: dict[int, tuple[int, int, float]] = {}
     for turn in transcript.turns:
+        if speakers is not None and turn.speaker not in speakers:
+            continue
         words = _turn_words(turn)
         for rule_id, phrase in wanted:
             if rule_id in first or not phrase:

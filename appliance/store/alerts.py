@@ -46,6 +46,14 @@ class PhraseHit:
     at_seconds: float  # where it was said first in the call
 
 
+def clean_phrase(phrase: str) -> str:
+    """The phrase as it is kept (inner spaces one); BadInput unless 1 to MAX_PHRASE printable."""
+    phrase = " ".join(phrase.split())
+    if not phrase or len(phrase) > MAX_PHRASE or not phrase.isprintable():
+        raise BadInput(f"a phrase has 1 to {MAX_PHRASE} printable characters", "phrase", most=MAX_PHRASE)
+    return phrase
+
+
 class Alerts(Concern):
     """`store.alerts`."""
 
@@ -56,9 +64,7 @@ class Alerts(Concern):
 
     def add_rule(self, phrase: str, notify: bool = False, mail_to=(), mail_language: str = "en",
                  now: float | None = None) -> PhraseRule:
-        phrase = " ".join(phrase.split())
-        if not phrase or len(phrase) > MAX_PHRASE or not phrase.isprintable():
-            raise BadInput(f"a phrase has 1 to {MAX_PHRASE} printable characters", "phrase", most=MAX_PHRASE)
+        phrase = clean_phrase(phrase)
         mail_to, mail_language = _mail(mail_to, mail_language)
         with write(self._db):
             # Matching ignores case (Python's casefold, which SQLite's NOCASE does not do for "Ü").

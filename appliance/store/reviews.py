@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 
 from appliance.errors import BadInput, NotFound
+from appliance.store.alerts import clean_phrase
 from appliance.store.concern import Concern, clock
 from appliance.store.db import write
 
@@ -23,12 +24,18 @@ MAX_TEXT = 200
 MAX_NOTE = 2000
 
 
+PARTIES = ("", "caller", "callee")  # whose words a criterion's phrase is looked for in ("": anyone's)
+
+
 @dataclass(frozen=True)
 class Criterion:
     id: int
     text: str
     kind: str  # one of KINDS
     weight: float
+    phrase: str | None = None  # a yes/no criterion the transcript answers (appliance/analytics/scorecard.py)
+    phrase_party: str = ""  # one of PARTIES
+    phrase_meets: bool = True  # saying the phrase meets the criterion; False: it fails it
 
 
 @dataclass(frozen=True)
@@ -85,19 +92,29 @@ class Reviews(Concern):
     comments, on calls in the store's scope only (NotFound outside it)."""
 
     def scorecard(self) -> list[Criterion]:
-        return [Criterion(row["id"], row["text"], row["kind"], row["weight"])
-                for row in self._db.query("SELECT id, text, kind, weight FROM scorecard_criteria ORDER BY id")]
+        return [Criterion(row["id"], row["text"], row["kind"], row["weight"], row["phrase"], row["phrase_party"],
+                          bool(row["phrase_meets"]))
+                for row in self._db.query("SELECT id, text, kind, weight, phrase, phrase_party, phrase_meets"
+                                          " FROM scorecard_criteria ORDER BY id")]
 
-    def add_criterion(self, text: str, kind: str, weight: float, now: float | None = None) -> Criterion:
+    def add_criterion(self, text: str, kind: str, weight: float, phrase: str = "", phrase_party: str = "",
+                      phrase_meets: bool = True, now: float | None = None) -> Criterion:
+        """A criterion; with a `phrase`, a yes/no one the transcript answers: met where the phrase
+        is said (by `phrase_party`, or anyone), or where it is not, with `phrase_meets` False."""
         text = _text(text, MAX_TEXT, "criterion")
         if not text or kind not in KINDS or not 0 < weight <= 100:
             raise BadInput("a criterion needs a text, a kind (yes/no or 1-5) and a weight from 0 to 100",
                            "criterion")
+        phrase = clean_phrase(phrase) if phrase.strip() else None
+        if phrase and (kind != "yes_no" or phrase_party not in PARTIES):
+            raise BadInput("a phrase answers a yes/no criterion, said by the caller, the callee or anyone",
+                           "criterion-phrase")
         with write(self._db):
             row_id = self._db.execute(
-                "INSERT INTO scorecard_criteria (text, kind, weight, created_at) VALUES (?, ?, ?, ?)",
-                [text, kind, weight, clock(now)]).lastrowid
-        return Criterion(row_id, text, kind, weight)
+                "INSERT INTO scorecard_criteria (text, kind, weight, phrase, phrase_party, phrase_meets, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [text, kind, weight, phrase, phrase_party if phrase else "", int(phrase_meets), clock(now)]).lastrowid
+        return Criterion(row_id, text, kind, weight, phrase, phrase_party if phrase else "", phrase_meets)
 
     def delete_criterion(self, criterion_id: int) -> None:
         with write(self._db):

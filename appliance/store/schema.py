@@ -760,4 +760,13 @@ MIGRATIONS: list[tuple[str | Callable[[sqlite3.Connection], None], ...]] = [
     # (which matched every call) and the table. A new index on existing rows needs no backfill.
     tuple(f"CREATE INDEX calls_kind_{name} ON calls(kind, {start}, {DASHBOARD_COLUMNS})"
           for name, start in (("day", call_day()), ("start", call_start()))),
+    # Step 35: a yes/no criterion of the scorecard a phrase rule answers (appliance/analytics/
+    # scorecard.py): the phrase, whose words it is looked for in (a party, or anyone), and whether
+    # saying it meets the criterion ("greeting with the practice name") or fails it ("no promise").
+    (
+        "ALTER TABLE scorecard_criteria ADD COLUMN phrase TEXT",
+        "ALTER TABLE scorecard_criteria ADD COLUMN phrase_party TEXT NOT NULL DEFAULT ''"
+        " CHECK (phrase_party IN ('', 'caller', 'callee'))",
+        "ALTER TABLE scorecard_criteria ADD COLUMN phrase_meets INTEGER NOT NULL DEFAULT 1",
+    ),
 ]

@@ -39,6 +39,8 @@ LABELS: dict[str, dict[str, str]] = {
     "entity": {"phone": N_("phone"), "email": N_("e-mail"), "date": N_("date"), "amount": N_("amount"),
                "order": N_("order"), "ticket": N_("ticket")},
     "criterion_kind": {"yes_no": N_("yes/no"), "scale": N_("1 to 5")},
+    # Whose words a scorecard criterion's phrase is looked for in (store/reviews.py PARTIES).
+    "said_by": {"anyone": N_("anyone"), "caller": N_("the caller"), "callee": N_("the called party")},
     "action": {
         "view": N_("viewed"), "listen": N_("listened"), "export": N_("exported"), "search": N_("searched"),
         "rename-speaker": N_("renamed a speaker"), "delete": N_("deleted"), "retry": N_("re-ran a job"),
@@ -90,6 +92,7 @@ ERRORS = {
     "not-lan": N_("%(host)s (%(address)s) is not on the LAN: webhooks only go to private addresses."),
     "review-text": N_("A text has at most %(most)s printable characters."),
     "criterion": N_("A criterion needs a text, a kind (yes/no or 1-5) and a weight from 0 to 100."),
+    "criterion-phrase": N_("A phrase answers a yes/no criterion, said by the caller, the called party or anyone."),
     "review-answer": N_("An answer is yes/no or 1 to 5, for a criterion of the scorecard."),
     "comment": N_("A comment needs a text and a moment of the call (m:ss)."),
     "filter-name": N_("A filter's name has 1 to %(most)s printable characters."),

@@ -1,6 +1,7 @@
 """Quality reviews in the UI: the scorecard an admin defines (/admin/scorecard), and on the call
 page each reviewer's filled-in card and comments at a moment of the call (a link that plays from
-that second).
+that second), with the criteria the transcript answers (a phrase rule) answered and linked to
+the moment, the reviewer's form filled in with them until the reviewer answers otherwise.
 
 Reviewers are admins and supervisors (REVIEWERS); everyone who sees a call sees its reviews and
 comments, so an agent reads the reviews of their own calls. Scoped like every read of a call: a
@@ -13,8 +14,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from appliance.analytics.scorecard import answer as automatic_answers
 from appliance.errors import BadInput, NotFound
-from appliance.store.reviews import KINDS, SCALE
+from appliance.store.reviews import KINDS, PARTIES, SCALE
 from appliance.web import get_store
 from appliance.web.auth import admin_required, audited
 from appliance.web.calls import parse_seconds
@@ -33,10 +35,12 @@ def review_helpers() -> dict:
     def review_panel(call_id: int) -> dict:
         """What the call page shows of the call's reviews, for the signed-in user."""
         store = get_store().reviews
-        reviews = store.of_call(call_id)
+        reviews, card = store.of_call(call_id), store.scorecard()
         mine = next((r for r in reviews if r.reviewer_id == int(current_user.id)), None)
-        return {"card": store.scorecard(), "reviews": reviews, "mine": mine, "comments": store.comments(call_id),
-                "may_review": may_review(), "scale": SCALE}
+        transcript = get_store().transcripts.get(call_id) if any(c.phrase for c in card) else None
+        return {"card": card, "reviews": reviews, "mine": mine, "comments": store.comments(call_id),
+                "may_review": may_review(), "scale": SCALE, "automatic": automatic_answers(card, transcript),
+                "speakers": {s.index: s.label for s in transcript.speakers} if transcript else {}}
 
     return {"review_panel": review_panel}
 
@@ -112,11 +116,12 @@ def scorecard():
         text = request.form.get("text") or ""
         try:
             with audited("criterion-add", None, text[:200]):
-                store.add_criterion(text, request.form.get("kind") or "", weight)
+                store.add_criterion(text, request.form.get("kind") or "", weight, request.form.get("phrase") or "",
+                                    request.form.get("phrase_party") or "", request.form.get("phrase_meets") != "0")
         except BadInput as exc:
             flash(error_text(exc), "error")
         return redirect(url_for("reviews.scorecard"))
-    return render_template("scorecard.html", card=store.scorecard(), kinds=KINDS)
+    return render_template("scorecard.html", card=store.scorecard(), kinds=KINDS, parties=PARTIES)
 
 
 @bp.route("/admin/scorecard/<int:criterion_id>/delete", methods=["POST"])
