@@ -109,12 +109,13 @@ class Reviews(Concern):
         if phrase and (kind != "yes_no" or phrase_party not in PARTIES):
             raise BadInput("a phrase answers a yes/no criterion, said by the caller, the callee or anyone",
                            "criterion-phrase")
+        party = phrase_party if phrase else ""
         with write(self._db):
             row_id = self._db.execute(
                 "INSERT INTO scorecard_criteria (text, kind, weight, phrase, phrase_party, phrase_meets, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [text, kind, weight, phrase, phrase_party if phrase else "", int(phrase_meets), clock(now)]).lastrowid
-        return Criterion(row_id, text, kind, weight, phrase, phrase_party if phrase else "", phrase_meets)
+                [text, kind, weight, phrase, party, int(phrase_meets), clock(now)]).lastrowid
+        return Criterion(row_id, text, kind, weight, phrase, party, phrase_meets)
 
     def delete_criterion(self, criterion_id: int) -> None:
         with write(self._db):

@@ -32,12 +32,12 @@ def may_review() -> bool:
 
 @bp.app_context_processor
 def review_helpers() -> dict:
-    def review_panel(call_id: int) -> dict:
-        """What the call page shows of the call's reviews, for the signed-in user."""
+    def review_panel(call_id: int, transcript) -> dict:
+        """What the call page shows of the call's reviews (its `transcript`, the page's, answers
+        the criteria a phrase decides), for the signed-in user."""
         store = get_store().reviews
         reviews, card = store.of_call(call_id), store.scorecard()
         mine = next((r for r in reviews if r.reviewer_id == int(current_user.id)), None)
-        transcript = get_store().transcripts.get(call_id) if any(c.phrase for c in card) else None
         return {"card": card, "reviews": reviews, "mine": mine, "comments": store.comments(call_id),
                 "may_review": may_review(), "scale": SCALE, "automatic": automatic_answers(card, transcript),
                 "speakers": {s.index: s.label for s in transcript.speakers} if transcript else {}}
